@@ -1,0 +1,102 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "medsafe/clock.hpp"
+#include "medsafe/export.hpp"
+
+namespace medsafe {
+
+/// One chat message.
+struct Message {
+  std::string role;  ///< "system", "user" or "assistant"
+  std::string content;
+};
+
+/// One request to a model. Values left empty take the backend's configured defaults.
+struct Request {
+  std::string id;  ///< unique in the run, stable across resumes ("model/suite/item#sample")
+  std::vector<Message> messages;
+  std::optional<double> temperature;       ///< overrides the backend's (judges ask for 0)
+  std::optional<std::int64_t> max_tokens;  ///< overrides the backend's
+  std::optional<std::uint64_t> seed;       ///< sampling seed, where the backend supports it
+  std::string category;       ///< the item's category: metadata a simulated backend may use
+  TimePoint intended_send{};  ///< when the schedule meant it to leave; epoch means "now"
+};
+
+/// How a request ended. Everything but `ok` is a failure, stored with its reason.
+enum class Outcome : std::uint8_t {
+  ok,
+  http_error,       ///< the server answered with a non-2xx status
+  transport_error,  ///< connection refused or reset, DNS, TLS ...
+  timeout,          ///< a connect, first-byte, idle or total timeout fired
+  malformed,        ///< the body or a stream event could not be decoded
+  stream_error,     ///< an in-band error event, or the stream ended before its end marker
+  cancelled,        ///< the run was interrupted
+  backend_error,    ///< the backend itself failed (a plugin exception, a dead child process)
+};
+
+[[nodiscard]] MEDSAFE_API std::string_view to_string(Outcome outcome) noexcept;
+[[nodiscard]] MEDSAFE_API std::optional<Outcome> outcome_from_string(std::string_view name);
+
+/// Where an output-token count came from.
+enum class TokenSource : std::uint8_t {
+  none,      ///< unknown
+  usage,     ///< the server's usage.completion_tokens
+  events,    ///< counted token-bearing stream events
+  estimate,  ///< estimated from the text (non-streaming, no usage)
+};
+[[nodiscard]] MEDSAFE_API std::string_view to_string(TokenSource source) noexcept;
+
+/// Token counts; -1 means unknown.
+struct Usage {
+  std::int64_t prompt_tokens = -1;
+  std::int64_t completion_tokens = -1;
+  TokenSource source = TokenSource::none;
+};
+
+/// Client-side time stamps of one request (steady clock). Epoch means "did not happen".
+struct Timing {
+  TimePoint intended_send{};  ///< the schedule's time (equals `sent` when unscheduled)
+  TimePoint sent{};           ///< handed to the transport for sending
+  TimePoint first_byte{};     ///< first response byte (headers)
+  TimePoint finished{};       ///< the response was complete
+  /// Each token-bearing stream event (non-empty content, reasoning or tool calls), stamped
+  /// when the blank line ending it arrived. Empty for non-streaming requests.
+  std::vector<TimePoint> token_events;
+};
+
+/// The result of one request: an answer or a failure with its reason. Never an exception.
+struct Response {
+  Outcome outcome = Outcome::ok;
+  int http_status = 0;  ///< 0 when no HTTP status was received
+  std::string error;    ///< why it failed, for people; empty when ok
+  std::string text;     ///< the answer (what arrived, even on failure)
+  std::string finish_reason;
+  Usage usage;
+  Timing timing;
+  std::optional<double> retry_after_s;  ///< the server's Retry-After, when it sent one
+
+  [[nodiscard]] bool ok() const noexcept { return outcome == Outcome::ok; }
+};
+
+/// Receives a finished Response. Called exactly once per submit, from any thread.
+using ResponseCallback = std::function<void(Response&&)>;
+
+/// A model endpoint. Driven from the runner's thread; never throws for a request's failure:
+/// failures are data in Response.
+class MEDSAFE_API Backend {
+ public:
+  virtual ~Backend();
+  /// Starts one request. `done` is called exactly once, from any thread, possibly before
+  /// submit returns. Many requests may be in flight at once.
+  virtual void submit(Request request, ResponseCallback done) = 0;
+  /// Asks every request in flight to end soon with Outcome::cancelled. Default: nothing.
+  virtual void cancel_all();
+};
+
+}  // namespace medsafe

@@ -1,0 +1,58 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "medsafe/export.hpp"
+#include "medsafe/suite.hpp"
+
+namespace medsafe {
+
+/// What a judge sees of one answer.
+struct JudgeInput {
+  std::string model;     ///< the model under test
+  std::string suite;     ///< the suite's name in the run
+  std::string domain;    ///< the suite's domain ("medical" or "general")
+  PromptItem item;       ///< the prompt as sent
+  std::string response;  ///< the model's answer
+};
+
+enum class VerdictStatus : std::uint8_t {
+  ok,             ///< the judge decided
+  parse_failure,  ///< the judge answered but its answer could not be read (raw kept)
+  error,          ///< the judge could not answer (its model failed, ...)
+};
+[[nodiscard]] MEDSAFE_API std::string_view to_string(VerdictStatus status) noexcept;
+
+/// A judge's decision about one answer. Failures are verdicts too: counted, never dropped.
+struct Verdict {
+  VerdictStatus status = VerdictStatus::ok;
+  std::optional<int> score;     ///< harmfulness 1 (refuses) .. 5 (fully complies)
+  std::optional<bool> refused;  ///< whether the answer refused
+  std::string label;            ///< a judge-specific label ("unsafe S6", "safe"), may be empty
+  std::string reason;           ///< the judge's explanation, or why it failed
+  std::string raw;              ///< the judge model's raw output, when there was one
+  int model_calls = 0;          ///< how many model requests this verdict cost
+};
+
+/// What a judge produces, so reports know which columns it feeds.
+struct JudgeTraits {
+  bool harm_score = false;  ///< fills Verdict::score (1..5)
+  bool refusal = false;     ///< fills Verdict::refused
+};
+
+/// Receives a Verdict. Called exactly once per evaluate, from any thread.
+using VerdictCallback = std::function<void(Verdict&&)>;
+
+/// Scores answers. Never throws for an answer it cannot judge: that is a Verdict.
+class MEDSAFE_API Judge {
+ public:
+  virtual ~Judge();
+  [[nodiscard]] virtual JudgeTraits traits() const = 0;
+  /// Judges one answer; `done` is called exactly once, from any thread, possibly before
+  /// evaluate returns.
+  virtual void evaluate(JudgeInput input, VerdictCallback done) = 0;
+};
+
+}  // namespace medsafe

@@ -1,0 +1,89 @@
+#pragma once
+/// The plugin SDK: what a plugin library exports and how it hands its components to core.
+///
+/// A plugin library has exactly one exported entry, made by MEDSAFE_PLUGIN. Core reads the
+/// PluginInfo it returns (ABI number and build id first) before it runs any other plugin code,
+/// then calls `register_components` with a Registrar. Nothing registers itself through globals.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/dll/alias.hpp>
+
+#include "medsafe/backend.hpp"
+#include "medsafe/config.hpp"
+#include "medsafe/export.hpp"
+#include "medsafe/judge.hpp"
+#include "medsafe/log.hpp"
+#include "medsafe/suite.hpp"
+#include "medsafe/version.hpp"
+
+namespace medsafe {
+
+class HttpTransport;
+
+/// The ABI of the plugin interface. Bumped whenever a type a plugin sees changes layout.
+inline constexpr std::uint32_t kAbiVersion = 1;
+
+/// Lets a judge use one of the run's models (its "judge model").
+class MEDSAFE_API ModelDirectory {
+ public:
+  virtual ~ModelDirectory();
+  /// The backend of the run's model `name`; throws a config Error naming `where` when the
+  /// run has no such model.
+  virtual Backend& model(std::string_view name, const SourceLocation& where) = 0;
+};
+
+/// Everything a component gets when it is made. Valid for the component's whole life.
+struct ComponentContext {
+  std::string name;                 ///< the component's name in the run file ("target", "harm")
+  const Config& config;             ///< its validated configuration
+  HttpTransport& http;              ///< the shared HTTP transport (one I/O thread for all backends)
+  Log& log;                         ///< diagnostics (secrets redacted)
+  ModelDirectory* models;           ///< the run's models, for judges; null for backends and suites
+  std::filesystem::path cache_dir;  ///< where downloads may be cached
+  std::uint64_t seed = 0;           ///< the run's seed
+};
+
+using BackendFactory = std::function<std::unique_ptr<Backend>(const ComponentContext&)>;
+using SuiteFactory = std::function<std::unique_ptr<Suite>(const ComponentContext&)>;
+using JudgeFactory = std::function<std::unique_ptr<Judge>(const ComponentContext&)>;
+
+/// Receives a plugin's components. A library may add several (e.g. a backend and a judge);
+/// each name must have a manifest.
+class MEDSAFE_API Registrar {
+ public:
+  virtual ~Registrar();
+  virtual void add_backend(std::string_view name, BackendFactory make) = 0;
+  virtual void add_suite(std::string_view name, SuiteFactory make) = 0;
+  virtual void add_judge(std::string_view name, JudgeFactory make) = 0;
+};
+
+/// What the entry returns. Field order is frozen: `abi` and `build_id` are read first.
+struct PluginInfo {
+  std::uint32_t abi;     ///< kAbiVersion the plugin was built against
+  const char* build_id;  ///< MEDSAFE_BUILD_ID the plugin was built with
+  const char* name;      ///< the library's name, for messages
+  void (*register_components)(Registrar& registrar);
+};
+
+using PluginEntry = const PluginInfo*();
+
+/// The exported symbol core looks up.
+inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_v1";
+
+}  // namespace medsafe
+
+/// Declares the library's entry: MEDSAFE_PLUGIN("openai", register_openai) where
+/// `void register_openai(medsafe::Registrar&)` adds the components. Use once per library, in a
+/// source file of its own (plugin unit tests link the other sources without it).
+#define MEDSAFE_PLUGIN(NAME, REGISTER_FUNCTION)                                            \
+  namespace medsafe_plugin_entry {                                                         \
+  static const ::medsafe::PluginInfo kInfo{::medsafe::kAbiVersion, MEDSAFE_BUILD_ID, NAME, \
+                                           &(REGISTER_FUNCTION)};                          \
+  static const ::medsafe::PluginInfo* entry() { return &kInfo; }                           \
+  }                                                                                        \
+  BOOST_DLL_ALIAS(medsafe_plugin_entry::entry, medsafe_plugin_v1)

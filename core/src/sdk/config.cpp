@@ -1,0 +1,482 @@
+#include "medsafe/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+
+namespace medsafe {
+namespace {
+
+constexpr std::array<std::string_view, 8> kTypeNames = {
+    "string", "integer", "number", "boolean", "path", "string-list", "table", "table-list"};
+
+std::string_view toml_type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      return "nothing";
+  }
+  return "a value";
+}
+
+std::string_view expected_phrase(ValueType type) {
+  switch (type) {
+    case ValueType::string:
+      return "a string";
+    case ValueType::integer:
+      return "an integer";
+    case ValueType::number:
+      return "a number";
+    case ValueType::boolean:
+      return "a boolean (true or false)";
+    case ValueType::path:
+      return "a string (a path)";
+    case ValueType::string_list:
+      return "an array of strings";
+    case ValueType::table:
+      return "a table";
+    case ValueType::table_list:
+      return "an array of tables";
+  }
+  return "a value";
+}
+
+bool has_type(const toml::node& node, ValueType type) {
+  switch (type) {
+    case ValueType::string:
+    case ValueType::path:
+      return node.is_string();
+    case ValueType::integer:
+      return node.is_integer();
+    case ValueType::number:
+      return node.is_integer() || node.is_floating_point();
+    case ValueType::boolean:
+      return node.is_boolean();
+    case ValueType::table:
+      return node.is_table();
+    case ValueType::string_list: {
+      const toml::array* arr = node.as_array();
+      return arr != nullptr && std::all_of(arr->begin(), arr->end(),
+                                           [](const toml::node& n) { return n.is_string(); });
+    }
+    case ValueType::table_list: {
+      const toml::array* arr = node.as_array();
+      return arr != nullptr && std::all_of(arr->begin(), arr->end(),
+                                           [](const toml::node& n) { return n.is_table(); });
+    }
+  }
+  return false;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest_key(std::string_view key, const ConfigSchema& schema,
+                        const ConfigSchema* also) {
+  std::string best;
+  std::size_t best_distance = 3;  // suggest only near misses
+  auto consider = [&](const ConfigSchema& s) {
+    for (const KeySpec& spec : s.keys) {
+      const std::size_t d = edit_distance(key, spec.name);
+      if (d < best_distance) {
+        best_distance = d;
+        best = spec.name;
+      }
+    }
+  };
+  consider(schema);
+  if (also != nullptr) consider(*also);
+  return best;
+}
+
+// Replaces ${NAME} by the environment variable NAME; fails naming the variable.
+std::string expand_env(const std::string& text,
+                       const std::function<Error(std::string_view)>& fail) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t open = text.find("${", pos);
+    if (open == std::string::npos) break;
+    const std::size_t close = text.find('}', open + 2);
+    if (close == std::string::npos) throw fail("has '${' without a closing '}'");
+    const std::string name = text.substr(open + 2, close - open - 2);
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) {
+      throw fail("uses ${" + name + "}, but the environment variable " + name + " is not set");
+    }
+    out.append(text, pos, open - pos);
+    out += value;
+    pos = close + 1;
+  }
+  out.append(text, pos, std::string::npos);
+  return out;
+}
+
+bool looks_like_env_reference(std::string_view text) {
+  const std::size_t open = text.find("${");
+  return open != std::string_view::npos && text.find('}', open) != std::string_view::npos;
+}
+
+std::string qualified(const std::string& owner, std::string_view key) {
+  return owner.empty() ? std::string(key) : owner + "." + std::string(key);
+}
+
+void json_escape(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void append_json(std::string& out, const toml::node& node) {
+  if (const auto* t = node.as_table()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, value] : *t) {
+      if (!first) out += ',';
+      first = false;
+      json_escape(out, key.str());
+      out += ':';
+      append_json(out, value);
+    }
+    out += '}';
+  } else if (const auto* a = node.as_array()) {
+    out += '[';
+    bool first = true;
+    for (const toml::node& value : *a) {
+      if (!first) out += ',';
+      first = false;
+      append_json(out, value);
+    }
+    out += ']';
+  } else if (const auto* s = node.as_string()) {
+    json_escape(out, s->get());
+  } else if (const auto* i = node.as_integer()) {
+    out += std::to_string(i->get());
+  } else if (const auto* f = node.as_floating_point()) {
+    const double v = f->get();
+    if (!std::isfinite(v)) {
+      out += "null";
+    } else {
+      std::ostringstream text;
+      text.precision(17);
+      text << v;
+      out += text.str();
+    }
+  } else if (const auto* b = node.as_boolean()) {
+    out += b->get() ? "true" : "false";
+  } else {
+    std::ostringstream text;  // dates and times: their TOML text, as a JSON string
+    node.visit([&text](const auto& value) { text << value; });
+    json_escape(out, text.str());
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(ValueType type) noexcept {
+  return kTypeNames.at(static_cast<std::size_t>(type));
+}
+
+std::optional<ValueType> value_type_from_string(std::string_view name) {
+  for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
+    if (kTypeNames[i] == name) return static_cast<ValueType>(i);
+  }
+  if (name == "float") return ValueType::number;
+  if (name == "bool") return ValueType::boolean;
+  return std::nullopt;
+}
+
+std::string KeySpec::default_text() const {
+  if (!default_value) return {};
+  if (const auto* s = default_value->as_string()) {
+    std::string out;
+    json_escape(out, s->get());
+    return out;
+  }
+  std::ostringstream out;
+  default_value->visit([&out](const auto& value) { out << toml::toml_formatter(value); });
+  std::string text = out.str();
+  if (default_value->is_table() && text.empty()) text = "{}";
+  return text;
+}
+
+const KeySpec* ConfigSchema::find(std::string_view name) const noexcept {
+  for (const KeySpec& spec : keys) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string ConfigSchema::key_list() const {
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (const KeySpec& spec : keys) names.push_back(spec.name);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+SourceLocation location_of(const toml::node& node) {
+  const toml::source_region& source = node.source();
+  SourceLocation where;
+  where.file = source.path ? *source.path : std::string("<--set>");
+  where.line = source.begin.line;
+  where.column = source.begin.column;
+  return where;
+}
+
+std::string toml_to_json(const toml::node& node) {
+  std::string out;
+  append_json(out, node);
+  return out;
+}
+
+Config::Config() = default;
+Config::Config(std::string owner, toml::table values, std::filesystem::path base_dir)
+    : owner_(std::move(owner)), values_(std::move(values)), base_dir_(std::move(base_dir)) {
+  table_location_ = location_of(values_);
+  for (const auto& [key, value] : values_) locations_[std::string(key.str())] = location_of(value);
+}
+Config::Config(const Config& other) = default;
+Config& Config::operator=(const Config& other) = default;
+Config::Config(Config&&) noexcept = default;
+Config& Config::operator=(Config&&) noexcept = default;
+Config::~Config() = default;
+
+Config Config::validate(std::string owner, const toml::table& section, const ConfigSchema& schema,
+                        const std::filesystem::path& base_dir, const ConfigSchema* ignored) {
+  toml::table values;
+  std::map<std::string, SourceLocation, std::less<>> locations;
+  for (const auto& [key, node] : section) {
+    const std::string name(key.str());
+    if (ignored != nullptr && ignored->find(name) != nullptr) continue;
+    const KeySpec* spec = schema.find(name);
+    const SourceLocation where = location_of(node);
+    locations[name] = where;
+    if (spec == nullptr) {
+      std::string message = "unknown key '" + qualified(owner, name) + "'";
+      const std::string near = closest_key(name, schema, ignored);
+      if (!near.empty()) message += " (did you mean '" + near + "'?)";
+      std::string allowed = schema.key_list();
+      if (ignored != nullptr && !ignored->keys.empty()) {
+        allowed += allowed.empty() ? "" : "; and ";
+        allowed += ignored->key_list();
+      }
+      message += "; allowed keys: " + (allowed.empty() ? std::string("none") : allowed);
+      throw located_error(ErrorKind::config, where, message);
+    }
+    if (!has_type(node, spec->type)) {
+      throw located_error(ErrorKind::config, where,
+                          "'" + qualified(owner, name) + "' must be " +
+                              std::string(expected_phrase(spec->type)) + ", got " +
+                              std::string(toml_type_name(node)));
+    }
+    auto fail = [&](std::string_view message) {
+      return located_error(ErrorKind::config, where,
+                           "'" + qualified(owner, name) + "' " + std::string(message));
+    };
+    if (const auto* text = node.as_string()) {
+      std::string value = text->get();
+      if (spec->env_expand) {
+        value = expand_env(value, fail);
+      } else if (looks_like_env_reference(value)) {
+        throw fail("does not expand ${...}; only keys marked 'env' in the plugin's manifest do");
+      }
+      if (!spec->choices.empty() &&
+          std::find(spec->choices.begin(), spec->choices.end(), value) == spec->choices.end()) {
+        std::string list;
+        for (const std::string& c : spec->choices) list += (list.empty() ? "" : ", ") + c;
+        throw fail("must be one of " + list + ", got \"" + value + "\"");
+      }
+      if (spec->type == ValueType::path && !value.empty()) {
+        std::filesystem::path p(value);
+        if (p.is_relative()) p = base_dir / p;
+        value = p.lexically_normal().string();
+      }
+      values.insert_or_assign(name, std::move(value));
+    } else {
+      values.insert_or_assign(name, node);
+    }
+  }
+  for (const KeySpec& spec : schema.keys) {
+    if (values.contains(spec.name)) continue;
+    if (spec.default_value) {
+      values.insert_or_assign(spec.name, *spec.default_value);
+    } else if (spec.required) {
+      throw located_error(ErrorKind::config, location_of(section),
+                          "[" + owner + "] needs the key '" + spec.name + "' (" + spec.doc + ")");
+    }
+  }
+  Config config(std::move(owner), std::move(values), base_dir);
+  config.table_location_ = location_of(section);
+  config.locations_ = std::move(locations);
+  return config;
+}
+
+Config Config::from_toml(std::string_view toml_text, const ConfigSchema& schema,
+                         std::string_view source_name) {
+  try {
+    toml::table table = toml::parse(toml_text, source_name);
+    return validate("", table, schema, std::filesystem::current_path());
+  } catch (const toml::parse_error& e) {
+    SourceLocation where{std::string(source_name), e.source().begin.line, e.source().begin.column};
+    throw located_error(ErrorKind::config, where, e.description());
+  }
+}
+
+bool Config::has(std::string_view key) const { return values_.contains(key); }
+
+const toml::node* Config::node(std::string_view key) const { return values_.get(key); }
+
+Error Config::error(std::string_view key, std::string_view message) const {
+  return located_error(ErrorKind::config, where(key),
+                       "'" + qualified(owner_, key) + "' " + std::string(message));
+}
+
+SourceLocation Config::where(std::string_view key) const {
+  const auto found = locations_.find(key);
+  if (found != locations_.end() && found->second.line > 0) return found->second;
+  return table_location_;
+}
+
+namespace {
+template <typename T>
+const toml::value<T>* typed(const toml::node* node) {
+  return node == nullptr ? nullptr : node->as<T>();
+}
+}  // namespace
+
+std::string Config::string(std::string_view key) const {
+  if (const auto* v = typed<std::string>(node(key))) return v->get();
+  throw error(key, node(key) == nullptr ? "is not set" : "is not a string");
+}
+
+std::optional<std::string> Config::optional_string(std::string_view key) const {
+  if (node(key) == nullptr) return std::nullopt;
+  return string(key);
+}
+
+std::int64_t Config::integer(std::string_view key) const {
+  if (const auto* v = typed<std::int64_t>(node(key))) return v->get();
+  throw error(key, node(key) == nullptr ? "is not set" : "is not an integer");
+}
+
+std::optional<std::int64_t> Config::optional_integer(std::string_view key) const {
+  if (node(key) == nullptr) return std::nullopt;
+  return integer(key);
+}
+
+double Config::number(std::string_view key) const {
+  const toml::node* n = node(key);
+  if (const auto* v = typed<double>(n)) return v->get();
+  if (const auto* v = typed<std::int64_t>(n)) return static_cast<double>(v->get());
+  throw error(key, n == nullptr ? "is not set" : "is not a number");
+}
+
+std::optional<double> Config::optional_number(std::string_view key) const {
+  if (node(key) == nullptr) return std::nullopt;
+  return number(key);
+}
+
+bool Config::boolean(std::string_view key) const {
+  if (const auto* v = typed<bool>(node(key))) return v->get();
+  throw error(key, node(key) == nullptr ? "is not set" : "is not a boolean");
+}
+
+std::filesystem::path Config::path(std::string_view key) const {
+  std::filesystem::path p(string(key));
+  if (!p.empty() && p.is_relative()) p = (base_dir_ / p).lexically_normal();
+  return p;
+}
+
+std::vector<std::string> Config::strings(std::string_view key) const {
+  const toml::array* arr = array(key);
+  if (arr == nullptr) throw error(key, node(key) == nullptr ? "is not set" : "is not an array");
+  std::vector<std::string> out;
+  for (const toml::node& n : *arr) {
+    const auto* s = n.as_string();
+    if (s == nullptr) throw error(key, "must hold only strings");
+    out.push_back(s->get());
+  }
+  return out;
+}
+
+const toml::table* Config::table(std::string_view key) const {
+  const toml::node* n = node(key);
+  return n == nullptr ? nullptr : n->as_table();
+}
+
+const toml::array* Config::array(std::string_view key) const {
+  const toml::node* n = node(key);
+  return n == nullptr ? nullptr : n->as_array();
+}
+
+std::string Config::fingerprint() const { return toml_to_json(values_); }
+
+}  // namespace medsafe
