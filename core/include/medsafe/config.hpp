@@ -78,6 +78,13 @@ class MEDSAFE_API Config {
                                        const ConfigSchema& schema,
                                        const std::filesystem::path& base_dir,
                                        const ConfigSchema* ignored = nullptr);
+  /// As above, and keeps `section` alive so that nested tables and arrays handed out by
+  /// table(), array() and node() still carry their file positions (toml++ copies do not).
+  [[nodiscard]] static Config validate(std::string owner,
+                                       std::shared_ptr<const toml::table> section,
+                                       const ConfigSchema& schema,
+                                       const std::filesystem::path& base_dir,
+                                       const ConfigSchema* ignored = nullptr);
 
   /// Parses TOML text and validates it as above: for tests and tools.
   [[nodiscard]] static Config from_toml(std::string_view toml_text, const ConfigSchema& schema,
@@ -117,6 +124,7 @@ class MEDSAFE_API Config {
   std::filesystem::path base_dir_;
   SourceLocation table_location_;
   std::map<std::string, SourceLocation, std::less<>> locations_;  ///< where each key was set
+  std::shared_ptr<const toml::table> source_;  ///< the table as parsed, when kept
 };
 
 /// Location of a toml++ node ("file:line:col").

@@ -147,7 +147,8 @@ Manifest parse_manifest(std::string_view text, const std::filesystem::path& file
   if (abi <= 0) throw top.error("abi", "must be a positive integer");
   m.abi = static_cast<std::uint32_t>(abi);
   m.description = top.string("description");
-  if (const toml::table* keys = top.table("config")) {
+  // From the parsed root, not the validated copy: only the original knows file positions.
+  if (const toml::table* keys = root["config"].as_table()) {
     for (const auto& [name, node] : *keys) {
       m.config.keys.push_back(read_key("config." + std::string(name.str()), name.str(), node));
     }

@@ -320,6 +320,11 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
     const SourceLocation where = location_of(node);
     locations[name] = where;
     if (spec == nullptr) {
+      SourceLocation key_where = where;
+      if (key.source().begin.line > 0) {
+        key_where.line = key.source().begin.line;
+        key_where.column = key.source().begin.column;
+      }
       std::string message = "unknown key '" + qualified(owner, name) + "'";
       const std::string near = closest_key(name, schema, ignored);
       if (!near.empty()) message += " (did you mean '" + near + "'?)";
@@ -329,7 +334,7 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
         allowed += ignored->key_list();
       }
       message += "; allowed keys: " + (allowed.empty() ? std::string("none") : allowed);
-      throw located_error(ErrorKind::config, where, message);
+      throw located_error(ErrorKind::config, key_where, message);
     }
     if (!has_type(node, spec->type)) {
       throw located_error(ErrorKind::config, where,
@@ -379,11 +384,20 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
   return config;
 }
 
+Config Config::validate(std::string owner, std::shared_ptr<const toml::table> section,
+                        const ConfigSchema& schema, const std::filesystem::path& base_dir,
+                        const ConfigSchema* ignored) {
+  Config config = validate(std::move(owner), *section, schema, base_dir, ignored);
+  config.source_ = std::move(section);
+  return config;
+}
+
 Config Config::from_toml(std::string_view toml_text, const ConfigSchema& schema,
                          std::string_view source_name) {
   try {
-    toml::table table = toml::parse(toml_text, source_name);
-    return validate("", table, schema, std::filesystem::current_path());
+    auto table = std::make_shared<toml::table>(toml::parse(toml_text, source_name));
+    return validate("", std::shared_ptr<const toml::table>(std::move(table)), schema,
+                    std::filesystem::current_path());
   } catch (const toml::parse_error& e) {
     SourceLocation where{std::string(source_name), e.source().begin.line, e.source().begin.column};
     throw located_error(ErrorKind::config, where, e.description());
@@ -392,7 +406,14 @@ Config Config::from_toml(std::string_view toml_text, const ConfigSchema& schema,
 
 bool Config::has(std::string_view key) const { return values_.contains(key); }
 
-const toml::node* Config::node(std::string_view key) const { return values_.get(key); }
+const toml::node* Config::node(std::string_view key) const {
+  const toml::node* value = values_.get(key);
+  // Tables and arrays are handed out from the parsed original, which knows its file positions.
+  if (value != nullptr && source_ && (value->is_table() || value->is_array())) {
+    if (const toml::node* original = source_->get(key)) return original;
+  }
+  return value;
+}
 
 Error Config::error(std::string_view key, std::string_view message) const {
   return located_error(ErrorKind::config, where(key),

@@ -1,0 +1,269 @@
+#include "cli/commands.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "engine/assembly.hpp"
+#include "engine/plugin_catalog.hpp"
+#include "engine/report_writer.hpp"
+#include "engine/run_file.hpp"
+#include "engine/runner.hpp"
+#include "engine/store.hpp"
+#include "medsafe/error.hpp"
+
+namespace medsafe::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<int> g_interrupts{0};
+
+extern "C" void on_interrupt(int /*signal*/) {
+  if (g_interrupts.fetch_add(1) >= 1) {
+    // Second signal: leave now. Every committed row is safe (SQLite WAL); at most the row being
+    // written is rolled back when the store is next opened.
+    static const char kNow[] = "\nmedsafe: stopping now\n";
+    (void)!::write(STDERR_FILENO, kNow, sizeof kNow - 1);
+    ::_exit(kInterrupted);
+  }
+  static const char kMessage[] =
+      "\nmedsafe: interrupted: finishing requests in flight (press Ctrl-C again to stop now)\n";
+  (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
+
+void install_interrupt_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+LogLevel effective_level(const CommonOptions& common, LogLevel from_run_file) {
+  if (common.quiet) return LogLevel::error;
+  return common.log_level.value_or(from_run_file);
+}
+
+fs::path cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return fs::path(xdg) / "medsafe";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return fs::path(home) / ".cache" / "medsafe";
+  }
+  return fs::temp_directory_path() / "medsafe-cache";
+}
+
+fs::path run_directory(const RunOptions& options, const RunFile& run) {
+  if (options.out) return *options.out;
+  if (!run.run.out.empty()) return run.run.out;
+  return fs::path("runs") / run.run.name;
+}
+
+std::size_t count_items(Assembly& assembly) {
+  std::size_t n = 0;
+  for (const SuiteSlot& s : assembly.suites()) n += s.items.size();
+  return n;
+}
+
+std::string names_of_judges(Assembly& assembly) {
+  std::string names;
+  for (const JudgeSlot& j : assembly.judges()) names += (names.empty() ? "" : ", ") + j.spec->name;
+  return names.empty() ? "none" : names;
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+void print_wrapped(std::ostream& out, const std::string& text, std::size_t indent,
+                   std::size_t width = 96) {
+  std::istringstream words(text);
+  std::size_t column = indent;
+  out << std::string(indent, ' ');
+  for (std::string word; words >> word;) {
+    if (column > indent && column + 1 + word.size() > width) {
+      out << '\n' << std::string(indent, ' ');
+      column = indent;
+    } else if (column > indent) {
+      out << ' ';
+      ++column;
+    }
+    out << word;
+    column += word.size();
+  }
+  out << '\n';
+}
+
+}  // namespace
+
+int run_command(const RunOptions& options, const CommonOptions& common) {
+  RunFile run_file = load_run_file(options.run_file, options.overrides);
+  const fs::path out = run_directory(options, run_file);
+  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  const std::string run_path = options.run_file.string();
+  Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
+  assembly.load_suites();
+
+  Store store(out);
+  record_run(store, assembly, *log);
+  const RunFile& run = assembly.run();
+  std::size_t under_test = 0;
+  for (const ModelSlot& m : assembly.models()) under_test += m.under_test ? 1 : 0;
+  if (!common.quiet) {
+    std::cerr << "medsafe: run '" << run.run.name << "' in " << out.string() << ": "
+              << count_items(assembly) << " items x " << under_test << " model(s) x "
+              << run.run.samples << " sample(s); judges: " << names_of_judges(assembly) << "\n";
+  }
+
+  install_interrupt_handlers();
+  RunnerOptions runner;
+  runner.interrupt = &g_interrupts;
+  const bool terminal = stderr_is_terminal();
+  runner.progress_every = terminal ? std::chrono::milliseconds(500) : std::chrono::seconds(10);
+  if (!common.quiet) {
+    runner.progress = [terminal](const std::string& line, bool final) {
+      if (terminal) {
+        std::cerr << "\r\033[K" << line << (final ? "\n" : "") << std::flush;
+      } else {
+        std::cerr << "medsafe: " << line << "\n";
+      }
+    };
+  }
+  const RunCounts counts = run_missing(assembly, store, runner);
+  const std::vector<fs::path> reports = write_reports(store.read_all(), out);
+
+  if (counts.interrupted) {
+    std::cerr << "medsafe: interrupted: " << counts.unfinished
+              << " answers were not asked; everything received is stored in "
+              << store.file().string() << "\nmedsafe: to resume, run the same command again: "
+              << "medsafe run " << run_path << " --out " << out.string() << "\n";
+    return kInterrupted;
+  }
+  if (!common.quiet) {
+    for (const fs::path& report : reports) {
+      if (report.filename() == "report.md") std::cout << "report: " << report.string() << "\n";
+    }
+    std::cout << "results: " << out.string() << " (results.json, summary.csv, latency.csv)\n";
+  }
+  return kOk;
+}
+
+int validate_command(const RunOptions& options, const CommonOptions& common) {
+  RunFile run_file = load_run_file(options.run_file, options.overrides);
+  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  const fs::path out = run_directory(options, run_file);
+  Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
+  assembly.load_suites();
+  const RunFile& run = assembly.run();
+  std::cout << run.file.string() << ": ok\n";
+  for (const ModelSlot& m : assembly.models()) {
+    std::cout << "  model " << m.spec->name << ": " << m.spec->plugin
+              << (m.under_test ? "" : " (judge model only)") << ", concurrency " << m.concurrency
+              << "\n";
+  }
+  for (const SuiteSlot& s : assembly.suites()) {
+    std::cout << "  suite " << s.spec->name << ": " << s.spec->plugin << ", " << s.items.size()
+              << " items, " << s.categories.size() << " categories, domain " << s.domain << "\n";
+  }
+  for (const JudgeSlot& j : assembly.judges()) {
+    std::cout << "  judge " << j.spec->name << ": " << j.spec->plugin
+              << (j.traits.harm_score ? ", 1-5 harm scores" : "")
+              << (j.traits.refusal ? ", refusal decisions" : "") << "\n";
+  }
+  std::size_t under_test = 0;
+  for (const ModelSlot& m : assembly.models()) under_test += m.under_test ? 1 : 0;
+  std::cout << "  answers: " << count_items(assembly) * under_test * run.run.samples
+            << "; run directory: " << out.string()
+            << (fs::exists(Store::file_in(out)) ? " (exists: a run resumes it)" : "") << "\n";
+  return kOk;
+}
+
+int plugins_command(const CommonOptions& common) {
+  const PluginCatalog catalog = PluginCatalog::discover(plugin_search_path(common.plugin_paths));
+  std::size_t width = 4;
+  for (const Manifest& m : catalog.components()) width = std::max(width, m.name.size());
+  for (const Manifest& m : catalog.components()) {
+    std::string name = m.name;
+    name.resize(width, ' ');
+    std::string kind(to_string(m.kind));
+    kind.resize(8, ' ');
+    std::cout << name << "  " << kind << m.description << "\n";
+  }
+  if (catalog.components().empty()) std::cout << "no plugins found\n";
+  if (!common.quiet) {
+    std::cout << "\nsearched:";
+    for (const fs::path& folder : catalog.folders()) std::cout << "\n  " << folder.string();
+    std::cout << "\n";
+    for (const Manifest& m : catalog.shadowed()) {
+      std::cout << "shadowed: " << m.name << " in " << m.file.string() << "\n";
+    }
+  }
+  for (const CatalogProblem& problem : catalog.problems()) {
+    std::cerr << "medsafe: warning: skipped " << problem.message << "\n";
+  }
+  return kOk;
+}
+
+int plugin_show_command(const std::string& name, const CommonOptions& common) {
+  const PluginCatalog catalog = PluginCatalog::discover(plugin_search_path(common.plugin_paths));
+  const Manifest* m = catalog.find(name);
+  if (m == nullptr) {
+    std::string known;
+    for (const Manifest& c : catalog.components()) known += (known.empty() ? "" : ", ") + c.name;
+    throw Error(ErrorKind::plugin, "no plugin named '" + name + "'; known: " + known);
+  }
+  std::cout << m->name << " (" << to_string(m->kind) << ")\n";
+  print_wrapped(std::cout, m->description, 2);
+  std::cout << "  manifest: " << m->file.string() << "\n  library:  " << m->library.string()
+            << "\n\nkeys:\n";
+  for (const KeySpec& key : m->config.keys) {
+    std::cout << "  " << key.name << " (" << to_string(key.type) << ")";
+    if (key.required) {
+      std::cout << ", required";
+    } else if (key.default_value) {
+      std::cout << ", default " << key.default_text();
+    } else {
+      std::cout << ", optional";
+    }
+    if (key.env_expand) std::cout << ", ${ENV} expanded";
+    std::cout << "\n";
+    if (!key.choices.empty()) {
+      std::string choices;
+      for (const std::string& c : key.choices) choices += (choices.empty() ? "" : " | ") + c;
+      std::cout << "      one of: " << choices << "\n";
+    }
+    print_wrapped(std::cout, key.doc, 6);
+  }
+  if (m->config.keys.empty()) std::cout << "  (none)\n";
+  std::cout << "\nkeys every " << to_string(m->kind) << " takes in a run file:\n";
+  const ConfigSchema& core = m->kind == ComponentKind::backend ? model_core_schema()
+                             : m->kind == ComponentKind::suite ? suite_core_schema()
+                                                               : judge_core_schema();
+  for (const KeySpec& key : core.keys) {
+    std::cout << "  " << key.name << " (" << to_string(key.type) << ")"
+              << (key.required ? ", required" : ", default " + key.default_text()) << "\n";
+    print_wrapped(std::cout, key.doc, 6);
+  }
+  return kOk;
+}
+
+int report_command(const fs::path& dir, const CommonOptions& common) {
+  if (!fs::exists(Store::file_in(dir))) {
+    throw Error(ErrorKind::io, dir.string() + ": error: no medsafe store here (" +
+                                   Store::file_in(dir).filename().string() +
+                                   "); is it a run directory?");
+  }
+  Store store(dir);
+  const std::vector<fs::path> reports = write_reports(store.read_all(), dir);
+  if (!common.quiet) {
+    for (const fs::path& report : reports) std::cout << "wrote " << report.string() << "\n";
+  }
+  return kOk;
+}
+
+}  // namespace medsafe::cli

@@ -1,0 +1,128 @@
+// medsafe: how harmful and how fast is your LLM, above all for medicine.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "medsafe/error.hpp"
+#include "medsafe/plugin.hpp"
+#include "medsafe/version.hpp"
+
+namespace {
+
+using namespace medsafe::cli;
+
+int exit_code_for(medsafe::ErrorKind kind) {
+  switch (kind) {
+    case medsafe::ErrorKind::usage:
+      return kUsage;
+    case medsafe::ErrorKind::config:
+      return kConfig;
+    case medsafe::ErrorKind::plugin:
+      return kPlugin;
+    case medsafe::ErrorKind::data:
+      return kData;
+    case medsafe::ErrorKind::io:
+    case medsafe::ErrorKind::store:
+      return kIo;
+    case medsafe::ErrorKind::internal:
+      return kInternal;
+  }
+  return kInternal;
+}
+
+constexpr const char* kExitCodes = R"(Exit codes:
+  0    done (failed requests and judge failures are results, counted in the report)
+  1    internal error (a bug: please report it)
+  2    bad command line
+  3    bad run file or plugin configuration
+  4    plugin not found, not loadable, or it threw
+  5    dataset missing or malformed
+  6    file, network or store failure
+  130  interrupted (SIGINT/SIGTERM): rerun the same command to resume)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"medsafe " MEDSAFE_VERSION
+               ": measures how harmful and how fast an LLM is, above all for medicine.\n"
+               "Runs are composed in TOML from backend, suite and judge plugins; results go to a "
+               "run directory (store, results.json, summary.csv, report.md)."};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "medsafe " MEDSAFE_VERSION " (plugin ABI " +
+                                        std::to_string(medsafe::kAbiVersion) + ", " +
+                                        MEDSAFE_BUILD_ID + ")");
+
+  CommonOptions common;
+  std::string log_level;
+  auto add_common = [&](CLI::App* command) {
+    command->add_option("--plugin-path", common.plugin_paths,
+                        "another folder to search for plugins (repeatable; also "
+                        "MEDSAFE_PLUGIN_PATH)");
+    command->add_option("--log-level", log_level, "debug, info, warn, error or off")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+    command->add_flag("-q,--quiet", common.quiet, "print nothing but errors");
+  };
+
+  RunOptions run;
+  std::string out;
+  auto add_run_inputs = [&](CLI::App* command) {
+    command->add_option("FILE", run.run_file, "the run file (TOML)")->required();
+    command->add_option("--set", run.overrides,
+                        "override a run-file key, e.g. --set models.target.temperature=0.7 "
+                        "(repeatable; values in TOML syntax, bare words are strings)");
+    add_common(command);
+  };
+
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "run (or resume) a run file: ask the models, judge the answers, write the reports");
+  add_run_inputs(run_cmd);
+  run_cmd->add_option("-o,--out", out,
+                      "the run directory (default: [run] out, else runs/<name>); rerunning with "
+                      "the same directory resumes");
+  run_cmd->footer(kExitCodes);
+
+  CLI::App* validate_cmd = app.add_subcommand(
+      "validate", "check a run file, its plugins and data without asking any model");
+  add_run_inputs(validate_cmd);
+
+  CLI::App* plugins_cmd = app.add_subcommand("plugins", "list the plugins medsafe can find");
+  add_common(plugins_cmd);
+  CLI::App* show_cmd = plugins_cmd->add_subcommand("show", "show a plugin's configuration keys");
+  std::string show_name;
+  show_cmd->add_option("NAME", show_name, "the plugin's name")->required();
+
+  CLI::App* report_cmd =
+      app.add_subcommand("report", "rebuild a run directory's reports from its store");
+  std::string report_dir;
+  report_cmd->add_option("DIR", report_dir, "the run directory")->required();
+  add_common(report_cmd);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+  if (!log_level.empty()) common.log_level = medsafe::log_level_from_string(log_level);
+
+  try {
+    if (run_cmd->parsed()) {
+      if (!out.empty()) run.out = out;
+      return run_command(run, common);
+    }
+    if (validate_cmd->parsed()) return validate_command(run, common);
+    if (show_cmd->parsed()) return plugin_show_command(show_name, common);
+    if (plugins_cmd->parsed()) return plugins_command(common);
+    if (report_cmd->parsed()) return report_command(report_dir, common);
+  } catch (const medsafe::Error& e) {
+    std::fprintf(stderr, "medsafe: %s\n", e.what());
+    return exit_code_for(e.kind());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "medsafe: internal error: %s\n", e.what());
+    return kInternal;
+  }
+  return kUsage;
+}

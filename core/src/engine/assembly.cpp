@@ -1,0 +1,239 @@
+#include "engine/assembly.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+
+#include "medsafe/error.hpp"
+
+namespace medsafe {
+namespace {
+
+std::string describe_exception(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown exception";
+  }
+}
+
+// Runs a plugin call; a medsafe::Error passes through (it already says where), anything else is
+// rethrown as a plugin Error naming the plugin.
+template <typename F>
+auto guarded_call(const std::string& who, std::string_view what, F&& call) {
+  try {
+    return call();
+  } catch (const Error&) {
+    throw;
+  } catch (...) {
+    throw Error(ErrorKind::plugin, who + ": " + std::string(what) +
+                                       " threw: " + describe_exception(std::current_exception()));
+  }
+}
+
+std::string who(const ComponentSpec& spec, const Manifest& manifest) {
+  return "plugin '" + spec.plugin + "' (" + manifest.library.string() + ", for " + spec.owner() +
+         ")";
+}
+
+// Makes a callback safe to call more than once: only the first call goes through, so a plugin
+// that throws after answering cannot produce a second answer.
+template <typename Value>
+std::function<void(Value&&)> once(std::function<void(Value&&)> callback) {
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  return [callback = std::move(callback), called](Value&& value) {
+    if (!called->exchange(true)) callback(std::move(value));
+  };
+}
+
+class GuardedBackend final : public Backend {
+ public:
+  GuardedBackend(std::string who, std::unique_ptr<Backend> inner)
+      : who_(std::move(who)), inner_(std::move(inner)) {}
+
+  void submit(Request request, ResponseCallback done) override {
+    auto callback = once<Response>(std::move(done));
+    try {
+      inner_->submit(std::move(request), callback);
+    } catch (...) {
+      Response failed;
+      failed.outcome = Outcome::backend_error;
+      failed.error = who_ + " threw: " + describe_exception(std::current_exception());
+      callback(std::move(failed));
+    }
+  }
+
+  void cancel_all() override {
+    try {
+      inner_->cancel_all();
+    } catch (...) {  // cancelling is best effort; the request callbacks still arrive
+    }
+  }
+
+ private:
+  std::string who_;
+  std::unique_ptr<Backend> inner_;
+};
+
+class GuardedJudge final : public Judge {
+ public:
+  GuardedJudge(std::string who, std::unique_ptr<Judge> inner)
+      : who_(std::move(who)), inner_(std::move(inner)) {}
+
+  [[nodiscard]] JudgeTraits traits() const override { return inner_->traits(); }
+
+  void evaluate(JudgeInput input, VerdictCallback done) override {
+    auto callback = once<Verdict>(std::move(done));
+    try {
+      inner_->evaluate(std::move(input), callback);
+    } catch (...) {
+      Verdict failed;
+      failed.status = VerdictStatus::error;
+      failed.reason = who_ + " threw: " + describe_exception(std::current_exception());
+      callback(std::move(failed));
+    }
+  }
+
+ private:
+  std::string who_;
+  std::unique_ptr<Judge> inner_;
+};
+
+}  // namespace
+
+bool JudgeSlot::judges_suite(const std::string& suite) const {
+  return suites.empty() || std::find(suites.begin(), suites.end(), suite) != suites.end();
+}
+
+Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_plugin_paths,
+                   Log& log, const std::filesystem::path& cache_dir)
+    : run_(std::move(run)), log_(log), cache_dir_(cache_dir) {
+  std::vector<std::filesystem::path> folders = run_.run.plugin_paths;
+  folders.insert(folders.end(), extra_plugin_paths.begin(), extra_plugin_paths.end());
+  catalog_ = PluginCatalog::discover(plugin_search_path(folders));
+  for (const CatalogProblem& problem : catalog_.problems()) {
+    log_.warn("plugins", "skipped a manifest: " + problem.message);
+  }
+  http_ = std::make_unique<HttpTransport>();
+
+  auto make_config = [this](
+                         const ComponentSpec& spec, ComponentKind kind,
+                         const ConfigSchema& core) -> std::pair<Config, const ComponentFactory*> {
+    const ComponentFactory& factory = catalog_.load(spec.plugin, kind, spec.core.where("plugin"));
+    Config config =
+        Config::validate(spec.owner(), spec.table, factory.manifest->config, run_.dir, &core);
+    return {std::move(config), &factory};
+  };
+
+  for (const ComponentSpec& spec : run_.models) {
+    auto [config, factory] = make_config(spec, ComponentKind::backend, model_core_schema());
+    ModelSlot& slot = models_.emplace_back();
+    slot.spec = &spec;
+    slot.config = std::move(config);
+    slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
+    slot.under_test = spec.core.boolean("under_test");
+    const std::string name = who(spec, *factory->manifest);
+    const ComponentContext context{spec.name, slot.config, *http_,       log_,
+                                   nullptr,   cache_dir_,  run_.run.seed};
+    auto backend =
+        guarded_call(name, "making the backend", [&] { return factory->backend(context); });
+    if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
+    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend));
+  }
+  for (const ComponentSpec& spec : run_.suites) {
+    auto [config, factory] = make_config(spec, ComponentKind::suite, suite_core_schema());
+    SuiteSlot& slot = suites_.emplace_back();
+    slot.spec = &spec;
+    slot.config = std::move(config);
+    const std::string name = who(spec, *factory->manifest);
+    const ComponentContext context{spec.name, slot.config, *http_,       log_,
+                                   nullptr,   cache_dir_,  run_.run.seed};
+    slot.suite = guarded_call(name, "making the suite", [&] { return factory->suite(context); });
+    if (!slot.suite) throw Error(ErrorKind::plugin, name + ": made no suite");
+  }
+  for (const ComponentSpec& spec : run_.judges) {
+    auto [config, factory] = make_config(spec, ComponentKind::judge, judge_core_schema());
+    JudgeSlot& slot = judges_.emplace_back();
+    slot.spec = &spec;
+    slot.config = std::move(config);
+    slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
+    slot.suites = spec.core.strings("suites");
+    const std::string name = who(spec, *factory->manifest);
+    const ComponentContext context{spec.name, slot.config, *http_,       log_,
+                                   this,      cache_dir_,  run_.run.seed};
+    auto judge = guarded_call(name, "making the judge", [&] { return factory->judge(context); });
+    if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
+    slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
+    slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge));
+  }
+
+  auto check_trait = [this](const std::string& name, std::string_view key, bool harm) {
+    if (name.empty()) return;
+    for (const JudgeSlot& j : judges_) {
+      if (j.spec->name == name && !(harm ? j.traits.harm_score : j.traits.refusal)) {
+        throw located_error(ErrorKind::config, SourceLocation{run_.file.string()},
+                            "[run] " + std::string(key) + " names '" + name + "', which gives no " +
+                                (harm ? "1-5 harm scores" : "refusal decisions"));
+      }
+    }
+  };
+  check_trait(run_.run.primary_judge, "primary_judge", true);
+  check_trait(run_.run.refusal_judge, "refusal_judge", false);
+}
+
+Assembly::~Assembly() {
+  // Judges may hold requests on backends and backends on the transport: end in that order.
+  judges_.clear();
+  suites_.clear();
+  for (ModelSlot& m : models_) m.backend->cancel_all();
+  http_->cancel_all();
+  models_.clear();
+  http_.reset();
+}
+
+void Assembly::load_suites() {
+  for (SuiteSlot& slot : suites_) {
+    if (!slot.items.empty()) continue;
+    const std::string name = "suite '" + slot.spec->name + "' (plugin '" + slot.spec->plugin + "')";
+    slot.items = guarded_call(name, "load()", [&] { return slot.suite->load(); });
+    slot.categories = guarded_call(name, "categories()", [&] { return slot.suite->categories(); });
+    slot.domain = guarded_call(name, "domain()", [&] { return slot.suite->domain(); });
+    if (slot.items.empty()) {
+      throw located_error(ErrorKind::data, slot.spec->where,
+                          "suite '" + slot.spec->name + "' has no items");
+    }
+  }
+}
+
+Backend& Assembly::model(std::string_view name, const SourceLocation& where) {
+  for (ModelSlot& m : models_) {
+    if (m.spec->name == name) return *m.backend;
+  }
+  std::string known;
+  for (const ModelSlot& m : models_) known += (known.empty() ? "" : ", ") + m.spec->name;
+  throw located_error(ErrorKind::config, where,
+                      "no model named '" + std::string(name) +
+                          "' in this run; its models: " + known +
+                          " (a judge model is a [models.NAME] table, e.g. with "
+                          "under_test = false)");
+}
+
+std::string Assembly::primary_judge() const {
+  if (!run_.run.primary_judge.empty()) return run_.run.primary_judge;
+  for (const JudgeSlot& j : judges_) {
+    if (j.traits.harm_score) return j.spec->name;
+  }
+  return {};
+}
+
+std::string Assembly::refusal_judge() const {
+  if (!run_.run.refusal_judge.empty()) return run_.run.refusal_judge;
+  for (const JudgeSlot& j : judges_) {
+    if (j.traits.refusal) return j.spec->name;
+  }
+  return {};
+}
+
+}  // namespace medsafe

@@ -1,0 +1,320 @@
+#include "engine/run_file.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "medsafe/error.hpp"
+
+namespace medsafe {
+namespace {
+
+namespace fs = std::filesystem;
+
+KeySpec make_key(std::string name, ValueType type, std::string doc,
+                 std::shared_ptr<const toml::node> default_value = nullptr, bool required = false) {
+  KeySpec k;
+  k.name = std::move(name);
+  k.type = type;
+  k.doc = std::move(doc);
+  k.default_value = std::move(default_value);
+  k.required = required;
+  return k;
+}
+
+template <typename T>
+std::shared_ptr<const toml::node> value(T v) {
+  return std::make_shared<toml::value<T>>(std::move(v));
+}
+
+std::shared_ptr<const toml::node> empty_array() { return std::make_shared<toml::array>(); }
+
+// Moves every leaf of `from` into `into`, creating tables on the way and replacing leaves.
+// Moves, not copies: a toml++ copy forgets where its node came from.
+void merge(toml::table& into, toml::table& from) {
+  for (auto&& [key, node] : from) {
+    if (toml::table* sub = node.as_table()) {
+      toml::node* existing = into.get(key.str());
+      if (existing != nullptr && existing->is_table()) {
+        merge(*existing->as_table(), *sub);
+        continue;
+      }
+    }
+    into.insert_or_assign(key, std::move(node));
+  }
+}
+
+void apply_override(toml::table& root, const std::string& assignment) {
+  const std::size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw Error(ErrorKind::usage, "--set '" + assignment +
+                                      "': expected KEY=VALUE, e.g. "
+                                      "models.target.temperature=0.7");
+  }
+  const std::string key = assignment.substr(0, eq);
+  const std::string raw = assignment.substr(eq + 1);
+  const std::string source = "--set " + key;
+  toml::table parsed;
+  try {
+    parsed = toml::parse(std::string_view(key + " = " + raw), std::string_view(source));
+  } catch (const toml::parse_error&) {
+    // Not a TOML value: take the text as a string, the common case (--set models.x.model=foo).
+    std::string quoted = "\"";
+    for (const char c : raw) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    quoted += '"';
+    try {
+      parsed = toml::parse(std::string_view(key + " = " + quoted), std::string_view(source));
+    } catch (const toml::parse_error& e) {
+      throw Error(ErrorKind::usage, "--set '" + key + "': " + std::string(e.description()));
+    }
+  }
+  merge(root, parsed);
+}
+
+// Sections keep file order (toml::table is sorted by key; people expect their own order).
+std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& table) {
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  for (const auto& [key, node] : table) entries.emplace_back(std::string(key.str()), &node);
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& sa = a.second->source().begin;
+    const auto& sb = b.second->source().begin;
+    const auto la = sa.line == 0 ? UINT32_MAX : sa.line;  // --set additions go last
+    const auto lb = sb.line == 0 ? UINT32_MAX : sb.line;
+    return la != lb ? la < lb : sa.column < sb.column;
+  });
+  return entries;
+}
+
+std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root,
+                                        const std::string& section, const ConfigSchema& core_schema,
+                                        const fs::path& dir) {
+  std::vector<ComponentSpec> specs;
+  const toml::node* node = root->get(section);
+  if (node == nullptr) return specs;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    throw located_error(
+        ErrorKind::config, location_of(*node),
+        "'" + section + "' must be a table of named tables, e.g. [" + section + ".main]");
+  }
+  for (const auto& [name, child] : in_file_order(*table)) {
+    const toml::table* component = child->as_table();
+    if (component == nullptr) {
+      throw located_error(ErrorKind::config, location_of(*child),
+                          "'" + section + "." + name + "' must be a table ([" + section + "." +
+                              name + "]) with at least 'plugin = \"...\"'");
+    }
+    ComponentSpec spec;
+    spec.section = section;
+    spec.name = name;
+    spec.table = std::shared_ptr<const toml::table>(root, component);
+    spec.where = location_of(*component);
+    // Only the core keys here; the plugin's keys are checked against its manifest later, so the
+    // plugin's schema stands in as "anything" for now.
+    ConfigSchema everything_else;
+    for (const auto& [key, ignored] : *component) {
+      if (core_schema.find(key.str()) == nullptr) {
+        everything_else.keys.push_back(make_key(std::string(key.str()), ValueType::string, ""));
+      }
+    }
+    spec.core = Config::validate(spec.owner(), *component, core_schema, dir, &everything_else);
+    spec.plugin = spec.core.string("plugin");
+    // Core keys (concurrency, ...) change how a run is driven, not what a model answers.
+    toml::table plugin_keys = *component;
+    for (const KeySpec& key : core_schema.keys) plugin_keys.erase(key.name);
+    plugin_keys.insert_or_assign("plugin", spec.plugin);
+    spec.fingerprint = toml_to_json(plugin_keys);
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+void check_unique_names(const RunFile& run) {
+  std::vector<std::pair<std::string, const ComponentSpec*>> all;
+  for (const auto* list : {&run.models, &run.suites, &run.judges}) {
+    for (const ComponentSpec& spec : *list) all.emplace_back(spec.name, &spec);
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t j = i + 1; j < all.size(); ++j) {
+      if (all[i].first == all[j].first && all[i].second->section != all[j].second->section) {
+        // Names share one space so that reports and --judge arguments are unambiguous.
+        throw located_error(ErrorKind::config, all[j].second->where,
+                            "the name '" + all[j].first + "' is used by both " +
+                                all[i].second->owner() + " and " + all[j].second->owner() +
+                                "; give each component its own name");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const ConfigSchema& run_schema() {
+  static const ConfigSchema schema{{
+      make_key("name", ValueType::string, "the run's name (default: the run file's name)",
+               value(std::string())),
+      make_key("seed", ValueType::integer,
+               "seed for sampling, simulated models and bootstrap intervals", value(int64_t{0})),
+      make_key("samples", ValueType::integer, "answers asked per model and item",
+               value(int64_t{1})),
+      make_key("primary_judge", ValueType::string,
+               "the judge whose 1-5 scores fill the harm columns (default: the first scoring "
+               "judge)",
+               value(std::string())),
+      make_key("refusal_judge", ValueType::string,
+               "the judge whose refused/complied decision fills refusal_rate (default: the first "
+               "refusal judge; without one, score 1 of the primary judge counts as refusal)",
+               value(std::string())),
+      make_key("plugin_paths", ValueType::string_list,
+               "more folders to search for plugins, relative to the run file", empty_array()),
+      make_key("out", ValueType::path,
+               "the run directory (default: runs/<name> in the current folder); --out wins",
+               value(std::string())),
+      make_key("log_level", ValueType::string, "debug, info, warn, error or off",
+               value(std::string("info"))),
+      make_key("retry_failed", ValueType::boolean,
+               "on resume, ask again the requests that failed before", value(true)),
+  }};
+  return schema;
+}
+
+const ConfigSchema& model_core_schema() {
+  static const ConfigSchema schema{{
+      make_key("plugin", ValueType::string, "the backend plugin (see `medsafe plugins`)", nullptr,
+               true),
+      make_key("concurrency", ValueType::integer, "requests in flight at once to this model",
+               value(int64_t{8})),
+      make_key("under_test", ValueType::boolean,
+               "answer the suites (false: the model only serves judges)", value(true)),
+  }};
+  return schema;
+}
+
+const ConfigSchema& suite_core_schema() {
+  static const ConfigSchema schema{{
+      make_key("plugin", ValueType::string, "the suite plugin (see `medsafe plugins`)", nullptr,
+               true),
+  }};
+  return schema;
+}
+
+const ConfigSchema& judge_core_schema() {
+  static const ConfigSchema schema{{
+      make_key("plugin", ValueType::string, "the judge plugin (see `medsafe plugins`)", nullptr,
+               true),
+      make_key("concurrency", ValueType::integer, "answers judged at once by this judge",
+               value(int64_t{8})),
+      make_key("suites", ValueType::string_list, "the suites it judges (default: all)",
+               empty_array()),
+  }};
+  return schema;
+}
+
+RunFile load_run_file(const fs::path& file, const std::vector<std::string>& overrides) {
+  RunFile run;
+  run.file = fs::absolute(file).lexically_normal();
+  run.dir = run.file.parent_path();
+  std::ifstream in(run.file, std::ios::binary);
+  if (!in) throw Error(ErrorKind::config, run.file.string() + ": error: cannot read the run file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  run.text = text.str();
+
+  auto root = std::make_shared<toml::table>();
+  try {
+    *root = toml::parse(std::string_view(run.text), std::string_view(run.file.string()));
+  } catch (const toml::parse_error& e) {
+    throw located_error(
+        ErrorKind::config,
+        SourceLocation{run.file.string(), e.source().begin.line, e.source().begin.column},
+        e.description());
+  }
+  for (const std::string& assignment : overrides) apply_override(*root, assignment);
+
+  static const char* const kSections[] = {"run", "models", "suites", "judges"};
+  for (const auto& [key, node] : *root) {
+    if (std::find(std::begin(kSections), std::end(kSections), key.str()) == std::end(kSections)) {
+      SourceLocation where = location_of(node);
+      where.line = key.source().begin.line;
+      where.column = key.source().begin.column;
+      throw located_error(ErrorKind::config, where,
+                          "unknown section '" + std::string(key.str()) +
+                              "'; a run file has [run], [models.NAME], [suites.NAME] and "
+                              "[judges.NAME]");
+    }
+  }
+
+  const toml::table empty;
+  const toml::node* run_node = root->get("run");
+  if (run_node != nullptr && !run_node->is_table()) {
+    throw located_error(ErrorKind::config, location_of(*run_node), "'run' must be a table");
+  }
+  const Config settings = Config::validate(
+      "run", run_node != nullptr ? *run_node->as_table() : empty, run_schema(), run.dir);
+  run.run.name = settings.string("name");
+  if (run.run.name.empty()) run.run.name = run.file.stem().string();
+  run.run.seed = static_cast<std::uint64_t>(settings.integer("seed"));
+  const std::int64_t samples = settings.integer("samples");
+  if (samples < 1 || samples > 1000) throw settings.error("samples", "must be 1..1000");
+  run.run.samples = static_cast<int>(samples);
+  run.run.primary_judge = settings.string("primary_judge");
+  run.run.refusal_judge = settings.string("refusal_judge");
+  for (const std::string& p : settings.strings("plugin_paths")) {
+    fs::path folder(p);
+    run.run.plugin_paths.push_back(folder.is_relative() ? (run.dir / folder).lexically_normal()
+                                                        : folder);
+  }
+  if (!settings.string("out").empty()) run.run.out = settings.path("out");
+  const auto level = log_level_from_string(settings.string("log_level"));
+  if (!level) throw settings.error("log_level", "must be debug, info, warn, error or off");
+  run.run.log_level = *level;
+  run.run.retry_failed = settings.boolean("retry_failed");
+
+  run.models = read_section(root, "models", model_core_schema(), run.dir);
+  run.suites = read_section(root, "suites", suite_core_schema(), run.dir);
+  run.judges = read_section(root, "judges", judge_core_schema(), run.dir);
+  check_unique_names(run);
+
+  for (const ComponentSpec& model : run.models) {
+    if (model.core.integer("concurrency") < 1) {
+      throw model.core.error("concurrency", "must be at least 1");
+    }
+  }
+  for (const ComponentSpec& judge : run.judges) {
+    if (judge.core.integer("concurrency") < 1) {
+      throw judge.core.error("concurrency", "must be at least 1");
+    }
+    for (const std::string& suite : judge.core.strings("suites")) {
+      const bool known = std::any_of(run.suites.begin(), run.suites.end(),
+                                     [&suite](const ComponentSpec& s) { return s.name == suite; });
+      if (!known) throw judge.core.error("suites", "names a suite '" + suite + "' the run lacks");
+    }
+  }
+  const auto models_under_test =
+      std::count_if(run.models.begin(), run.models.end(),
+                    [](const ComponentSpec& m) { return m.core.boolean("under_test"); });
+  if (models_under_test == 0) {
+    throw located_error(ErrorKind::config, SourceLocation{run.file.string()},
+                        "the run has no model under test; add a [models.NAME] table with "
+                        "plugin = \"openai\" (or \"sim\")");
+  }
+  if (run.suites.empty()) {
+    throw located_error(ErrorKind::config, SourceLocation{run.file.string()},
+                        "the run has no suite; add a [suites.NAME] table with plugin = "
+                        "\"medsafetybench\" or \"table\"");
+  }
+  auto check_judge_name = [&](const std::string& name, std::string_view key) {
+    if (name.empty()) return;
+    const bool known = std::any_of(run.judges.begin(), run.judges.end(),
+                                   [&name](const ComponentSpec& j) { return j.name == name; });
+    if (!known) throw settings.error(key, "names a judge '" + name + "' the run lacks");
+  };
+  check_judge_name(run.run.primary_judge, "primary_judge");
+  check_judge_name(run.run.refusal_judge, "refusal_judge");
+  return run;
+}
+
+}  // namespace medsafe

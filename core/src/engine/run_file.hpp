@@ -1,0 +1,67 @@
+#pragma once
+/// Run files: the TOML that composes a run from models, suites and judges.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "medsafe/config.hpp"
+#include "medsafe/log.hpp"
+
+namespace medsafe {
+
+/// One [models.X], [suites.X] or [judges.X] table.
+struct ComponentSpec {
+  std::string section;  ///< "models", "suites" or "judges"
+  std::string name;     ///< X
+  std::string plugin;   ///< the plugin that implements it
+  /// The table as written (after --set), plugin keys and core keys; shares ownership of the
+  /// parsed file so that every node keeps its file position.
+  std::shared_ptr<const toml::table> table;
+  Config core;           ///< the core keys (plugin, concurrency, ...), validated
+  SourceLocation where;  ///< the table header
+  /// The component's table as canonical JSON before any ${ENV} expansion: compared on resume
+  /// to notice that a run directory's answers came from another configuration.
+  std::string fingerprint;
+
+  [[nodiscard]] std::string owner() const { return section + "." + name; }
+};
+
+/// The [run] table.
+struct RunSettings {
+  std::string name;
+  std::uint64_t seed = 0;
+  int samples = 1;
+  std::string primary_judge;
+  std::string refusal_judge;
+  std::vector<std::filesystem::path> plugin_paths;
+  std::filesystem::path out;  ///< empty: runs/<name> in the current folder
+  LogLevel log_level = LogLevel::info;
+  bool retry_failed = true;
+};
+
+/// A parsed run file: the core keys are checked here; each component's plugin keys are checked
+/// against its manifest when the run is assembled.
+struct RunFile {
+  std::filesystem::path file;  ///< absolute
+  std::filesystem::path dir;   ///< relative paths resolve against it
+  RunSettings run;
+  std::vector<ComponentSpec> models;  ///< in file order
+  std::vector<ComponentSpec> suites;
+  std::vector<ComponentSpec> judges;
+  std::string text;  ///< the file as read
+};
+
+/// Reads `file`, applies `overrides` ("models.target.temperature=0.7", values in TOML syntax,
+/// bare words taken as strings) and checks the core keys. Errors carry file:line:column.
+[[nodiscard]] RunFile load_run_file(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides);
+
+/// The core keys of each section, for validation and for `medsafe` help.
+[[nodiscard]] const ConfigSchema& run_schema();
+[[nodiscard]] const ConfigSchema& model_core_schema();
+[[nodiscard]] const ConfigSchema& suite_core_schema();
+[[nodiscard]] const ConfigSchema& judge_core_schema();
+
+}  // namespace medsafe

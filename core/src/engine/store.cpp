@@ -1,0 +1,464 @@
+#include "engine/store.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "medsafe/error.hpp"
+
+namespace medsafe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kSchemaVersion = 1;
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS components (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  plugin TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  extra TEXT NOT NULL DEFAULT '{}',
+  ord INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE IF NOT EXISTS categories (
+  suite TEXT NOT NULL,
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  title TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  PRIMARY KEY (suite, id)
+);
+CREATE TABLE IF NOT EXISTS items (
+  suite TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  prompt TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  fields TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (suite, item_id)
+);
+CREATE TABLE IF NOT EXISTS responses (
+  model TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  sample INTEGER NOT NULL,
+  phase TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  text TEXT NOT NULL,
+  finish_reason TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  token_source TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  intended_send_ns INTEGER NOT NULL,
+  sent_ns INTEGER NOT NULL,
+  first_byte_ns INTEGER NOT NULL,
+  finished_ns INTEGER NOT NULL,
+  token_events TEXT NOT NULL,  -- JSON array: ns after sent_ns of each token-bearing event
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (model, suite, item_id, sample, phase)
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+  judge TEXT NOT NULL,
+  model TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  sample INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  score INTEGER,
+  refused INTEGER,
+  label TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  model_calls INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (judge, model, suite, item_id, sample)
+);
+)sql";
+
+std::string events_to_json(const ResponseRow& row) {
+  json offsets = json::array();
+  for (const std::int64_t t : row.token_event_ns) offsets.push_back(t - row.sent_ns);
+  return offsets.dump();
+}
+
+std::vector<std::int64_t> events_from_json(const std::string& text, std::int64_t sent_ns,
+                                           const fs::path& file) {
+  std::vector<std::int64_t> events;
+  const json offsets = json::parse(text, nullptr, false);
+  if (!offsets.is_array()) {
+    throw Error(ErrorKind::store, file.string() +
+                                      ": error: a response's token_events is not a "
+                                      "JSON array; the store is damaged");
+  }
+  events.reserve(offsets.size());
+  for (const json& offset : offsets) events.push_back(sent_ns + offset.get<std::int64_t>());
+  return events;
+}
+
+VerdictStatus verdict_status_from(const std::string& text) {
+  if (text == "ok") return VerdictStatus::ok;
+  if (text == "parse_failure") return VerdictStatus::parse_failure;
+  return VerdictStatus::error;
+}
+
+TokenSource token_source_from(const std::string& text) {
+  if (text == "usage") return TokenSource::usage;
+  if (text == "events") return TokenSource::events;
+  if (text == "estimate") return TokenSource::estimate;
+  return TokenSource::none;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  explicit Impl(const fs::path& file) : db(file) {}
+  Database db;
+  std::optional<Statement> insert_response;
+  std::optional<Statement> insert_verdict;
+};
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+fs::path Store::file_in(const fs::path& dir) { return dir / "medsafe.db"; }
+
+Store::Store(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    throw Error(ErrorKind::io,
+                dir.string() + ": error: cannot create the run directory: " + ec.message());
+  }
+  impl_ = std::make_unique<Impl>(file_in(dir));
+  Database& db = impl_->db;
+  // WAL: readers never block the writer, and each commit is an append; NORMAL sync keeps every
+  // committed row across a process kill (only a power loss can drop the last commits).
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  db.exec(kSchema);
+  if (auto version = meta("schema_version")) {
+    if (*version != std::to_string(kSchemaVersion)) {
+      throw Error(ErrorKind::store, file().string() + ": error: store schema version " + *version +
+                                        ", this medsafe reads version " +
+                                        std::to_string(kSchemaVersion));
+    }
+  } else {
+    set_meta("schema_version", std::to_string(kSchemaVersion));
+  }
+  impl_->insert_response.emplace(db, R"sql(
+    INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
+      finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
+      sent_ns, first_byte_ns, finished_ns, token_events, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+      ?20)
+    ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
+      outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
+      text = excluded.text, finish_reason = excluded.finish_reason,
+      prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+      token_source = excluded.token_source, attempts = excluded.attempts,
+      intended_send_ns = excluded.intended_send_ns, sent_ns = excluded.sent_ns,
+      first_byte_ns = excluded.first_byte_ns, finished_ns = excluded.finished_ns,
+      token_events = excluded.token_events, created_at = excluded.created_at
+  )sql");
+  impl_->insert_verdict.emplace(db, R"sql(
+    INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
+      label, reason, raw, model_calls, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+  )sql");
+}
+
+Store::~Store() = default;
+
+const fs::path& Store::file() const noexcept { return impl_->db.file(); }
+
+void Store::set_meta(std::string_view key, std::string_view value) {
+  Statement(impl_->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
+std::optional<std::string> Store::meta(std::string_view key) {
+  Statement s(impl_->db, "SELECT value FROM meta WHERE key = ?1");
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::optional<ComponentRecord> Store::record_component(const ComponentRecord& record,
+                                                       std::string_view extra_json) {
+  Statement find(impl_->db,
+                 "SELECT plugin, fingerprint FROM components WHERE kind = ?1 AND name = ?2");
+  find.bind(1, record.kind).bind(2, record.name);
+  std::optional<ComponentRecord> before;
+  if (find.step()) {
+    before = ComponentRecord{record.kind, record.name, find.text(0), find.text(1)};
+  }
+  Statement(impl_->db, R"sql(
+    INSERT INTO components (kind, name, plugin, fingerprint, extra, ord)
+    VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COUNT(*) FROM components))
+    ON CONFLICT (kind, name) DO UPDATE SET plugin = excluded.plugin,
+      fingerprint = excluded.fingerprint, extra = excluded.extra
+  )sql")
+      .bind(1, record.kind)
+      .bind(2, record.name)
+      .bind(3, record.plugin)
+      .bind(4, record.fingerprint)
+      .bind(5, extra_json)
+      .run();
+  return before;
+}
+
+void Store::put_categories(std::string_view suite, const std::vector<Category>& categories) {
+  Transaction tx(impl_->db);
+  Statement insert(impl_->db,
+                   "INSERT OR REPLACE INTO categories (suite, id, name, title, ord) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)");
+  std::int64_t ord = 0;
+  for (const Category& c : categories) {
+    insert.bind(1, suite).bind(2, c.id).bind(3, c.name).bind(4, c.title).bind(5, ord++).run();
+  }
+  tx.commit();
+}
+
+void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items) {
+  Transaction tx(impl_->db);
+  Statement insert(impl_->db, R"sql(
+    INSERT INTO items (suite, item_id, ord, category, prompt, reference, fields)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+    ON CONFLICT (suite, item_id) DO UPDATE SET ord = excluded.ord, category = excluded.category,
+      prompt = excluded.prompt, reference = excluded.reference, fields = excluded.fields
+  )sql");
+  std::int64_t ord = 0;
+  for (const PromptItem& item : items) {
+    json fields = json::object();
+    for (const auto& [key, value] : item.fields) fields[key] = value;
+    insert.bind(1, suite)
+        .bind(2, item.id)
+        .bind(3, ord++)
+        .bind(4, item.category)
+        .bind(5, item.prompt)
+        .bind(6, item.reference)
+        .bind(7, fields.dump())
+        .run();
+  }
+  tx.commit();
+}
+
+std::vector<ResponseState> Store::response_states() {
+  std::vector<ResponseState> states;
+  Statement s(impl_->db,
+              "SELECT model, suite, item_id, sample, phase, outcome, attempts FROM responses");
+  while (s.step()) {
+    ResponseState state;
+    state.key = {s.text(0), s.text(1), s.text(2), static_cast<int>(s.integer(3)), s.text(4)};
+    state.outcome = outcome_from_string(s.text(5)).value_or(Outcome::backend_error);
+    state.attempts = static_cast<int>(s.integer(6));
+    states.push_back(std::move(state));
+  }
+  return states;
+}
+
+std::vector<VerdictState> Store::verdict_states() {
+  std::vector<VerdictState> states;
+  Statement s(impl_->db, "SELECT judge, model, suite, item_id, sample, status FROM verdicts");
+  while (s.step()) {
+    VerdictState state;
+    state.judge = s.text(0);
+    state.response = {s.text(1), s.text(2), s.text(3), static_cast<int>(s.integer(4)), ""};
+    state.status = verdict_status_from(s.text(5));
+    states.push_back(std::move(state));
+  }
+  return states;
+}
+
+void Store::put_response(const ResponseRow& row) {
+  impl_->insert_response->bind(1, row.model)
+      .bind(2, row.suite)
+      .bind(3, row.item_id)
+      .bind(4, row.sample)
+      .bind(5, row.phase)
+      .bind(6, to_string(row.outcome))
+      .bind(7, row.http_status)
+      .bind(8, row.error)
+      .bind(9, row.text)
+      .bind(10, row.finish_reason)
+      .bind(11, row.prompt_tokens)
+      .bind(12, row.completion_tokens)
+      .bind(13, to_string(row.token_source))
+      .bind(14, row.attempts)
+      .bind(15, row.intended_send_ns)
+      .bind(16, row.sent_ns)
+      .bind(17, row.first_byte_ns)
+      .bind(18, row.finished_ns)
+      .bind(19, events_to_json(row))
+      .bind(20, utc_now())
+      .run();
+}
+
+void Store::put_verdict(const VerdictRow& row) {
+  std::optional<std::int64_t> score;
+  if (row.score) score = *row.score;
+  std::optional<std::int64_t> refused;
+  if (row.refused) refused = *row.refused ? 1 : 0;
+  impl_->insert_verdict->bind(1, row.judge)
+      .bind(2, row.model)
+      .bind(3, row.suite)
+      .bind(4, row.item_id)
+      .bind(5, row.sample)
+      .bind(6, to_string(row.status))
+      .bind(7, score)
+      .bind(8, refused)
+      .bind(9, row.label)
+      .bind(10, row.reason)
+      .bind(11, row.raw)
+      .bind(12, row.model_calls)
+      .bind(13, utc_now())
+      .run();
+}
+
+std::int64_t Store::delete_verdicts(std::string_view judge) {
+  Statement(impl_->db, "DELETE FROM verdicts WHERE judge = ?1").bind(1, judge).run();
+  return impl_->db.changes();
+}
+
+RunData Store::read_all() {
+  RunData data;
+  Database& db = impl_->db;
+  if (auto info = meta("run_info")) {
+    const json j = json::parse(*info, nullptr, false);
+    if (j.is_object()) {
+      data.info.name = j.value("name", "");
+      data.info.run_file = j.value("run_file", "");
+      data.info.seed = j.value("seed", std::uint64_t{0});
+      data.info.samples = j.value("samples", 1);
+      data.info.primary_judge = j.value("primary_judge", "");
+      data.info.refusal_judge = j.value("refusal_judge", "");
+      data.info.medsafe_version = j.value("medsafe_version", "");
+    }
+  }
+  data.info.started_at = meta("started_at").value_or("");
+  data.info.updated_at = meta("updated_at").value_or("");
+
+  Statement components(db, "SELECT kind, name, plugin, extra FROM components ORDER BY ord");
+  while (components.step()) {
+    const std::string kind = components.text(0);
+    const json extra = json::parse(components.text(3), nullptr, false);
+    auto flag = [&extra](const char* key, bool fallback) {
+      return extra.is_object() ? extra.value(key, fallback) : fallback;
+    };
+    if (kind == "model") {
+      data.info.models.push_back(
+          {components.text(1), components.text(2), flag("under_test", true)});
+    } else if (kind == "suite") {
+      SuiteInfo suite;
+      suite.name = components.text(1);
+      suite.plugin = components.text(2);
+      suite.domain = extra.is_object() ? extra.value("domain", "general") : "general";
+      data.info.suites.push_back(std::move(suite));
+    } else if (kind == "judge") {
+      JudgeInfo judge;
+      judge.name = components.text(1);
+      judge.plugin = components.text(2);
+      judge.traits.harm_score = flag("harm_score", false);
+      judge.traits.refusal = flag("refusal", false);
+      data.info.judges.push_back(std::move(judge));
+    }
+  }
+  Statement categories(db, "SELECT suite, id, name, title FROM categories ORDER BY suite, ord");
+  while (categories.step()) {
+    for (SuiteInfo& suite : data.info.suites) {
+      if (suite.name == categories.text(0)) {
+        suite.categories.push_back({categories.text(1), categories.text(2), categories.text(3)});
+      }
+    }
+  }
+  Statement items(db,
+                  "SELECT suite, item_id, category, prompt, reference FROM items "
+                  "ORDER BY suite, ord");
+  while (items.step()) {
+    data.items.push_back(
+        {items.text(0), items.text(1), items.text(2), items.text(3), items.text(4)});
+  }
+  Statement responses(db, R"sql(
+    SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, r.text,
+      r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
+      r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase
+    FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
+    ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
+  )sql");
+  while (responses.step()) {
+    ResponseRow row;
+    row.model = responses.text(0);
+    row.suite = responses.text(1);
+    row.item_id = responses.text(2);
+    row.sample = static_cast<int>(responses.integer(3));
+    row.outcome = outcome_from_string(responses.text(4)).value_or(Outcome::backend_error);
+    row.http_status = static_cast<int>(responses.integer(5));
+    row.error = responses.text(6);
+    row.text = responses.text(7);
+    row.finish_reason = responses.text(8);
+    row.prompt_tokens = responses.integer(9);
+    row.completion_tokens = responses.integer(10);
+    row.token_source = token_source_from(responses.text(11));
+    row.attempts = static_cast<int>(responses.integer(12));
+    row.intended_send_ns = responses.integer(13);
+    row.sent_ns = responses.integer(14);
+    row.first_byte_ns = responses.integer(15);
+    row.finished_ns = responses.integer(16);
+    row.token_event_ns = events_from_json(responses.text(17), row.sent_ns, file());
+    row.phase = responses.text(18);
+    data.responses.push_back(std::move(row));
+  }
+  Statement verdicts(db, R"sql(
+    SELECT v.judge, v.model, v.suite, v.item_id, v.sample, v.status, v.score, v.refused, v.label,
+      v.reason, v.raw, v.model_calls
+    FROM verdicts v LEFT JOIN items i ON i.suite = v.suite AND i.item_id = v.item_id
+    ORDER BY v.judge, v.model, v.suite, i.ord, v.sample
+  )sql");
+  while (verdicts.step()) {
+    VerdictRow row;
+    row.judge = verdicts.text(0);
+    row.model = verdicts.text(1);
+    row.suite = verdicts.text(2);
+    row.item_id = verdicts.text(3);
+    row.sample = static_cast<int>(verdicts.integer(4));
+    row.status = verdict_status_from(verdicts.text(5));
+    if (!verdicts.is_null(6)) row.score = static_cast<int>(verdicts.integer(6));
+    if (!verdicts.is_null(7)) row.refused = verdicts.integer(7) != 0;
+    row.label = verdicts.text(8);
+    row.reason = verdicts.text(9);
+    row.raw = verdicts.text(10);
+    row.model_calls = static_cast<int>(verdicts.integer(11));
+    data.verdicts.push_back(std::move(row));
+  }
+  return data;
+}
+
+std::string Store::integrity_check() {
+  Statement s(impl_->db, "PRAGMA integrity_check");
+  std::string result;
+  while (s.step()) result += (result.empty() ? "" : "; ") + s.text(0);
+  return result;
+}
+
+}  // namespace medsafe

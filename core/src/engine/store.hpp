@@ -1,0 +1,100 @@
+#pragma once
+/// The run store: one SQLite file (WAL) per run directory holding every item, answer, failure
+/// and verdict. Each row is committed as it arrives, so a killed run loses at most what was in
+/// flight, and a rerun asks only for what is missing.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/run_data.hpp"
+#include "engine/sqlite.hpp"
+
+namespace medsafe {
+
+/// Identifies one answer slot: model × suite × item × sample within a phase.
+struct ResponseKey {
+  std::string model;
+  std::string suite;
+  std::string item_id;
+  int sample = 0;
+  std::string phase;
+
+  friend bool operator<(const ResponseKey& a, const ResponseKey& b) {
+    return std::tie(a.model, a.suite, a.item_id, a.sample, a.phase) <
+           std::tie(b.model, b.suite, b.item_id, b.sample, b.phase);
+  }
+};
+
+/// What the store knows of one answer slot, for deciding what a resume must do.
+struct ResponseState {
+  ResponseKey key;
+  Outcome outcome = Outcome::ok;
+  int attempts = 0;
+};
+
+/// What the store knows of one verdict slot.
+struct VerdictState {
+  std::string judge;
+  ResponseKey response;  ///< phase is always the safety phase
+  VerdictStatus status = VerdictStatus::ok;
+};
+
+/// A component as recorded by the run that first used the directory.
+struct ComponentRecord {
+  std::string kind;  ///< "model", "suite" or "judge"
+  std::string name;
+  std::string plugin;
+  std::string fingerprint;
+};
+
+class Store {
+ public:
+  /// Opens `dir`/medsafe.db, creating the folder and the schema when needed.
+  explicit Store(const std::filesystem::path& dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  [[nodiscard]] static std::filesystem::path file_in(const std::filesystem::path& dir);
+  [[nodiscard]] const std::filesystem::path& file() const noexcept;
+
+  void set_meta(std::string_view key, std::string_view value);
+  [[nodiscard]] std::optional<std::string> meta(std::string_view key);
+
+  /// Records a component; returns the record that was there before, if any.
+  std::optional<ComponentRecord> record_component(const ComponentRecord& record,
+                                                  std::string_view extra_json);
+  void put_categories(std::string_view suite, const std::vector<Category>& categories);
+  /// Adds items (existing ones are updated), in one transaction.
+  void put_items(std::string_view suite, const std::vector<PromptItem>& items);
+
+  /// Every answer slot the store holds.
+  [[nodiscard]] std::vector<ResponseState> response_states();
+  /// Every verdict slot the store holds.
+  [[nodiscard]] std::vector<VerdictState> verdict_states();
+
+  /// Inserts or replaces one answer (a retried failure replaces the failure).
+  void put_response(const ResponseRow& row);
+  /// Inserts or replaces one verdict.
+  void put_verdict(const VerdictRow& row);
+  /// Deletes a judge's verdicts (for re-judging); returns how many.
+  std::int64_t delete_verdicts(std::string_view judge);
+
+  /// Reads everything back, for reports.
+  [[nodiscard]] RunData read_all();
+
+  /// SQLite's integrity check: "ok" or its complaints.
+  [[nodiscard]] std::string integrity_check();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The current time as ISO 8601 UTC ("2026-11-28T05:42:31Z").
+[[nodiscard]] std::string utc_now();
+
+}  // namespace medsafe

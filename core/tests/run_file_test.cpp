@@ -1,0 +1,138 @@
+#include "engine/run_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_files.hpp"
+
+namespace medsafe {
+namespace {
+
+using testing::TempDir;
+
+constexpr std::string_view kRun = R"(
+[run]
+name = "demo"
+seed = 3
+
+[models.zeta]
+plugin = "sim"
+concurrency = 4
+
+[models.alpha]
+plugin = "openai"
+model = "m"
+
+[suites.s]
+plugin = "table"
+path = "prompts.csv"
+
+[judges.refusal]
+plugin = "refusal"
+)";
+
+std::string error_of(const TempDir& dir, std::string_view text,
+                     const std::vector<std::string>& overrides = {}) {
+  try {
+    (void)load_run_file(dir.write("run.toml", text), overrides);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(RunFile, ReadsSectionsInFileOrder) {
+  TempDir dir;
+  const RunFile run = load_run_file(dir.write("run.toml", kRun), {});
+  EXPECT_EQ(run.run.name, "demo");
+  EXPECT_EQ(run.run.seed, 3U);
+  ASSERT_EQ(run.models.size(), 2U);
+  EXPECT_EQ(run.models[0].name, "zeta");  // file order, not alphabetical
+  EXPECT_EQ(run.models[1].name, "alpha");
+  EXPECT_EQ(run.models[0].core.integer("concurrency"), 4);
+  EXPECT_EQ(run.models[1].core.integer("concurrency"), 8);  // default
+  EXPECT_EQ(run.suites[0].plugin, "table");
+  EXPECT_EQ(run.dir, dir.path());
+}
+
+TEST(RunFile, NameDefaultsToTheFileStem) {
+  TempDir dir;
+  const RunFile run = load_run_file(dir.write("nightly.toml",
+                                              "[models.m]\nplugin = \"sim\"\n[suites.s]\nplugin "
+                                              "= \"table\"\n"),
+                                    {});
+  EXPECT_EQ(run.run.name, "nightly");
+}
+
+TEST(RunFile, OverridesReplaceAndAddKeys) {
+  TempDir dir;
+  const RunFile run = load_run_file(dir.write("run.toml", kRun),
+                                    {"models.alpha.temperature=0.7", "models.zeta.concurrency=2",
+                                     "models.alpha.model=gpt-4o-mini", "run.seed=11"});
+  EXPECT_EQ(run.run.seed, 11U);
+  EXPECT_EQ(run.models[0].core.integer("concurrency"), 2);
+  EXPECT_EQ((*run.models[1].table)["temperature"].value<double>(), 0.7);
+  EXPECT_EQ((*run.models[1].table)["model"].value<std::string>(), "gpt-4o-mini");
+}
+
+TEST(RunFile, OverrideWithAWrongTypeIsLocatedAtTheOverride) {
+  TempDir dir;
+  const std::string message = error_of(dir, kRun, {"models.zeta.concurrency=many"});
+  EXPECT_NE(message.find("--set models.zeta.concurrency:1:"), std::string::npos) << message;
+  EXPECT_NE(message.find("must be an integer, got a string"), std::string::npos) << message;
+}
+
+TEST(RunFile, UnknownSectionAndRunKeyAreLocated) {
+  TempDir dir;
+  const std::string section = error_of(dir, "[run]\nseed = 1\n\n[modles.x]\nplugin = \"sim\"\n");
+  EXPECT_NE(section.find("run.toml:4:2: error: unknown section 'modles'"), std::string::npos)
+      << section;
+  const std::string message = error_of(dir, "[run]\nsede = 1\n");
+  EXPECT_NE(message.find(":2:1: error: unknown key 'run.sede' (did you mean 'seed'?)"),
+            std::string::npos)
+      << message;
+}
+
+TEST(RunFile, ComponentNeedsAPlugin) {
+  TempDir dir;
+  const std::string message =
+      error_of(dir, "[models.m]\nconcurrency = 2\n[suites.s]\nplugin = \"table\"\n");
+  EXPECT_NE(message.find("[models.m] needs the key 'plugin'"), std::string::npos) << message;
+}
+
+TEST(RunFile, SyntaxErrorsAreLocated) {
+  TempDir dir;
+  const std::string message = error_of(dir, "[run]\nseed = = 1\n");
+  EXPECT_NE(message.find("run.toml:2:"), std::string::npos) << message;
+}
+
+TEST(RunFile, NamesAreUniqueAcrossSections) {
+  TempDir dir;
+  const std::string message =
+      error_of(dir, "[models.x]\nplugin = \"sim\"\n[suites.x]\nplugin = \"table\"\n");
+  EXPECT_NE(message.find("the name 'x' is used by both models.x and suites.x"), std::string::npos)
+      << message;
+}
+
+TEST(RunFile, JudgeReferencesMustExist) {
+  TempDir dir;
+  EXPECT_NE(error_of(dir, std::string(kRun) + "[judges.j]\nplugin = \"refusal\"\nsuites = "
+                                              "[\"nope\"]\n")
+                .find("names a suite 'nope' the run lacks"),
+            std::string::npos);
+  EXPECT_NE(error_of(dir, std::string("[run]\nprimary_judge = \"harm\"\n") +
+                              std::string(kRun.substr(kRun.find("[models"))))
+                .find("names a judge 'harm' the run lacks"),
+            std::string::npos);
+}
+
+TEST(RunFile, FingerprintIgnoresConcurrencyButNotModelKeys) {
+  TempDir dir;
+  const RunFile a = load_run_file(dir.write("run.toml", kRun), {});
+  const RunFile b = load_run_file(dir.write("run.toml", kRun), {"models.zeta.concurrency=1"});
+  const RunFile c = load_run_file(dir.write("run.toml", kRun), {"models.zeta.seed=5"});
+  EXPECT_EQ(a.models[0].fingerprint, b.models[0].fingerprint);
+  EXPECT_NE(a.models[0].fingerprint, c.models[0].fingerprint);
+}
+
+}  // namespace
+}  // namespace medsafe

@@ -1,0 +1,113 @@
+#include "engine/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "medsafe/error.hpp"
+#include "test_files.hpp"
+
+namespace medsafe {
+namespace {
+
+using testing::TempDir;
+
+ResponseRow answer(std::string item, Outcome outcome, int attempts) {
+  ResponseRow row;
+  row.model = "m";
+  row.suite = "s";
+  row.item_id = std::move(item);
+  row.phase = "safety";
+  row.outcome = outcome;
+  row.text = outcome == Outcome::ok ? "I can't help with that." : "";
+  row.error = outcome == Outcome::ok ? "" : "HTTP 503";
+  row.attempts = attempts;
+  row.sent_ns = 1'000'000;
+  row.token_event_ns = {1'200'000, 1'250'000};
+  row.finished_ns = 1'300'000;
+  row.completion_tokens = 6;
+  row.token_source = TokenSource::usage;
+  return row;
+}
+
+TEST(Store, KeepsRowsAcrossReopening) {
+  TempDir dir;
+  {
+    Store store(dir.path());
+    store.put_items("s", {{"a", "1", "prompt a", "ref a", {}}, {"b", "2", "prompt b", "", {}}});
+    store.put_categories("s", {{"1", "one", "One"}, {"2", "two", "Two"}});
+    store.record_component({"suite", "s", "table", "{}"}, R"({"domain":"medical"})");
+    store.put_response(answer("a", Outcome::ok, 1));
+    store.put_response(answer("b", Outcome::http_error, 1));
+  }
+  Store store(dir.path());
+  const RunData data = store.read_all();
+  ASSERT_EQ(data.items.size(), 2U);
+  EXPECT_EQ(data.items[0].prompt, "prompt a");
+  ASSERT_EQ(data.responses.size(), 2U);
+  EXPECT_EQ(data.responses[0].item_id, "a");
+  EXPECT_EQ(data.responses[0].token_event_ns, (std::vector<std::int64_t>{1'200'000, 1'250'000}));
+  EXPECT_EQ(data.responses[1].outcome, Outcome::http_error);
+  ASSERT_EQ(data.info.suites.size(), 1U);
+  EXPECT_EQ(data.info.suites[0].domain, "medical");
+  EXPECT_EQ(data.info.suites[0].categories.size(), 2U);
+  EXPECT_EQ(store.integrity_check(), "ok");
+}
+
+TEST(Store, RetryReplacesTheFailureInsteadOfAddingARow) {
+  TempDir dir;
+  Store store(dir.path());
+  store.put_response(answer("a", Outcome::timeout, 1));
+  store.put_response(answer("a", Outcome::ok, 2));
+  const std::vector<ResponseState> states = store.response_states();
+  ASSERT_EQ(states.size(), 1U);
+  EXPECT_EQ(states[0].outcome, Outcome::ok);
+  EXPECT_EQ(states[0].attempts, 2);
+}
+
+TEST(Store, VerdictsUpsertAndDelete) {
+  TempDir dir;
+  Store store(dir.path());
+  VerdictRow v;
+  v.judge = "harm";
+  v.model = "m";
+  v.suite = "s";
+  v.item_id = "a";
+  v.status = VerdictStatus::parse_failure;
+  v.raw = "no score here";
+  store.put_verdict(v);
+  v.status = VerdictStatus::ok;
+  v.score = 4;
+  store.put_verdict(v);
+  RunData data = store.read_all();
+  ASSERT_EQ(data.verdicts.size(), 1U);
+  EXPECT_EQ(data.verdicts[0].score, 4);
+  EXPECT_FALSE(data.verdicts[0].refused.has_value());
+  EXPECT_EQ(store.delete_verdicts("harm"), 1);
+  EXPECT_TRUE(store.read_all().verdicts.empty());
+}
+
+TEST(Store, ComponentRecordReturnsWhatWasThere) {
+  TempDir dir;
+  Store store(dir.path());
+  EXPECT_FALSE(store.record_component({"model", "m", "sim", "{\"a\":1}"}, "{}").has_value());
+  const auto before = store.record_component({"model", "m", "sim", "{\"a\":2}"}, "{}");
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->fingerprint, "{\"a\":1}");
+}
+
+TEST(Store, RefusesAStoreOfAnotherSchemaVersion) {
+  TempDir dir;
+  {
+    Store store(dir.path());
+    store.set_meta("schema_version", "999");
+  }
+  try {
+    Store store(dir.path());
+    FAIL() << "opened a store of another schema version";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::store);
+    EXPECT_NE(std::string(e.what()).find("store schema version 999"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace medsafe
