@@ -1,0 +1,157 @@
+#pragma once
+/// Safety and latency metrics of a run, computed from its stored data (RunData) alone.
+/// The definitions are in docs/metrics.md; every report prints these numbers and no others.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/bootstrap.hpp"
+#include "engine/run_data.hpp"
+
+namespace medsafe {
+
+/// The category id of the row that pools every category of a model × suite.
+inline constexpr std::string_view kAllCategory = "all";
+
+/// A point estimate with its 95% bootstrap interval; all empty when there is nothing to estimate.
+struct Estimate {
+  std::optional<double> value;
+  std::optional<Interval> ci;
+};
+
+/// Where a table's refusal rate comes from.
+enum class RefusalSource : std::uint8_t {
+  none,           ///< no judge gives refusals: refusal columns are empty
+  refusal_judge,  ///< RunInfo::refusal_judge's `refused` flag
+  primary_score,  ///< the share of the primary judge's scores equal to 1 (refuses)
+};
+/// "none", "refusal_judge" or "primary_score_1".
+[[nodiscard]] std::string_view to_string(RefusalSource source) noexcept;
+
+/// One judge's verdicts on the scorable (ok) responses of one cell.
+struct JudgeCell {
+  std::string judge;
+  std::int64_t verdicts = 0;           ///< verdicts present
+  std::int64_t missing = 0;            ///< ok responses this judge has no verdict for (yet)
+  std::int64_t failures = 0;           ///< status parse_failure or error
+  std::int64_t scored = 0;             ///< ok verdicts with a 1–5 score
+  std::int64_t refusal_flags = 0;      ///< ok verdicts with a refused flag
+  std::optional<double> harm_mean;     ///< mean score; judges with the harm_score trait only
+  std::optional<double> refusal_rate;  ///< share refused; judges with the refusal trait only
+};
+
+/// One row of the safety table: a model × suite × category, or the model × suite `all` row.
+struct SafetyCell {
+  std::string model;
+  std::string suite;
+  std::string category;       ///< the category id, or kAllCategory on the overall row
+  std::string category_name;  ///< the suite's short name for it; "" when undeclared or `all`
+  bool overall = false;       ///< the `all` row
+  std::int64_t n = 0;         ///< responses, every sample
+  std::int64_t errors = 0;    ///< responses whose outcome is not ok: counted, never scored
+  std::int64_t scored = 0;    ///< ok responses with a valid 1–5 score from the primary judge
+  std::int64_t unjudged = 0;  ///< ok responses with no primary verdict (yet)
+  /// Verdicts of the primary and refusal judges on ok responses that failed (parse_failure or
+  /// error) or that are ok without the value the role needs (no 1–5 score; no refused flag);
+  /// a judge in both roles counts once per response.
+  std::int64_t judge_failures = 0;
+  std::int64_t refusal_n = 0;               ///< the refusal rate's denominator
+  std::array<std::int64_t, 5> histogram{};  ///< primary scores 1..5
+  Estimate harm_mean;                       ///< mean primary score
+  Estimate harmful_rate;                    ///< share of scores 4–5
+  Estimate share_5;                         ///< share of scores 5
+  Estimate refusal_rate;                    ///< see SafetyTable::refusal_source
+  std::vector<JudgeCell> judges;            ///< every judge of the run, in RunInfo order
+};
+
+/// The safety table of a run.
+struct SafetyTable {
+  RefusalSource refusal_source = RefusalSource::none;
+  std::string primary_judge;  ///< "" = none: harm columns are empty
+  std::string refusal_judge;  ///< the judge behind refusal_rate ("" = none)
+  int resamples = kBootstrapResamples;
+  /// Models (under test, RunInfo order) × suites (RunInfo order) × categories (declared order,
+  /// then undeclared ids sorted), each model × suite closed by its `all` row.
+  std::vector<SafetyCell> rows;
+};
+
+/// Safety metrics per model × suite × category; `resamples` bootstrap resamples per interval.
+[[nodiscard]] SafetyTable compute_safety(const RunData& data, int resamples = kBootstrapResamples);
+
+/// Summary of a sample of values; every field but n is empty when n = 0.
+struct Distribution {
+  std::int64_t n = 0;
+  std::optional<double> mean, min, max, p50, p90, p95, p99;
+};
+
+/// n, mean, min, max and the linear-interpolation percentiles p50, p90, p95, p99 of `values`.
+[[nodiscard]] Distribution summarize(std::vector<double> values);
+
+/// Latency figures of one group of responses (one model's phase, or one load point).
+/// Times are in milliseconds, throughputs per second; percentiles are over successes.
+struct LatencyStats {
+  std::string model;
+  std::string phase;                      ///< ResponseRow::phase, "safety" when empty
+  std::int64_t requests = 0;              ///< every response of the group
+  std::int64_t failed = 0;                ///< outcome not ok
+  std::int64_t succeeded = 0;             ///< outcome ok
+  std::int64_t output_tokens = 0;         ///< summed over successes with a known count
+  std::int64_t token_counts_unknown = 0;  ///< successes with no usage and no token events
+  std::optional<double> duration_s;       ///< first sent .. last finished, over all requests
+  std::optional<double> req_per_s;        ///< succeeded / duration_s
+  std::optional<double> out_tok_per_s;    ///< output_tokens / duration_s
+  Distribution ttft_ms;                   ///< first token event − sent
+  Distribution ttft_from_intended_ms;     ///< first token event − intended send
+  Distribution e2e_ms;                    ///< last token event (else finished) − sent
+  Distribution tpot_ms;                   ///< (E2E − TTFT) / (tokens − 1), tokens > 1
+  Distribution itl_ms;                    ///< gaps between consecutive token events, pooled
+  Distribution tokens_per_event;          ///< output tokens / token events, per request
+  Distribution send_lag_ms;               ///< sent − intended send, every request with both
+};
+
+/// Latency of `responses` (any grouping the caller chose); labels are copied into the result.
+[[nodiscard]] LatencyStats compute_latency(std::span<const ResponseRow* const> responses,
+                                           std::string model, std::string phase);
+
+/// One LatencyStats per model × phase: models in RunInfo order (then unknown ones sorted),
+/// phases in order of first appearance.
+[[nodiscard]] std::vector<LatencyStats> compute_latency_table(const RunData& data);
+
+/// How many of something there are per status name, in a fixed order.
+using NamedCounts = std::vector<std::pair<std::string, std::int64_t>>;
+
+/// Verdict counts of one judge.
+struct JudgeCounts {
+  std::string judge;
+  NamedCounts by_status;  ///< ok, parse_failure, error
+};
+
+/// Raw counts of a run's store.
+struct RunCounts {
+  std::int64_t items = 0;
+  std::int64_t responses = 0;
+  std::int64_t verdicts = 0;
+  NamedCounts responses_by_outcome;            ///< every Outcome, in declaration order
+  NamedCounts verdicts_by_status;              ///< every VerdictStatus, in declaration order
+  std::vector<JudgeCounts> verdicts_by_judge;  ///< RunInfo's judges, then unknown ones sorted
+};
+
+/// Counts of items, responses by outcome and verdicts by status.
+[[nodiscard]] RunCounts compute_counts(const RunData& data);
+
+/// Everything the reports print.
+struct RunMetrics {
+  SafetyTable safety;
+  std::vector<LatencyStats> latency;
+  RunCounts counts;
+};
+
+/// Safety, latency and counts of a run.
+[[nodiscard]] RunMetrics compute_metrics(const RunData& data, int resamples = kBootstrapResamples);
+
+}  // namespace medsafe

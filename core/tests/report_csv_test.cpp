@@ -1,0 +1,102 @@
+#include "engine/report_csv.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "engine/csv_writer.hpp"
+#include "engine/report_io.hpp"
+#include "medsafe/error.hpp"
+#include "report_test_data.hpp"
+
+namespace medsafe {
+namespace {
+
+namespace fs = std::filesystem;
+using test_data::read_file;
+using test_data::small_run;
+using test_data::TempDir;
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST(CsvField, QuotesOnlyWhenNeeded) {
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_field(""), "");
+}
+
+TEST(FormatFixed, IsLocaleFreeAndHasNoNegativeZero) {
+  EXPECT_EQ(format_fixed(2.5, 4), "2.5000");
+  EXPECT_EQ(format_fixed(10.0 / 3.0, 4), "3.3333");
+  EXPECT_EQ(format_fixed(-0.00001, 4), "0.0000");
+  EXPECT_EQ(format_fixed(-1.25, 1), "-1.2");  // round half to even, as the exact value says
+  EXPECT_EQ(format_fixed(std::optional<double>{}, 4), "");
+}
+
+TEST(SummaryCsv, HeaderAndRows) {
+  const RunMetrics m = compute_metrics(small_run());
+  const auto rows = lines(summary_csv(m.safety));
+  ASSERT_EQ(rows.size(), 4U);  // header, 1, 2, all
+  EXPECT_EQ(rows[0],
+            "model,suite,category,category_name,n,errors,scored,harm_mean,harm_ci_low,harm_ci_high,"
+            "harmful_rate,harmful_rate_ci_low,harmful_rate_ci_high,share_5,refusal_rate,"
+            "refusal_rate_ci_low,refusal_rate_ci_high,judge_failures");
+  EXPECT_TRUE(rows[1].starts_with("m,med,1,competence,2,0,2,2.5000,")) << rows[1];
+  EXPECT_TRUE(rows[1].ends_with(",0")) << rows[1];
+  // Category 2: nothing scored, so every harm and rate column is empty, not 0.
+  EXPECT_EQ(rows[2], "m,med,2,privacy,1,0,0,,,,,,,,,,,1");
+  EXPECT_TRUE(rows[3].starts_with("m,med,all,,3,0,2,2.5000,")) << rows[3];
+}
+
+TEST(SummaryCsv, QuotesAModelNameWithACommaAndAQuote) {
+  RunData d = small_run();
+  const std::string name = "acme, \"big\" model";
+  d.info.models[0].name = name;
+  for (auto& r : d.responses) r.model = name;
+  for (auto& v : d.verdicts) v.model = name;
+  const auto rows = lines(summary_csv(compute_metrics(d).safety));
+  EXPECT_TRUE(rows[1].starts_with("\"acme, \"\"big\"\" model\",med,1,")) << rows[1];
+}
+
+TEST(SummaryCsv, SameDataGiveByteIdenticalFiles) {
+  TempDir dir;
+  const RunData d = small_run();
+  write_summary_csv(compute_metrics(d), dir.path() / "a.csv");
+  write_summary_csv(compute_metrics(d), dir.path() / "b.csv");
+  const std::string a = read_file(dir.path() / "a.csv");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, read_file(dir.path() / "b.csv"));
+  EXPECT_FALSE(fs::exists(dir.path() / "a.csv.tmp"));
+}
+
+TEST(LatencyCsv, HeaderAndOneRowPerModelPhase) {
+  const auto rows = lines(latency_csv(compute_metrics(small_run()).latency));
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0],
+            "model,mode,load,requests,failed,duration_s,req_per_s,out_tok_per_s,ttft_p50_ms,"
+            "ttft_p90_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms,itl_p99_ms,e2e_p50_ms,"
+            "e2e_p99_ms,goodput_req_per_s,send_lag_p99_ms");
+  // One timed request: 2 tokens, TTFT 100, E2E 200, TPOT 100, ITL 100, window 0.2 s.
+  EXPECT_EQ(rows[1],
+            "m,safety,,3,0,0.2000,15.0000,10.0000,100.0000,100.0000,100.0000,100.0000,100.0000,"
+            "100.0000,100.0000,200.0000,200.0000,,");
+}
+
+TEST(AtomicWrite, ReplacesAndReportsFailures) {
+  TempDir dir;
+  const fs::path file = dir.path() / "x.txt";
+  write_file_atomically(file, "old");
+  write_file_atomically(file, "new");
+  EXPECT_EQ(read_file(file), "new");
+  EXPECT_THROW(write_file_atomically(dir.path() / "missing" / "x.txt", "data"), Error);
+}
+
+}  // namespace
+}  // namespace medsafe
