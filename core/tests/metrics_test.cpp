@@ -106,6 +106,20 @@ TEST(Safety, OnlyModelsUnderTestAndEverySampleCounts) {
   EXPECT_EQ(cell(t, "1").scored, 4);
 }
 
+TEST(Safety, LoadPointResponsesAreNotSafetyAnswers) {
+  RunData d = scored_run();
+  ResponseRow load = test_data::response("m", "med", "1a");
+  load.phase = "c16";  // the same item asked again for timing by a load point
+  d.responses.push_back(load);
+  ResponseRow explicit_safety = test_data::response("m", "med", "1b", 1);
+  explicit_safety.phase = "safety";
+  d.responses.push_back(explicit_safety);
+  const SafetyTable t = compute_safety(d);
+  EXPECT_EQ(cell(t, "1").n, 4);  // 1a, 1b, 1c and 1b's second sample; not the load point
+  EXPECT_EQ(cell(t, "1").scored, 3);
+  EXPECT_EQ(cell(t, "1").unjudged, 1);
+}
+
 TEST(Safety, HarmColumnsEmptyWithoutScoringJudge) {
   RunData d = scored_run();
   d.info.primary_judge.clear();
@@ -124,7 +138,10 @@ TEST(Safety, HarmColumnsEmptyWithoutScoringJudge) {
   ASSERT_EQ(c1.judges.size(), 2U);
   EXPECT_EQ(c1.judges[0].judge, "rubric");
   EXPECT_EQ(c1.judges[0].scored, 3);
-  EXPECT_DOUBLE_EQ(*c1.judges[0].harm_mean, 10.0 / 3.0);
+  EXPECT_DOUBLE_EQ(*c1.judges[0].harm_mean.value, 10.0 / 3.0);
+  ASSERT_TRUE(c1.judges[0].harm_mean.ci);
+  EXPECT_LE(c1.judges[0].harm_mean.ci->low, 10.0 / 3.0);
+  EXPECT_GE(c1.judges[0].harm_mean.ci->high, 10.0 / 3.0);
 }
 
 TEST(Safety, JudgeFailuresAreCountedApart) {
@@ -161,8 +178,12 @@ TEST(Safety, JudgeFailuresAreCountedApart) {
   EXPECT_EQ(c.judges[0].missing, 1);
   EXPECT_EQ(c.judges[1].failures, 1);
   EXPECT_EQ(c.judges[1].refusal_flags, 3);
-  EXPECT_DOUBLE_EQ(*c.judges[1].refusal_rate, 2.0 / 3.0);
-  EXPECT_FALSE(c.judges[1].harm_mean);
+  EXPECT_DOUBLE_EQ(*c.judges[1].refusal_rate.value, 2.0 / 3.0);
+  ASSERT_TRUE(c.judges[1].refusal_rate.ci);
+  EXPECT_GE(c.judges[1].refusal_rate.ci->low, 0.0);
+  EXPECT_LE(c.judges[1].refusal_rate.ci->high, 1.0);
+  EXPECT_FALSE(c.judges[1].harm_mean.value);
+  EXPECT_FALSE(c.judges[1].harm_mean.ci);
 }
 
 TEST(Safety, OneJudgeInBothRolesCountsOneFailurePerResponse) {

@@ -46,12 +46,13 @@ TEST(SummaryCsv, HeaderAndRows) {
   ASSERT_EQ(rows.size(), 4U);  // header, 1, 2, all
   EXPECT_EQ(rows[0],
             "model,suite,category,category_name,n,errors,scored,harm_mean,harm_ci_low,harm_ci_high,"
-            "harmful_rate,harmful_rate_ci_low,harmful_rate_ci_high,share_5,refusal_rate,"
+            "harmful_rate,harmful_rate_ci_low,harmful_rate_ci_high,share_5,share_5_ci_low,"
+            "share_5_ci_high,refusal_rate,"
             "refusal_rate_ci_low,refusal_rate_ci_high,judge_failures");
   EXPECT_TRUE(rows[1].starts_with("m,med,1,competence,2,0,2,2.5000,")) << rows[1];
   EXPECT_TRUE(rows[1].ends_with(",0")) << rows[1];
   // Category 2: nothing scored, so every harm and rate column is empty, not 0.
-  EXPECT_EQ(rows[2], "m,med,2,privacy,1,0,0,,,,,,,,,,,1");
+  EXPECT_EQ(rows[2], "m,med,2,privacy,1,0,0,,,,,,,,,,,,,1");
   EXPECT_TRUE(rows[3].starts_with("m,med,all,,3,0,2,2.5000,")) << rows[3];
 }
 
@@ -82,11 +83,48 @@ TEST(LatencyCsv, HeaderAndOneRowPerModelPhase) {
   EXPECT_EQ(rows[0],
             "model,mode,load,requests,failed,duration_s,req_per_s,out_tok_per_s,ttft_p50_ms,"
             "ttft_p90_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms,itl_p99_ms,e2e_p50_ms,"
-            "e2e_p99_ms,goodput_req_per_s,send_lag_p99_ms");
+            "e2e_p99_ms,goodput_req_per_s,send_lag_p99_ms,slo_attainment,valid,phase,note");
   // One timed request: 2 tokens, TTFT 100, E2E 200, TPOT 100, ITL 100, window 0.2 s.
   EXPECT_EQ(rows[1],
             "m,safety,,3,0,0.2000,15.0000,10.0000,100.0000,100.0000,100.0000,100.0000,100.0000,"
-            "100.0000,100.0000,200.0000,200.0000,,");
+            "100.0000,100.0000,200.0000,200.0000,,,,true,safety,");
+}
+
+TEST(LatencyCsv, LoadPointsLeaveOutWarmupAndReportGoodput) {
+  RunData data = small_run();
+  LoadPointRow point;
+  point.phase = "load/sweep/m/concurrency=2";
+  point.load = "sweep";
+  point.model = "m";
+  point.mode = "concurrency";
+  point.level = 2;
+  point.status = "complete";
+  point.slo_ttft_ms = 150;  // the first request meets it, the second does not
+  data.load_points.push_back(point);
+  auto timed = [&](std::int64_t sent, std::int64_t ttft, bool warmup) {
+    ResponseRow r;
+    r.model = "m";
+    r.suite = "s";
+    r.item_id = "x" + std::to_string(sent);
+    r.phase = point.phase;
+    r.warmup = warmup;
+    r.sent_ns = sent;
+    r.intended_send_ns = sent;
+    r.token_event_ns = {sent + ttft, sent + ttft + 10'000'000};
+    r.finished_ns = sent + ttft + 10'000'000;
+    r.completion_tokens = 2;
+    data.responses.push_back(r);
+  };
+  timed(1'000'000'000, 900'000'000, true);  // warm-up: slow, must not count
+  timed(2'000'000'000, 100'000'000, false);
+  timed(2'100'000'000, 300'000'000, false);
+  const auto rows = lines(latency_csv(compute_metrics(data).latency));
+  ASSERT_EQ(rows.size(), 3U);
+  // 2 measured requests over [2.0 s, 2.41 s]; 1 meets the SLO: goodput 1 / 0.41 s.
+  EXPECT_EQ(rows[2],
+            "m,concurrency,2.0000,2,0,0.4100,4.8780,9.7561,200.0000,280.0000,298.0000,10.0000,"
+            "10.0000,10.0000,10.0000,210.0000,308.0000,2.4390,0.0000,0.5000,true,"
+            "load/sweep/m/concurrency=2,");
 }
 
 TEST(AtomicWrite, ReplacesAndReportsFailures) {

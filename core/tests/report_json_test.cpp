@@ -12,7 +12,7 @@ using nlohmann::ordered_json;
 TEST(ResultsJson, HoldsRunSafetyLatencyAndCounts) {
   const RunData d = test_data::small_run();
   const ordered_json j = results_json(d, compute_metrics(d));
-  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["schema_version"], 2);
   EXPECT_EQ(j.begin().key(), "schema_version");  // fixed key order, not sorted
   EXPECT_EQ(j["run"]["seed"], 42U);
   EXPECT_EQ(j["run"]["primary_judge"], "rubric");
@@ -34,6 +34,10 @@ TEST(ResultsJson, HoldsRunSafetyLatencyAndCounts) {
   EXPECT_EQ(c1["histogram"]["4"], 1);
   EXPECT_EQ(c1["refusal_rate"]["n"], 2);
   EXPECT_EQ(c1["judges"][0]["judge"], "rubric");
+  // Per-judge figures are estimates with intervals, like the row's own.
+  EXPECT_DOUBLE_EQ(c1["judges"][0]["harm_mean"]["value"].get<double>(), 2.5);
+  EXPECT_TRUE(c1["judges"][0]["harm_mean"]["ci_low"].is_number());
+  EXPECT_TRUE(c1["judges"][1]["harm_mean"]["value"].is_null());
   const auto& c2 = safety["rows"][1];
   EXPECT_TRUE(c2["harm_mean"]["value"].is_null());
   EXPECT_EQ(c2["judge_failures"], 1);

@@ -14,8 +14,9 @@ TEST(WriteReports, WritesEveryFileIntoANewFolder) {
   test_data::TempDir dir;
   const fs::path out = dir.path() / "reports";
   const auto files = write_reports(test_data::small_run(), out);
-  const std::vector<fs::path> expected = {out / "summary.csv", out / "latency.csv",
-                                          out / "results.json", out / "report.md"};
+  const std::vector<fs::path> expected = {out / "summary.csv",  out / "latency.csv",
+                                          out / "results.json", out / "report.md",
+                                          out / "report.html",  out / "responses.jsonl"};
   EXPECT_EQ(files, expected);
   for (const auto& f : files) {
     EXPECT_TRUE(fs::is_regular_file(f)) << f;
@@ -23,7 +24,7 @@ TEST(WriteReports, WritesEveryFileIntoANewFolder) {
   }
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(out)) ++entries;
-  EXPECT_EQ(entries, 4U);  // no temporary file left behind
+  EXPECT_EQ(entries, 6U);  // no temporary file left behind
 }
 
 TEST(WriteReports, FolderThatCannotBeCreatedIsAnIoError) {

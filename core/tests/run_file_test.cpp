@@ -136,3 +136,47 @@ TEST(RunFile, FingerprintIgnoresConcurrencyButNotModelKeys) {
 
 }  // namespace
 }  // namespace medsafe
+
+namespace medsafe {
+namespace {
+
+TEST(RunFileLoad, ReadsASweep) {
+  testing::TempDir dir;
+  const RunFile run = load_run_file(
+      dir.write("run.toml", std::string(kRun) + R"(
+[load.sweep]
+mode = "rate"
+levels = [50, 100.5]
+arrival = "constant"
+duration_s = 2
+requests = 0
+slo_ttft_ms = 200
+)"),
+      {});
+  ASSERT_EQ(run.loads.size(), 1U);
+  const LoadSpec& load = run.loads[0];
+  EXPECT_EQ(load.mode, LoadMode::rate);
+  EXPECT_EQ(load.levels, (std::vector<double>{50, 100.5}));
+  EXPECT_FALSE(load.poisson);
+  EXPECT_EQ(load.suite, "s");  // the first suite by default
+  EXPECT_DOUBLE_EQ(load.slo_ttft_ms, 200);
+}
+
+TEST(RunFileLoad, RejectsBadSweeps) {
+  testing::TempDir dir;
+  auto error_with = [&dir](std::string_view load) {
+    return error_of(dir, std::string(kRun) + "[load.x]\n" + std::string(load));
+  };
+  EXPECT_NE(error_with("levels = [1.5]\n").find("whole numbers"), std::string::npos);
+  EXPECT_NE(error_with("levels = []\n").find("must not be empty"), std::string::npos);
+  EXPECT_NE(error_with("levels = [1]\nrequests = 0\n").find("would never end"),
+            std::string::npos);
+  EXPECT_NE(error_with("levels = [1]\nmodels = [\"nope\"]\n").find("names a model 'nope'"),
+            std::string::npos);
+  EXPECT_NE(error_with("levels = [\"a\"]\n").find("must be an array of numbers"),
+            std::string::npos);
+  EXPECT_NE(error_with("mode = \"rate\"\n").find("needs the key 'levels'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace medsafe

@@ -24,6 +24,7 @@ struct Request {
   std::optional<double> temperature;       ///< overrides the backend's (judges ask for 0)
   std::optional<std::int64_t> max_tokens;  ///< overrides the backend's
   std::optional<std::uint64_t> seed;       ///< sampling seed, where the backend supports it
+  bool ignore_eos = false;  ///< load tests: generate max_tokens tokens, where the server can
   std::string category;       ///< the item's category: metadata a simulated backend may use
   TimePoint intended_send{};  ///< when the schedule meant it to leave; epoch means "now"
 };

@@ -26,6 +26,7 @@ enum class ValueType : std::uint8_t {
   string_list,  ///< TOML array of strings
   table,        ///< TOML table (free-form below it; the plugin checks it)
   table_list,   ///< TOML array of tables (free-form below it; the plugin checks it)
+  number_list,  ///< TOML array of numbers (floats or integers)
 };
 
 /// "string", "integer", ... as written in manifests.
@@ -99,6 +100,7 @@ class MEDSAFE_API Config {
   [[nodiscard]] bool boolean(std::string_view key) const;
   [[nodiscard]] std::filesystem::path path(std::string_view key) const;
   [[nodiscard]] std::vector<std::string> strings(std::string_view key) const;
+  [[nodiscard]] std::vector<double> numbers(std::string_view key) const;
   /// Absent (no value and no default) gives nullopt; an empty string is a value.
   [[nodiscard]] std::optional<std::string> optional_string(std::string_view key) const;
   [[nodiscard]] std::optional<std::int64_t> optional_integer(std::string_view key) const;

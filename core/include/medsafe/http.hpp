@@ -20,7 +20,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// Limits of one exchange; zero disables a limit. Each fires as its own failure reason.
 struct HttpTimeouts {
-  std::chrono::milliseconds connect{10'000};      ///< TCP + TLS connection
+  std::chrono::milliseconds connect{10'000};      ///< TCP + TLS connection; 0: libcurl's 300 s
   std::chrono::milliseconds first_byte{120'000};  ///< from send to the first response byte
   std::chrono::milliseconds idle{120'000};        ///< longest silence between bytes of a body
   std::chrono::milliseconds total{600'000};       ///< from send to the last byte
@@ -28,25 +28,27 @@ struct HttpTimeouts {
 
 struct HttpRequest {
   std::string url;
-  std::string method = "POST";
-  Headers headers;  ///< e.g. {"Authorization", "Bearer ..."}: never logged unredacted
+  std::string method = "POST";  ///< "POST" sends `body`; "GET" sends none; others as given
+  Headers headers;              ///< e.g. {"Authorization", "Bearer ..."}: never logged unredacted
   std::string body;
   HttpTimeouts timeouts;
   bool verify_tls = true;
-  std::string ca_bundle;      ///< a CA file; empty: the system's
-  TimePoint intended_send{};  ///< copied into the result's timing
+  std::string ca_bundle;        ///< a CA file; empty: the system's
+  TimePoint intended_send{};    ///< the schedule's time, for the caller's timing
+  const void* owner = nullptr;  ///< a tag for HttpTransport::cancel(owner); null: none
 };
 
 /// One complete SSE event. Views are valid only during the callback.
 struct SseEvent {
   std::string_view event;  ///< the "event:" field, empty for the default type
   std::string_view data;   ///< "data:" lines joined by '\n'
-  std::string_view id;
-  TimePoint completed;  ///< when the blank line ending the event arrived
+  std::string_view id;     ///< the last "id:" seen in the stream (it persists, as in WHATWG)
+  TimePoint completed;     ///< when the blank line ending the event arrived
 };
 
 /// Incremental SSE parser (WHATWG rules): lines end in CR, LF or CRLF, and bytes may be split
-/// anywhere across feed() calls; comments and unknown fields are ignored.
+/// anywhere across feed() calls; comments and unknown fields are ignored; an event is
+/// dispatched at a blank line only when it had at least one "data" line.
 class MEDSAFE_API SseParser {
  public:
   using EventCallback = std::function<void(const SseEvent&)>;
@@ -57,13 +59,15 @@ class MEDSAFE_API SseParser {
   [[nodiscard]] std::uint64_t events_parsed() const noexcept { return events_; }
 
  private:
-  std::string line_;
+  void process_line(std::string_view line, TimePoint now, const EventCallback& on_event);
+
+  std::string line_;  ///< an unfinished line carried over from the previous feed()
   std::string event_;
   std::string data_;
   std::string id_;
   bool data_seen_ = false;
-  bool pending_cr_ = false;
-  bool in_event_ = false;
+  bool pending_cr_ = false;  ///< the last feed() ended in CR: a leading LF is not a new line
+  bool in_event_ = false;    ///< a field line of an undispatched event was seen
   std::uint64_t events_ = 0;
 };
 
@@ -71,14 +75,23 @@ class MEDSAFE_API SseParser {
 struct HttpResult {
   Outcome outcome = Outcome::ok;  ///< ok, transport_error, timeout or cancelled
   int status = 0;                 ///< HTTP status, 0 when none arrived
-  Headers headers;                ///< response headers (names lower-cased)
+  Headers headers;                ///< response headers (names lower-cased, values trimmed)
   std::string body;               ///< the whole body, unless it was delivered as SSE events
   std::string error;              ///< why it failed, for people
-  TimePoint sent{};
-  TimePoint first_byte{};
+  TimePoint sent{};               ///< the transfer really started (not queue time)
+  TimePoint first_byte{};         ///< first byte of the response headers
   TimePoint finished{};
-  bool sse = false;            ///< the body was text/event-stream and went to on_event
-  bool sse_truncated = false;  ///< the stream ended inside an event
+  bool sse = false;              ///< the body was text/event-stream and went to on_event
+  bool sse_truncated = false;    ///< the stream ended inside an event
+  std::uint64_t sse_events = 0;  ///< how many events went to on_event
+
+  /// The value of the first header named `lower_name` (lower case), or null.
+  [[nodiscard]] const std::string* header(std::string_view lower_name) const noexcept {
+    for (const auto& [name, value] : headers) {
+      if (name == lower_name) return &value;
+    }
+    return nullptr;
+  }
 };
 
 /// One request's callbacks, called on the I/O thread. Must not block and must not throw.
@@ -92,8 +105,10 @@ class MEDSAFE_API HttpExchange {
 };
 
 struct HttpTransportOptions {
-  long max_connections = 0;  ///< total connection cap; 0: no cap
-  bool verbose = false;      ///< libcurl's trace to the log, Authorization redacted
+  long max_connections = 0;         ///< total connection cap; 0: no cap
+  long max_host_connections = 0;    ///< connection cap per host; 0: no cap
+  long max_idle_connections = 256;  ///< connections kept open for reuse
+  bool verbose = false;             ///< libcurl's trace to stderr, credential headers redacted
 };
 
 /// Owns the libcurl multi handle and its I/O thread. start() is thread-safe; callbacks run on
@@ -105,9 +120,16 @@ class MEDSAFE_API HttpTransport {
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
+  /// Queues one exchange; its callbacks follow on the I/O thread. Never throws for a failed
+  /// request (that is an on_complete with a failure outcome). During destruction, the exchange
+  /// completes at once with Outcome::cancelled.
   void start(HttpRequest request, std::shared_ptr<HttpExchange> exchange);
-  /// Ends every exchange in flight with Outcome::cancelled.
+  /// Ends every exchange started before the call with Outcome::cancelled. Returns once they
+  /// have completed; called from a callback (the I/O thread) it returns at once and they
+  /// complete right after that callback.
   void cancel_all();
+  /// As cancel_all(), but only for the exchanges whose request carried `owner`.
+  void cancel(const void* owner);
 
  private:
   struct Impl;

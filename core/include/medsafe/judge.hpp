@@ -33,6 +33,7 @@ struct Verdict {
   std::string label;            ///< a judge-specific label ("unsafe S6", "safe"), may be empty
   std::string reason;           ///< the judge's explanation, or why it failed
   std::string raw;              ///< the judge model's raw output, when there was one
+  std::optional<double> confidence;  ///< 0..1, when the judge can say how sure it is
   int model_calls = 0;          ///< how many model requests this verdict cost
 };
 

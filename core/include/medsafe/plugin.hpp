@@ -37,6 +37,15 @@ class MEDSAFE_API ModelDirectory {
   virtual Backend& model(std::string_view name, const SourceLocation& where) = 0;
 };
 
+/// Lets a composed judge (a cascade, a jury) use other judges of the run.
+class MEDSAFE_API JudgeDirectory {
+ public:
+  virtual ~JudgeDirectory();
+  /// The run's judge `name`, made before this one (earlier in the run file); throws a config
+  /// Error naming `where` when there is no such judge or it comes later.
+  virtual Judge& judge(std::string_view name, const SourceLocation& where) = 0;
+};
+
 /// Everything a component gets when it is made. Valid for the component's whole life.
 struct ComponentContext {
   std::string name;                 ///< the component's name in the run file ("target", "harm")
@@ -46,6 +55,7 @@ struct ComponentContext {
   ModelDirectory* models;           ///< the run's models, for judges; null for backends and suites
   std::filesystem::path cache_dir;  ///< where downloads may be cached
   std::uint64_t seed = 0;           ///< the run's seed
+  JudgeDirectory* judges = nullptr;  ///< judges made before this one, for judges; else null
 };
 
 using BackendFactory = std::function<std::unique_ptr<Backend>(const ComponentContext&)>;

@@ -2,6 +2,8 @@
 /// Version and build identity of the medsafe SDK.
 #include <version>  // defines the standard library's ABI macros
 
+#include "medsafe/sdk_digest.hpp"  // generated: MEDSAFE_SDK_DIGEST
+
 #define MEDSAFE_VERSION_MAJOR 0
 #define MEDSAFE_VERSION_MINOR 1
 #define MEDSAFE_VERSION_PATCH 0
@@ -29,9 +31,11 @@
 #define MEDSAFE_STDLIB_ID "libstdc++-old"
 #endif
 
-/// Plugins must have been built with the same core minor version, compiler family and major
-/// version, and standard library ABI as the core that loads them: these are what make the C++
-/// types at the plugin boundary (std::string, std::function, vtables) agree.
-#define MEDSAFE_BUILD_ID                                                     \
-  "medsafe-" MEDSAFE_STRINGIFY(MEDSAFE_VERSION_MAJOR) "." MEDSAFE_STRINGIFY( \
-      MEDSAFE_VERSION_MINOR) "/" MEDSAFE_COMPILER_ID "/" MEDSAFE_STDLIB_ID
+/// Plugins must have been built with the same core minor version, SDK headers (their digest),
+/// compiler family and major version, and standard library ABI as the core that loads them:
+/// these are what make the C++ types at the plugin boundary (std::string, std::function,
+/// vtables, struct layouts) agree.
+#define MEDSAFE_BUILD_ID                                                            \
+  "medsafe-" MEDSAFE_STRINGIFY(MEDSAFE_VERSION_MAJOR) "." MEDSAFE_STRINGIFY(        \
+      MEDSAFE_VERSION_MINOR) "/sdk-" MEDSAFE_SDK_DIGEST "/" MEDSAFE_COMPILER_ID "/" \
+      MEDSAFE_STDLIB_ID

@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "engine/assembly.hpp"
+#include "engine/load_runner.hpp"
 #include "engine/plugin_catalog.hpp"
 #include "engine/report_writer.hpp"
 #include "engine/run_file.hpp"
@@ -126,18 +128,38 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   const bool terminal = stderr_is_terminal();
   runner.progress_every = terminal ? std::chrono::milliseconds(500) : std::chrono::seconds(10);
   if (!common.quiet) {
-    runner.progress = [terminal](const std::string& line, bool final) {
+    auto drawn = std::make_shared<std::size_t>(0);
+    runner.progress = [terminal, drawn](const std::vector<std::string>& lines, bool final) {
       if (terminal) {
-        std::cerr << "\r\033[K" << line << (final ? "\n" : "") << std::flush;
+        // Redraw the block in place: up over the previous lines, clearing each.
+        std::string block;
+        for (std::size_t i = 0; i < *drawn; ++i) block += "\033[1A\033[2K";
+        for (const std::string& line : lines) block += "\r\033[2K" + line + "\n";
+        std::cerr << block << std::flush;
+        *drawn = final ? 0 : lines.size();
       } else {
-        std::cerr << "medsafe: " << line << "\n";
+        for (const std::string& line : lines) std::cerr << "medsafe: " << line << "\n";
       }
     };
   }
-  const RunCounts counts = run_missing(assembly, store, runner);
+  const InvocationCounts counts = run_missing(assembly, store, runner);
+  LoadCounts load;
+  if (!counts.interrupted && !assembly.run().loads.empty()) {
+    load = run_load_phases(assembly, store, runner);
+    if (!common.quiet) {
+      std::cerr << "medsafe: load: " << load.points_measured << " points measured ("
+                << load.requests << " requests, " << load.failed << " failed)";
+      if (load.points_skipped > 0) std::cerr << ", " << load.points_skipped << " already stored";
+      if (load.points_invalid > 0) {
+        std::cerr << "; " << load.points_invalid
+                  << " invalid: the client could not keep the schedule (see latency.csv)";
+      }
+      std::cerr << "\n";
+    }
+  }
   const std::vector<fs::path> reports = write_reports(store.read_all(), out);
 
-  if (counts.interrupted) {
+  if (counts.interrupted || load.interrupted) {
     std::cerr << "medsafe: interrupted: " << counts.unfinished
               << " answers were not asked; everything received is stored in "
               << store.file().string() << "\nmedsafe: to resume, run the same command again: "

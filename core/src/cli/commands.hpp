@@ -1,6 +1,7 @@
 #pragma once
 /// The CLI's commands. Each returns the process exit code; errors that end a command are thrown
 /// as medsafe::Error and mapped to exit codes by main().
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -40,5 +41,44 @@ int validate_command(const RunOptions& run, const CommonOptions& common);
 int plugins_command(const CommonOptions& common);
 int plugin_show_command(const std::string& name, const CommonOptions& common);
 int report_command(const std::filesystem::path& dir, const CommonOptions& common);
+
+/// `medsafe compare` (docs/compare.md).
+struct CompareOptions {
+  std::vector<std::filesystem::path> runs;  ///< run directories; the first is the baseline
+  std::uint64_t seed = 1;
+  double alpha = 0.05;
+  /// Set: exit kCompareWorse when a gated row got significantly worse. "any" gates every row;
+  /// otherwise a comma-separated list of category ids ("all" = the overall rows).
+  std::optional<std::string> fail_if_worse;
+  std::optional<std::filesystem::path> csv, html, markdown;
+};
+/// The exit code of `compare --fail-if-worse` when a gated principle got significantly worse.
+inline constexpr int kCompareWorse = 10;
+int compare_command(const CompareOptions& options, const CommonOptions& common);
+
+/// `medsafe judge-eval` (docs/judge-agreement.md): a judge against human labels.
+struct JudgeEvalOptions {
+  std::filesystem::path labels;
+  std::optional<std::filesystem::path> mapping;  ///< a TOML file with the settings; flags win
+  std::string format, response_column, label_column, prompt_column, category_column;
+  std::vector<std::string> positive;  ///< label values meaning harmful (default "1")
+  std::string judge;                  ///< a judge plugin, or with run_file a judge's name
+  std::vector<std::string> sets;      ///< "key=value" for the judge's configuration
+  std::optional<std::filesystem::path> run_file;
+  std::optional<int> threshold;  ///< scores at or above it are harmful (default 4)
+  std::string by;                ///< "score", "refusal" or empty (scores when given)
+  std::string domain;            ///< the domain the judge sees (default "general")
+  int concurrency = 8;
+  std::int64_t limit = 0;       ///< judge only the first N labelled rows (0: all)
+  std::string output = "text";  ///< text, markdown or json
+};
+}  // namespace medsafe::cli
+namespace CLI {
+class App;
+}  // namespace CLI
+namespace medsafe::cli {
+/// Adds the judge-eval subcommand, filling `options` when parsed.
+CLI::App* add_judge_eval_command(CLI::App& app, JudgeEvalOptions& options);
+int judge_eval_command(const JudgeEvalOptions& options, const CommonOptions& common);
 
 }  // namespace medsafe::cli

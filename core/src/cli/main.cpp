@@ -101,6 +101,32 @@ int main(int argc, char** argv) {
   report_cmd->add_option("DIR", report_dir, "the run directory")->required();
   add_common(report_cmd);
 
+  CompareOptions compare;
+  std::string compare_csv, compare_html, compare_md, compare_gate;
+  CLI::App* compare_cmd = app.add_subcommand(
+      "compare", "compare runs per principle; paired tests of each later run against the first");
+  compare_cmd->add_option("RUN_DIR", compare.runs, "run directories; the first is the baseline")
+      ->required()
+      ->expected(2, -1);
+  compare_cmd->add_option("--seed", compare.seed, "seed of the intervals and tests (default 1)");
+  compare_cmd->add_option("--alpha", compare.alpha, "family-wise error rate (default 0.05)");
+  CLI::Option* gate_flag = compare_cmd->add_flag(
+      "--fail-if-worse{any}", compare_gate,
+      "exit 10 when any principle (or =1,4: those principles; all: the overall "
+      "row) got significantly worse");
+  compare_cmd->add_option("--csv", compare_csv, "also write the comparison as CSV to FILE");
+  compare_cmd->add_option("--html", compare_html, "also write the comparison as HTML to FILE");
+  compare_cmd->add_option("--markdown", compare_md,
+                          "write the Markdown to FILE instead of standard output");
+  add_common(compare_cmd);
+  compare_cmd->footer(
+      "Exit codes: 0 done, 10 a gated principle got significantly worse "
+      "(--fail-if-worse), others as for every command (docs/cli.md).");
+
+  JudgeEvalOptions judge_eval;
+  CLI::App* judge_eval_cmd = add_judge_eval_command(app, judge_eval);
+  add_common(judge_eval_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,6 +143,14 @@ int main(int argc, char** argv) {
     if (show_cmd->parsed()) return plugin_show_command(show_name, common);
     if (plugins_cmd->parsed()) return plugins_command(common);
     if (report_cmd->parsed()) return report_command(report_dir, common);
+    if (compare_cmd->parsed()) {
+      if (!compare_csv.empty()) compare.csv = compare_csv;
+      if (!compare_html.empty()) compare.html = compare_html;
+      if (!compare_md.empty()) compare.markdown = compare_md;
+      if (gate_flag->count() > 0) compare.fail_if_worse = compare_gate;
+      return compare_command(compare, common);
+    }
+    if (judge_eval_cmd->parsed()) return judge_eval_command(judge_eval, common);
   } catch (const medsafe::Error& e) {
     std::fprintf(stderr, "medsafe: %s\n", e.what());
     return exit_code_for(e.kind());

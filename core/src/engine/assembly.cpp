@@ -161,8 +161,9 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.suites = spec.core.strings("suites");
     const std::string name = who(spec, *factory->manifest);
-    const ComponentContext context{spec.name, slot.config, *http_,       log_,
+    ComponentContext context{spec.name, slot.config, *http_,       log_,
                                    this,      cache_dir_,  run_.run.seed};
+    context.judges = this;
     auto judge = guarded_call(name, "making the judge", [&] { return factory->judge(context); });
     if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
     slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
@@ -218,6 +219,25 @@ Backend& Assembly::model(std::string_view name, const SourceLocation& where) {
                           "' in this run; its models: " + known +
                           " (a judge model is a [models.NAME] table, e.g. with "
                           "under_test = false)");
+}
+
+Judge& Assembly::judge(std::string_view name, const SourceLocation& where) {
+  for (JudgeSlot& j : judges_) {
+    if (j.spec->name == name && j.judge) return *j.judge;
+  }
+  const bool later = std::any_of(run_.judges.begin(), run_.judges.end(),
+                                 [name](const ComponentSpec& s) { return s.name == name; });
+  if (later) {
+    throw located_error(ErrorKind::config, where,
+                        "the judge '" + std::string(name) +
+                            "' is used here before it is made: put [judges." + std::string(name) +
+                            "] earlier in the run file");
+  }
+  std::string known;
+  for (const ComponentSpec& s : run_.judges) known += (known.empty() ? "" : ", ") + s.name;
+  throw located_error(ErrorKind::config, where,
+                      "no judge named '" + std::string(name) + "' in this run; its judges: " +
+                          (known.empty() ? std::string("none") : known));
 }
 
 std::string Assembly::primary_judge() const {

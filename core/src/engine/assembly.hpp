@@ -44,7 +44,7 @@ struct JudgeSlot {
 
 /// Owns everything a run uses. Destruction order matters: judges, then suites, then backends,
 /// then the HTTP transport (whose I/O thread calls into backends) — members are declared so.
-class Assembly final : public ModelDirectory {
+class Assembly final : public ModelDirectory, public JudgeDirectory {
  public:
   /// Finds plugins (run file folders, `extra_plugin_paths`, the standard path), validates every
   /// component's keys against its manifest, loads the plugins and makes the components.
@@ -56,6 +56,7 @@ class Assembly final : public ModelDirectory {
   void load_suites();
 
   Backend& model(std::string_view name, const SourceLocation& where) override;
+  Judge& judge(std::string_view name, const SourceLocation& where) override;
 
   [[nodiscard]] const RunFile& run() const noexcept { return run_; }
   [[nodiscard]] PluginCatalog& catalog() noexcept { return catalog_; }

@@ -45,7 +45,8 @@ const ConfigSchema& key_schema() {
     };
     key("type", ValueType::string, true, "the value's type");
     s.keys.back().choices = {"string", "integer",     "number", "float",     "boolean",
-                             "path",   "string-list", "table",  "table-list"};
+                             "path",   "string-list", "table",  "table-list",
+                             "number-list"};
     key("doc", ValueType::string, true, "what the key means");
     key("required", ValueType::boolean, false, "the run file must set it");
     key("env", ValueType::boolean, false, "${NAME} is expanded from the environment");
@@ -69,6 +70,7 @@ bool default_matches(const toml::node& value, ValueType type) {
       return value.is_boolean();
     case ValueType::string_list:
     case ValueType::table_list:
+    case ValueType::number_list:
       return value.is_array();
     case ValueType::table:
       return value.is_table();

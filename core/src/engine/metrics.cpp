@@ -67,8 +67,7 @@ struct JudgeAccumulator {
   std::int64_t verdicts = 0;
   std::int64_t missing = 0;
   std::int64_t failures = 0;
-  std::int64_t scored = 0;
-  std::int64_t score_sum = 0;
+  std::array<std::int64_t, 5> histogram{};  // valid scores 1..5
   std::int64_t refusal_flags = 0;
   std::int64_t refused = 0;
 };
@@ -115,10 +114,7 @@ void add_judges(CellAccumulator& cell, const ResponseRow& r, const SafetyContext
       ++acc.failures;
       continue;
     }
-    if (valid_score(v->score)) {
-      ++acc.scored;
-      acc.score_sum += *v->score;
-    }
+    if (valid_score(v->score)) ++acc.histogram[static_cast<std::size_t>(*v->score - 1)];
     if (v->refused) {
       ++acc.refusal_flags;
       acc.refused += *v->refused ? 1 : 0;
@@ -161,23 +157,42 @@ Estimate proportion(std::int64_t successes, std::int64_t n, std::uint64_t seed, 
           bootstrap_proportion(successes, n, seed, resamples)};
 }
 
-std::vector<JudgeCell> judge_cells(const CellAccumulator& cell, const RunInfo& info) {
+// The scores of a histogram of 1..5 as values, ascending.
+std::vector<double> scores_of(const std::array<std::int64_t, 5>& histogram) {
+  std::vector<double> scores;
+  for (std::size_t s = 0; s < histogram.size(); ++s) {
+    scores.insert(scores.end(), static_cast<std::size_t>(histogram[s]), static_cast<double>(s + 1));
+  }
+  return scores;
+}
+
+// Each judge's figures get intervals seeded like the cell's own, with the judge's name as a
+// fifth key part, so a judge's interval does not move when another judge is added.
+std::vector<JudgeCell> judge_cells(const CellAccumulator& cell, const SafetyCell& labels,
+                                   const SafetyContext& ctx) {
   std::vector<JudgeCell> out;
-  for (std::size_t j = 0; j < info.judges.size(); ++j) {
+  for (std::size_t j = 0; j < ctx.info.judges.size(); ++j) {
     const JudgeAccumulator& acc = cell.judges[j];
-    const JudgeTraits& traits = info.judges[j].traits;
+    const JudgeTraits& traits = ctx.info.judges[j].traits;
     JudgeCell jc;
-    jc.judge = info.judges[j].name;
+    jc.judge = ctx.info.judges[j].name;
+    auto seed = [&](std::string_view metric) {
+      return cell_seed(ctx.info.seed,
+                       {labels.model, labels.suite, labels.category, metric, jc.judge});
+    };
     jc.verdicts = acc.verdicts;
     jc.missing = acc.missing;
     jc.failures = acc.failures;
-    jc.scored = acc.scored;
+    const std::vector<double> scores = scores_of(acc.histogram);
+    jc.scored = static_cast<std::int64_t>(scores.size());
     jc.refusal_flags = acc.refusal_flags;
-    if (traits.harm_score && acc.scored > 0) {
-      jc.harm_mean = static_cast<double>(acc.score_sum) / static_cast<double>(acc.scored);
+    if (traits.harm_score && !scores.empty()) {
+      jc.harm_mean = {mean_of(scores),
+                      bootstrap_mean(scores, seed("judge_harm_mean"), ctx.resamples)};
     }
-    if (traits.refusal && acc.refusal_flags > 0) {
-      jc.refusal_rate = static_cast<double>(acc.refused) / static_cast<double>(acc.refusal_flags);
+    if (traits.refusal) {
+      jc.refusal_rate =
+          proportion(acc.refused, acc.refusal_flags, seed("judge_refusal_rate"), ctx.resamples);
     }
     out.push_back(std::move(jc));
   }
@@ -211,7 +226,7 @@ SafetyCell finish_cell(const CellAccumulator& acc, SafetyCell cell, const Safety
     refused = acc.histogram[0];
   }
   cell.refusal_rate = proportion(refused, cell.refusal_n, seed("refusal_rate"), ctx.resamples);
-  cell.judges = judge_cells(acc, ctx.info);
+  cell.judges = judge_cells(acc, cell, ctx);
   return cell;
 }
 
@@ -308,7 +323,11 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
     item_category[join_key({item.suite, item.item_id})] = item.category;
   }
   std::map<std::string, std::vector<const ResponseRow*>> by_model_suite;
-  for (const auto& r : data.responses) by_model_suite[join_key({r.model, r.suite})].push_back(&r);
+  // Only the safety phase is judged; load points re-ask the same items for timing alone.
+  for (const auto& r : data.responses) {
+    if (r.phase.empty() || r.phase == kDefaultPhase)
+      by_model_suite[join_key({r.model, r.suite})].push_back(&r);
+  }
 
   const std::vector<std::string> suites = suite_order(data);
   for (const auto& model : models_under_test(data)) {
@@ -354,10 +373,12 @@ Distribution summarize(std::vector<double> values) {
 }
 
 LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std::string model,
-                             std::string phase) {
+                             std::string phase, const Slo& slo) {
   LatencyStats s;
   s.model = std::move(model);
   s.phase = std::move(phase);
+  s.mode = s.phase;
+  std::int64_t good = 0;
   std::vector<double> ttft, ttft_intended, e2e, tpot, itl, per_event, lag;
   std::int64_t first_sent = std::numeric_limits<std::int64_t>::max();
   std::int64_t last_finished = std::numeric_limits<std::int64_t>::min();
@@ -391,22 +412,39 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
     }
     if (r->sent_ns <= 0) continue;
     if (events.empty()) {
-      if (r->finished_ns > 0) e2e.push_back(ms(r->finished_ns - r->sent_ns));
+      if (r->finished_ns > 0) {
+        const double e2e_ms = ms(r->finished_ns - r->sent_ns);
+        e2e.push_back(e2e_ms);
+        // Non-streaming: the first token arrives with the whole answer.
+        const bool met = (slo.ttft_ms <= 0 || e2e_ms <= slo.ttft_ms) &&
+                         (slo.e2e_ms <= 0 || e2e_ms <= slo.e2e_ms);
+        good += met ? 1 : 0;
+      }
       continue;
     }
     const std::int64_t ttft_ns = events.front() - r->sent_ns;
     const std::int64_t e2e_ns = events.back() - r->sent_ns;
     ttft.push_back(ms(ttft_ns));
     e2e.push_back(ms(e2e_ns));
+    std::optional<double> request_tpot;
     if (tokens > 1) {
-      tpot.push_back(ms(e2e_ns - ttft_ns) / static_cast<double>(tokens - 1));
+      request_tpot = ms(e2e_ns - ttft_ns) / static_cast<double>(tokens - 1);
+      tpot.push_back(*request_tpot);
     }
+    const bool met = (slo.ttft_ms <= 0 || ms(ttft_ns) <= slo.ttft_ms) &&
+                     (slo.e2e_ms <= 0 || ms(e2e_ns) <= slo.e2e_ms) &&
+                     (slo.tpot_ms <= 0 || !request_tpot || *request_tpot <= slo.tpot_ms);
+    good += met ? 1 : 0;
+  }
+  if (slo.any() && s.requests > 0) {
+    s.slo_attainment = static_cast<double>(good) / static_cast<double>(s.requests);
   }
   if (first_sent != std::numeric_limits<std::int64_t>::max() && last_finished > first_sent) {
     const double duration = static_cast<double>(last_finished - first_sent) / 1e9;
     s.duration_s = duration;
     s.req_per_s = static_cast<double>(s.succeeded) / duration;
     s.out_tok_per_s = static_cast<double>(s.output_tokens) / duration;
+    if (slo.any()) s.goodput_req_per_s = static_cast<double>(good) / duration;
   }
   s.ttft_ms = summarize(std::move(ttft));
   s.ttft_from_intended_ms = summarize(std::move(ttft_intended));
@@ -434,12 +472,48 @@ std::vector<LatencyStats> compute_latency_table(const RunData& data) {
     if (it == phases.end()) it = phases.insert(phases.end(), {phase, {}});
     it->second.push_back(&r);
   }
+  std::map<std::string, const LoadPointRow*> points;
+  for (const LoadPointRow& p : data.load_points) points.emplace(p.phase, &p);
+  // Load points in the order they were measured, after the phases that are not load points.
+  auto rank = [&points](const std::string& phase) {
+    const auto found = points.find(phase);
+    return found == points.end() ? -1 : found->second->ord;
+  };
+  for (auto& [model, phases] : groups) {
+    std::stable_sort(phases.begin(), phases.end(), [&rank](const auto& a, const auto& b) {
+      return rank(a.first) < rank(b.first);
+    });
+  }
   std::vector<LatencyStats> table;
   for (const auto& model : declared_then_sorted(std::move(declared), seen)) {
     const auto it = groups.find(model);
     if (it == groups.end()) continue;
-    for (const auto& [phase, rows] : it->second)
-      table.push_back(compute_latency(rows, model, phase));
+    for (const auto& [phase, rows] : it->second) {
+      const auto point = points.find(phase);
+      if (point == points.end()) {
+        table.push_back(compute_latency(rows, model, phase));
+        continue;
+      }
+      const LoadPointRow& p = *point->second;
+      std::vector<const ResponseRow*> measured;
+      std::int64_t warmup = 0;
+      for (const ResponseRow* r : rows) {
+        if (r->warmup) {
+          ++warmup;
+        } else {
+          measured.push_back(r);
+        }
+      }
+      LatencyStats s =
+          compute_latency(measured, model, phase, Slo{p.slo_ttft_ms, p.slo_tpot_ms, p.slo_e2e_ms});
+      s.mode = p.mode;
+      s.load = p.level;
+      s.load_name = p.load;
+      s.valid = p.valid && p.status == "complete";
+      s.note = p.status == "complete" ? p.note : "not complete (" + p.status + ")";
+      s.warmup = warmup;
+      table.push_back(std::move(s));
+    }
   }
   return table;
 }

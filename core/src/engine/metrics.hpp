@@ -36,13 +36,13 @@ enum class RefusalSource : std::uint8_t {
 /// One judge's verdicts on the scorable (ok) responses of one cell.
 struct JudgeCell {
   std::string judge;
-  std::int64_t verdicts = 0;           ///< verdicts present
-  std::int64_t missing = 0;            ///< ok responses this judge has no verdict for (yet)
-  std::int64_t failures = 0;           ///< status parse_failure or error
-  std::int64_t scored = 0;             ///< ok verdicts with a 1–5 score
-  std::int64_t refusal_flags = 0;      ///< ok verdicts with a refused flag
-  std::optional<double> harm_mean;     ///< mean score; judges with the harm_score trait only
-  std::optional<double> refusal_rate;  ///< share refused; judges with the refusal trait only
+  std::int64_t verdicts = 0;       ///< verdicts present
+  std::int64_t missing = 0;        ///< ok responses this judge has no verdict for (yet)
+  std::int64_t failures = 0;       ///< status parse_failure or error
+  std::int64_t scored = 0;         ///< ok verdicts with a 1–5 score
+  std::int64_t refusal_flags = 0;  ///< ok verdicts with a refused flag
+  Estimate harm_mean;              ///< mean score; judges with the harm_score trait only
+  Estimate refusal_rate;           ///< share refused; judges with the refusal trait only
 };
 
 /// One row of the safety table: a model × suite × category, or the model × suite `all` row.
@@ -80,7 +80,8 @@ struct SafetyTable {
   std::vector<SafetyCell> rows;
 };
 
-/// Safety metrics per model × suite × category; `resamples` bootstrap resamples per interval.
+/// Safety metrics per model × suite × category over the safety-phase responses (phase "" or
+/// "safety"; load points are for latency only); `resamples` bootstrap resamples per interval.
 [[nodiscard]] SafetyTable compute_safety(const RunData& data, int resamples = kBootstrapResamples);
 
 /// Summary of a sample of values; every field but n is empty when n = 0.
@@ -94,32 +95,51 @@ struct Distribution {
 
 /// Latency figures of one group of responses (one model's phase, or one load point).
 /// Times are in milliseconds, throughputs per second; percentiles are over successes.
+/// Service-level objectives of a load point; 0 means no objective on that figure.
+struct Slo {
+  double ttft_ms = 0;
+  double tpot_ms = 0;
+  double e2e_ms = 0;
+  [[nodiscard]] bool any() const noexcept { return ttft_ms > 0 || tpot_ms > 0 || e2e_ms > 0; }
+};
+
 struct LatencyStats {
   std::string model;
-  std::string phase;                      ///< ResponseRow::phase, "safety" when empty
-  std::int64_t requests = 0;              ///< every response of the group
-  std::int64_t failed = 0;                ///< outcome not ok
-  std::int64_t succeeded = 0;             ///< outcome ok
-  std::int64_t output_tokens = 0;         ///< summed over successes with a known count
-  std::int64_t token_counts_unknown = 0;  ///< successes with no usage and no token events
-  std::optional<double> duration_s;       ///< first sent .. last finished, over all requests
-  std::optional<double> req_per_s;        ///< succeeded / duration_s
-  std::optional<double> out_tok_per_s;    ///< output_tokens / duration_s
-  Distribution ttft_ms;                   ///< first token event − sent
-  Distribution ttft_from_intended_ms;     ///< first token event − intended send
-  Distribution e2e_ms;                    ///< last token event (else finished) − sent
-  Distribution tpot_ms;                   ///< (E2E − TTFT) / (tokens − 1), tokens > 1
-  Distribution itl_ms;                    ///< gaps between consecutive token events, pooled
-  Distribution tokens_per_event;          ///< output tokens / token events, per request
-  Distribution send_lag_ms;               ///< sent − intended send, every request with both
+  std::string phase;           ///< ResponseRow::phase, "safety" when empty
+  std::string mode;            ///< "concurrency" or "rate" for a load point, else phase
+  std::optional<double> load;  ///< the load point's concurrency or rate
+  std::string load_name;       ///< the [load.NAME] of a load point
+  bool valid = true;           ///< false: the client could not keep the schedule
+  std::string note;            ///< why it is invalid
+  std::int64_t warmup = 0;     ///< warm-up requests left out of these figures
+  std::optional<double> goodput_req_per_s;  ///< requests meeting every SLO per second
+  std::optional<double> slo_attainment;     ///< good / (successful + failed)
+  std::int64_t requests = 0;                ///< every response of the group
+  std::int64_t failed = 0;                  ///< outcome not ok
+  std::int64_t succeeded = 0;               ///< outcome ok
+  std::int64_t output_tokens = 0;           ///< summed over successes with a known count
+  std::int64_t token_counts_unknown = 0;    ///< successes with no usage and no token events
+  std::optional<double> duration_s;         ///< first sent .. last finished, over all requests
+  std::optional<double> req_per_s;          ///< succeeded / duration_s
+  std::optional<double> out_tok_per_s;      ///< output_tokens / duration_s
+  Distribution ttft_ms;                     ///< first token event − sent
+  Distribution ttft_from_intended_ms;       ///< first token event − intended send
+  Distribution e2e_ms;                      ///< last token event (else finished) − sent
+  Distribution tpot_ms;                     ///< (E2E − TTFT) / (tokens − 1), tokens > 1
+  Distribution itl_ms;                      ///< gaps between consecutive token events, pooled
+  Distribution tokens_per_event;            ///< output tokens / token events, per request
+  Distribution send_lag_ms;                 ///< sent − intended send, every request with both
 };
 
 /// Latency of `responses` (any grouping the caller chose); labels are copied into the result.
+/// With SLOs, also goodput and SLO attainment (a non-streaming request's TTFT is its E2E).
 [[nodiscard]] LatencyStats compute_latency(std::span<const ResponseRow* const> responses,
-                                           std::string model, std::string phase);
+                                           std::string model, std::string phase,
+                                           const Slo& slo = {});
 
 /// One LatencyStats per model × phase: models in RunInfo order (then unknown ones sorted),
-/// phases in order of first appearance.
+/// phases in order of first appearance. A phase that is a load point (RunData::load_points)
+/// counts only its measured requests (warm-up left out), with its mode, load and SLOs.
 [[nodiscard]] std::vector<LatencyStats> compute_latency_table(const RunData& data);
 
 /// How many of something there are per status name, in a fixed order.

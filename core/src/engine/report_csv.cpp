@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kDecimals = 4;
 
-constexpr std::array<std::string_view, 18> kSummaryColumns = {"model",
+constexpr std::array<std::string_view, 20> kSummaryColumns = {"model",
                                                               "suite",
                                                               "category",
                                                               "category_name",
@@ -25,19 +25,22 @@ constexpr std::array<std::string_view, 18> kSummaryColumns = {"model",
                                                               "harmful_rate_ci_low",
                                                               "harmful_rate_ci_high",
                                                               "share_5",
+                                                              "share_5_ci_low",
+                                                              "share_5_ci_high",
                                                               "refusal_rate",
                                                               "refusal_rate_ci_low",
                                                               "refusal_rate_ci_high",
                                                               "judge_failures"};
 
-constexpr std::array<std::string_view, 19> kLatencyColumns = {
+constexpr std::array<std::string_view, 23> kLatencyColumns = {
     "model",          "mode",          "load",
     "requests",       "failed",        "duration_s",
     "req_per_s",      "out_tok_per_s", "ttft_p50_ms",
     "ttft_p90_ms",    "ttft_p99_ms",   "tpot_p50_ms",
     "tpot_p99_ms",    "itl_p50_ms",    "itl_p99_ms",
     "e2e_p50_ms",     "e2e_p99_ms",    "goodput_req_per_s",
-    "send_lag_p99_ms"};
+    "send_lag_p99_ms", "slo_attainment", "valid",
+    "phase",          "note"};
 
 template <std::size_t N>
 void header(CsvWriter& csv, const std::array<std::string_view, N>& columns) {
@@ -67,7 +70,7 @@ std::string summary_csv(const SafetyTable& safety) {
     csv.integer(row.n).integer(row.errors).integer(row.scored);
     estimate(csv, row.harm_mean);
     estimate(csv, row.harmful_rate);
-    csv.number(row.share_5.value);
+    estimate(csv, row.share_5);
     estimate(csv, row.refusal_rate);
     csv.integer(row.judge_failures).end_row();
   }
@@ -78,15 +81,15 @@ std::string latency_csv(const std::vector<LatencyStats>& latency) {
   CsvWriter csv(kDecimals);
   header(csv, kLatencyColumns);
   for (const LatencyStats& row : latency) {
-    // `load` and goodput stay empty until load points and SLOs exist.
-    csv.text(row.model).text(row.phase).text("");
+    csv.text(row.model).text(row.mode).number(row.load);
     csv.integer(row.requests).integer(row.failed);
     csv.number(row.duration_s).number(row.req_per_s).number(row.out_tok_per_s);
     csv.number(row.ttft_ms.p50).number(row.ttft_ms.p90).number(row.ttft_ms.p99);
     csv.number(row.tpot_ms.p50).number(row.tpot_ms.p99);
     csv.number(row.itl_ms.p50).number(row.itl_ms.p99);
     csv.number(row.e2e_ms.p50).number(row.e2e_ms.p99);
-    csv.number(std::nullopt).number(row.send_lag_ms.p99).end_row();
+    csv.number(row.goodput_req_per_s).number(row.send_lag_ms.p99).number(row.slo_attainment);
+    csv.text(row.valid ? "true" : "false").text(row.phase).text(row.note).end_row();
   }
   return csv.str();
 }

@@ -113,8 +113,8 @@ Json judge_cell_json(const JudgeCell& c) {
   j["failures"] = c.failures;
   j["scored"] = c.scored;
   j["refusal_flags"] = c.refusal_flags;
-  j["harm_mean"] = optional_number(c.harm_mean);
-  j["refusal_rate"] = optional_number(c.refusal_rate);
+  j["harm_mean"] = estimate_json(c.harm_mean);
+  j["refusal_rate"] = estimate_json(c.refusal_rate);
   return j;
 }
 

@@ -9,8 +9,9 @@
 
 namespace medsafe {
 
-/// The results.json schema this medsafe writes.
-inline constexpr int kResultsSchemaVersion = 1;
+/// The results.json schema this medsafe writes (docs/results.schema.json; the changes between
+/// versions are listed in docs/results-format.md).
+inline constexpr int kResultsSchemaVersion = 2;
 
 /// The results document; keys in a fixed order, absent values as null.
 [[nodiscard]] nlohmann::ordered_json results_json(const RunData& data, const RunMetrics& metrics);

@@ -14,6 +14,16 @@ std::string percent(const std::optional<double>& share) {
   return share ? format_fixed(*share * 100.0, 1) + "%" : std::string(kNone);
 }
 
+// A share as a percentage with its interval: "12.0% [8.1, 16.3]".
+std::string percent_cell(const Estimate& share) {
+  std::string cell = percent(share.value);
+  if (share.value && share.ci) {
+    cell += " [" + format_fixed(share.ci->low * 100.0, 1) + ", " +
+            format_fixed(share.ci->high * 100.0, 1) + "]";
+  }
+  return cell;
+}
+
 std::string harm_cell(const Estimate& harm) {
   if (!harm.value) return std::string(kNone);
   std::string cell = format_fixed(*harm.value, 2);
@@ -87,14 +97,14 @@ void safety_tables(std::string& out, const RunData& data, const SafetyTable& saf
   }
   for (const auto& suite : suites) {
     out += "## Safety: " + markdown_escape(suite) + "\n\n";
-    row(out, {"Model", "Category", "n", "Scored", "Harm mean [95% CI]", "Harmful rate",
-              "Refusal rate", "Errors", "Judge failures"});
+    row(out, {"Model", "Category", "n", "Scored", "Harm mean [95% CI]", "Harmful rate [95% CI]",
+              "Refusal rate [95% CI]", "Errors", "Judge failures"});
     out += "|---|---|--:|--:|--:|--:|--:|--:|--:|\n";
     for (const auto& r : safety.rows) {
       if (r.suite != suite) continue;
       row(out, {markdown_escape(r.model), category_cell(r), std::to_string(r.n),
-                std::to_string(r.scored), harm_cell(r.harm_mean), percent(r.harmful_rate.value),
-                percent(r.refusal_rate.value), std::to_string(r.errors),
+                std::to_string(r.scored), harm_cell(r.harm_mean), percent_cell(r.harmful_rate),
+                percent_cell(r.refusal_rate), std::to_string(r.errors),
                 std::to_string(r.judge_failures)});
     }
     out += '\n';

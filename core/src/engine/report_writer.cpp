@@ -4,7 +4,9 @@
 
 #include "engine/metrics.hpp"
 #include "engine/report_csv.hpp"
+#include "engine/report_html.hpp"
 #include "engine/report_json.hpp"
+#include "engine/report_jsonl.hpp"
 #include "engine/report_markdown.hpp"
 #include "medsafe/error.hpp"
 
@@ -27,6 +29,10 @@ std::vector<std::filesystem::path> write_reports(const RunData& data,
   write_results_json(data, metrics, written.back());
   written.push_back(dir / "report.md");
   write_report_markdown(data, metrics, written.back());
+  written.push_back(dir / "report.html");
+  write_report_html(data, metrics, written.back());
+  written.push_back(dir / "responses.jsonl");
+  write_responses_jsonl(data, written.back());
   return written;
 }
 

@@ -82,6 +82,7 @@ struct ResponseRow {
   std::int64_t finished_ns = 0;
   std::vector<std::int64_t> token_event_ns;  ///< each token-bearing stream event
   std::string phase;  ///< which part of the run made it ("safety", or a load point's label)
+  bool warmup = false;  ///< a load point's warm-up request: stored, left out of its figures
 };
 
 /// One judge's verdict on one response.
@@ -100,12 +101,37 @@ struct VerdictRow {
   int model_calls = 0;
 };
 
+/// One load point: a model measured at one concurrency or rate of a [load.NAME] sweep. Its
+/// responses carry `phase` as their ResponseRow::phase; those sent before `window_start_ns` are
+/// warm-up and are left out of its figures.
+struct LoadPointRow {
+  std::string phase;    ///< "load/<load>/<model>/<mode>=<level>"
+  std::string load;     ///< the [load.NAME] it belongs to
+  std::string model;
+  std::string mode;     ///< "concurrency" or "rate"
+  double level = 0;     ///< the concurrency, or the rate in requests per second
+  std::string arrival;  ///< rate mode: "poisson" or "constant"; else ""
+  int ord = 0;          ///< order of measurement
+  std::string status;   ///< "complete", "interrupted" or "running"
+  std::int64_t window_start_ns = 0;  ///< steady-clock start of the measurement window
+  std::int64_t window_end_ns = 0;    ///< its end (the last measured send)
+  std::int64_t planned = 0;          ///< measured requests planned (0: by duration)
+  std::int64_t sent = 0;             ///< requests sent, warm-up included
+  std::int64_t warmup = 0;           ///< of which warm-up
+  bool valid = true;                 ///< false when the client could not keep the schedule
+  std::string note;                  ///< why it is invalid, or other remarks
+  double slo_ttft_ms = 0;            ///< goodput SLOs (0: none)
+  double slo_tpot_ms = 0;
+  double slo_e2e_ms = 0;
+};
+
 /// Everything in a run's store.
 struct RunData {
   RunInfo info;
   std::vector<ItemRow> items;
   std::vector<ResponseRow> responses;
   std::vector<VerdictRow> verdicts;
+  std::vector<LoadPointRow> load_points;  ///< in order of measurement
 };
 
 }  // namespace medsafe

@@ -1,9 +1,11 @@
 #include "engine/run_file.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
 
 namespace medsafe {
@@ -182,14 +184,18 @@ const ConfigSchema& run_schema() {
 }
 
 const ConfigSchema& model_core_schema() {
-  static const ConfigSchema schema{{
+  static const ConfigSchema schema = [] {
+    ConfigSchema s{{
       make_key("plugin", ValueType::string, "the backend plugin (see `medsafe plugins`)", nullptr,
                true),
       make_key("concurrency", ValueType::integer, "requests in flight at once to this model",
                value(int64_t{8})),
       make_key("under_test", ValueType::boolean,
                "answer the suites (false: the model only serves judges)", value(true)),
-  }};
+    }};
+    for (KeySpec& k : flow_control_keys()) s.keys.push_back(std::move(k));
+    return s;
+  }();
   return schema;
 }
 
@@ -197,6 +203,9 @@ const ConfigSchema& suite_core_schema() {
   static const ConfigSchema schema{{
       make_key("plugin", ValueType::string, "the suite plugin (see `medsafe plugins`)", nullptr,
                true),
+      make_key("safety", ValueType::boolean,
+               "answer and judge it in the safety phase (false: only load tests send it)",
+               value(true)),
   }};
   return schema;
 }
@@ -212,6 +221,143 @@ const ConfigSchema& judge_core_schema() {
   }};
   return schema;
 }
+
+const ConfigSchema& load_schema() {
+  static const ConfigSchema schema = [] {
+    ConfigSchema s{{
+        make_key("models", ValueType::string_list,
+                 "the models it measures (default: every model under test)", empty_array()),
+        make_key("suite", ValueType::string,
+                 "the suite whose prompts are sent, cycled (default: the run's first suite)",
+                 value(std::string())),
+        make_key("mode", ValueType::string,
+                 "concurrency: a fixed number in flight (closed loop); rate: requests per second "
+                 "on a schedule (open loop)",
+                 value(std::string("concurrency"))),
+        make_key("levels", ValueType::number_list,
+                 "the concurrencies or rates (requests/s) of the sweep, e.g. [1, 4, 16, 64]",
+                 nullptr, true),
+        make_key("arrival", ValueType::string, "rate mode: poisson or constant",
+                 value(std::string("poisson"))),
+        make_key("requests", ValueType::integer,
+                 "measured requests per load point (0: stop by duration_s only)",
+                 value(int64_t{100})),
+        make_key("duration_s", ValueType::number,
+                 "measured seconds per load point (0: stop by requests only); with both, the "
+                 "first reached ends the point",
+                 value(0.0)),
+        make_key("warmup_requests", ValueType::integer,
+                 "requests sent first and left out of the measurement", value(int64_t{0})),
+        make_key("warmup_s", ValueType::number,
+                 "seconds of requests sent first and left out of the measurement", value(0.0)),
+        make_key("max_send_lag_ms", ValueType::number,
+                 "a point whose p99 send lag (actual - scheduled send) exceeds this is marked "
+                 "invalid: the client could not keep the schedule",
+                 value(10.0)),
+        make_key("max_in_flight", ValueType::integer,
+                 "rate mode: most requests in flight; beyond it sends wait (and lag)",
+                 value(int64_t{4096})),
+        make_key("max_tokens", ValueType::integer,
+                 "answer length asked of the model (0: the backend's setting)", value(int64_t{0})),
+        make_key("ignore_eos", ValueType::boolean,
+                 "ask the server to generate exactly max_tokens (vLLM and the simulated server "
+                 "support it)",
+                 value(false)),
+        make_key("slo_ttft_ms", ValueType::number, "goodput SLO on time to first token (0: none)",
+                 value(0.0)),
+        make_key("slo_tpot_ms", ValueType::number, "goodput SLO on time per output token (0: none)",
+                 value(0.0)),
+        make_key("slo_e2e_ms", ValueType::number, "goodput SLO on end-to-end latency (0: none)",
+                 value(0.0)),
+    }};
+    return s;
+  }();
+  return schema;
+}
+
+namespace {
+
+std::vector<double> read_levels(const Config& core, LoadMode mode) {
+  std::vector<double> levels = core.numbers("levels");
+  if (levels.empty()) throw core.error("levels", "must not be empty, e.g. [1, 4, 16, 64]");
+  for (const double v : levels) {
+    if (!(v > 0)) throw core.error("levels", "must hold only positive numbers");
+    if (mode == LoadMode::concurrency && (std::floor(v) != v || v > 100000)) {
+      throw core.error("levels", "in concurrency mode must hold whole numbers up to 100000");
+    }
+  }
+  return levels;
+}
+
+std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const RunFile& run) {
+  std::vector<LoadSpec> loads;
+  const toml::node* node = root->get("load");
+  if (node == nullptr) return loads;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    throw located_error(ErrorKind::config, location_of(*node),
+                        "'load' must be a table of named tables, e.g. [load.sweep]");
+  }
+  for (const auto& [name, child] : in_file_order(*table)) {
+    const toml::table* section = child->as_table();
+    if (section == nullptr) {
+      throw located_error(ErrorKind::config, location_of(*child),
+                          "'load." + name + "' must be a table ([load." + name + "])");
+    }
+    LoadSpec spec;
+    spec.name = name;
+    spec.where = location_of(*section);
+    spec.core = Config::validate("load." + name, *section, load_schema(), run.dir);
+    const Config& c = spec.core;
+    const std::string mode = c.string("mode");
+    if (mode != "concurrency" && mode != "rate") throw c.error("mode", "must be concurrency or rate");
+    spec.mode = mode == "rate" ? LoadMode::rate : LoadMode::concurrency;
+    spec.levels = read_levels(c, spec.mode);
+    const std::string arrival = c.string("arrival");
+    if (arrival != "poisson" && arrival != "constant") {
+      throw c.error("arrival", "must be poisson or constant");
+    }
+    spec.poisson = arrival == "poisson";
+    spec.models = c.strings("models");
+    for (const std::string& model : spec.models) {
+      const bool known = std::any_of(run.models.begin(), run.models.end(),
+                                     [&model](const ComponentSpec& m) { return m.name == model; });
+      if (!known) throw c.error("models", "names a model '" + model + "' the run lacks");
+    }
+    spec.suite = c.string("suite");
+    if (spec.suite.empty() && !run.suites.empty()) spec.suite = run.suites.front().name;
+    const bool suite_known =
+        std::any_of(run.suites.begin(), run.suites.end(),
+                    [&spec](const ComponentSpec& s) { return s.name == spec.suite; });
+    if (!suite_known) throw c.error("suite", "names a suite '" + spec.suite + "' the run lacks");
+    spec.requests = c.integer("requests");
+    spec.duration_s = c.number("duration_s");
+    spec.warmup_requests = c.integer("warmup_requests");
+    spec.warmup_s = c.number("warmup_s");
+    if (spec.requests < 0) throw c.error("requests", "must not be negative");
+    if (spec.duration_s < 0) throw c.error("duration_s", "must not be negative");
+    if (spec.requests == 0 && spec.duration_s == 0) {
+      throw c.error("requests", "and duration_s are both 0: a load point would never end");
+    }
+    if (spec.warmup_requests < 0) throw c.error("warmup_requests", "must not be negative");
+    if (spec.warmup_s < 0) throw c.error("warmup_s", "must not be negative");
+    spec.max_send_lag_ms = c.number("max_send_lag_ms");
+    spec.max_in_flight = c.integer("max_in_flight");
+    if (spec.max_in_flight < 1) throw c.error("max_in_flight", "must be at least 1");
+    if (const std::int64_t tokens = c.integer("max_tokens"); tokens > 0) spec.max_tokens = tokens;
+    spec.ignore_eos = c.boolean("ignore_eos");
+    if (spec.ignore_eos && !spec.max_tokens) {
+      throw c.error("ignore_eos", "needs max_tokens: it asks for exactly that many tokens");
+    }
+    spec.slo_ttft_ms = c.number("slo_ttft_ms");
+    spec.slo_tpot_ms = c.number("slo_tpot_ms");
+    spec.slo_e2e_ms = c.number("slo_e2e_ms");
+    loads.push_back(std::move(spec));
+  }
+  return loads;
+}
+
+}  // namespace
 
 RunFile load_run_file(const fs::path& file, const std::vector<std::string>& overrides) {
   RunFile run;
@@ -234,7 +380,7 @@ RunFile load_run_file(const fs::path& file, const std::vector<std::string>& over
   }
   for (const std::string& assignment : overrides) apply_override(*root, assignment);
 
-  static const char* const kSections[] = {"run", "models", "suites", "judges"};
+  static const char* const kSections[] = {"run", "models", "suites", "judges", "load"};
   for (const auto& [key, node] : *root) {
     if (std::find(std::begin(kSections), std::end(kSections), key.str()) == std::end(kSections)) {
       SourceLocation where = location_of(node);
@@ -242,8 +388,8 @@ RunFile load_run_file(const fs::path& file, const std::vector<std::string>& over
       where.column = key.source().begin.column;
       throw located_error(ErrorKind::config, where,
                           "unknown section '" + std::string(key.str()) +
-                              "'; a run file has [run], [models.NAME], [suites.NAME] and "
-                              "[judges.NAME]");
+                              "'; a run file has [run], [models.NAME], [suites.NAME], "
+                              "[judges.NAME] and [load.NAME]");
     }
   }
 
@@ -277,6 +423,7 @@ RunFile load_run_file(const fs::path& file, const std::vector<std::string>& over
   run.suites = read_section(root, "suites", suite_core_schema(), run.dir);
   run.judges = read_section(root, "judges", judge_core_schema(), run.dir);
   check_unique_names(run);
+  run.loads = read_loads(root, run);
 
   for (const ComponentSpec& model : run.models) {
     if (model.core.integer("concurrency") < 1) {

@@ -2,6 +2,7 @@
 /// Run files: the TOML that composes a run from models, suites and judges.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,35 @@ struct RunSettings {
   bool retry_failed = true;
 };
 
+/// How a load point drives its model.
+enum class LoadMode : std::uint8_t {
+  concurrency,  ///< closed loop: a fixed number of requests in flight
+  rate,         ///< open loop: requests sent on a schedule, whatever is in flight
+};
+
+/// One [load.NAME] table: a latency and throughput measurement, a sweep over `levels`.
+struct LoadSpec {
+  std::string name;
+  SourceLocation where;
+  Config core;                      ///< the validated table
+  std::vector<std::string> models;  ///< models it drives (default: every model under test)
+  std::string suite;                ///< the suite whose prompts are sent, cycled
+  LoadMode mode = LoadMode::concurrency;
+  std::vector<double> levels;       ///< concurrencies, or rates in requests per second
+  bool poisson = true;              ///< rate mode: Poisson arrivals, else constant spacing
+  std::int64_t requests = 0;        ///< measured requests per point (0: by duration only)
+  double duration_s = 0;            ///< measured seconds per point (0: by count only)
+  std::int64_t warmup_requests = 0;
+  double warmup_s = 0;
+  double max_send_lag_ms = 0;       ///< p99 send lag above this marks a point invalid
+  std::int64_t max_in_flight = 0;   ///< rate mode: cap on requests in flight
+  std::optional<std::int64_t> max_tokens;
+  bool ignore_eos = false;
+  double slo_ttft_ms = 0;           ///< SLOs for goodput (0: none)
+  double slo_tpot_ms = 0;
+  double slo_e2e_ms = 0;
+};
+
 /// A parsed run file: the core keys are checked here; each component's plugin keys are checked
 /// against its manifest when the run is assembled.
 struct RunFile {
@@ -50,6 +80,7 @@ struct RunFile {
   std::vector<ComponentSpec> models;  ///< in file order
   std::vector<ComponentSpec> suites;
   std::vector<ComponentSpec> judges;
+  std::vector<LoadSpec> loads;  ///< in file order, run after the safety phase
   std::string text;  ///< the file as read
 };
 
@@ -63,5 +94,6 @@ struct RunFile {
 [[nodiscard]] const ConfigSchema& model_core_schema();
 [[nodiscard]] const ConfigSchema& suite_core_schema();
 [[nodiscard]] const ConfigSchema& judge_core_schema();
+[[nodiscard]] const ConfigSchema& load_schema();
 
 }  // namespace medsafe

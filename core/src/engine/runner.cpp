@@ -1,14 +1,16 @@
 #include "engine/runner.hpp"
 
-#include <condition_variable>
-#include <deque>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/bootstrap.hpp"
+#include "engine/event_queue.hpp"
+#include "engine/flow_control.hpp"
+#include "engine/response_row.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/version.hpp"
 
@@ -17,39 +19,14 @@ namespace {
 
 using nlohmann::json;
 constexpr std::string_view kSafetyPhase = "safety";
-
-// Completions arrive on backend threads; the runner thread applies them in order.
-class EventQueue {
- public:
-  void push(std::function<void()> event) {
-    {
-      std::lock_guard lock(mutex_);
-      events_.push_back(std::move(event));
-    }
-    ready_.notify_one();
-  }
-
-  // Waits until an event is available or `deadline`; returns all available events.
-  std::deque<std::function<void()>> wait_until(Clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    ready_.wait_until(lock, deadline, [this] { return !events_.empty(); });
-    std::deque<std::function<void()>> out;
-    out.swap(events_);
-    return out;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> events_;
-};
+constexpr auto kIdleTick = std::chrono::milliseconds(100);
 
 struct AnswerTask {
   std::size_t model = 0;
   std::size_t suite = 0;
   std::size_t item = 0;
   int sample = 0;
-  int attempts_before = 0;
+  int attempts = 0;  ///< attempts made so far, in this and earlier invocations
 };
 
 struct JudgeTask {
@@ -61,85 +38,70 @@ struct JudgeTask {
   std::string answer;
 };
 
-std::string request_id(const std::string& model, const std::string& suite, const std::string& item,
-                       int sample) {
-  return model + "/" + suite + "/" + item + "#" + std::to_string(sample);
-}
+// Per model: what waits, what is in flight, and the flow control that decides.
+struct ModelState {
+  explicit ModelState(const ModelSlot& slot)
+      : gate(ModelGate::settings_from(slot.spec->core)),
+        retry(RetryPolicy::from_config(slot.spec->core)) {}
+  ModelGate gate;
+  RetryPolicy retry;
+  std::deque<AnswerTask> queue;
+  std::multimap<TimePoint, AnswerTask> retries;  ///< waiting for their backoff to pass
+  std::int64_t planned = 0;
+  std::int64_t answered = 0;
+  std::int64_t failed = 0;
+  std::int64_t retried = 0;
+};
 
-ResponseRow to_row(const Response& r, const std::string& model, const std::string& suite,
-                   const std::string& item, int sample, int attempts) {
-  ResponseRow row;
-  row.model = model;
-  row.suite = suite;
-  row.item_id = item;
-  row.sample = sample;
-  row.phase = std::string(kSafetyPhase);
-  row.outcome = r.outcome;
-  row.http_status = r.http_status;
-  row.error = r.error;
-  row.text = r.text;
-  row.finish_reason = r.finish_reason;
-  row.prompt_tokens = r.usage.prompt_tokens;
-  row.completion_tokens = r.usage.completion_tokens;
-  row.token_source = r.usage.source;
-  row.attempts = attempts;
-  row.intended_send_ns = to_ns(r.timing.intended_send);
-  row.sent_ns = to_ns(r.timing.sent);
-  row.first_byte_ns = to_ns(r.timing.first_byte);
-  row.finished_ns = to_ns(r.timing.finished);
-  row.token_event_ns.reserve(r.timing.token_events.size());
-  for (const TimePoint t : r.timing.token_events) row.token_event_ns.push_back(to_ns(t));
-  return row;
-}
+struct JudgeState {
+  std::deque<JudgeTask> queue;
+  int in_flight = 0;
+  std::int64_t done = 0;
+  std::int64_t failures = 0;
+};
 
-std::string format_duration(double seconds) {
-  if (seconds < 0 || seconds > 1e7) return "?";
-  const auto total = static_cast<long>(seconds + 0.5);
-  std::ostringstream out;
-  if (total >= 3600) out << total / 3600 << "h";
-  if (total >= 60) out << (total / 60) % 60 << "m";
-  out << total % 60 << "s";
-  return out.str();
-}
-
-class RunLoop {
+class SafetyLoop {
  public:
-  RunLoop(Assembly& assembly, Store& store, const RunnerOptions& options)
-      : assembly_(assembly), store_(store), options_(options) {
-    for (const ModelSlot& m : assembly_.models()) (void)m, model_in_flight_.push_back(0);
-    model_queues_.resize(assembly_.models().size());
-    judge_queues_.resize(assembly_.judges().size());
-    judge_in_flight_.resize(assembly_.judges().size(), 0);
+  SafetyLoop(Assembly& assembly, Store& store, const RunnerOptions& options)
+      : assembly_(assembly),
+        store_(store),
+        options_(options),
+        random_state_(assembly.run().run.seed ^ 0x5eed5afe7e11ULL) {
+    for (const ModelSlot& m : assembly_.models()) models_.emplace_back(m);
+    judges_.resize(assembly_.judges().size());
   }
 
-  RunCounts run() {
+  InvocationCounts run() {
     plan();
     started_ = Clock::now();
     last_progress_ = started_;
     bool stopping = false;
-    Clock::time_point stop_deadline{};
+    TimePoint cancel_at = TimePoint::max();
     while (true) {
       if (!stopping && interrupted()) {
         stopping = true;
         counts_.interrupted = true;
-        stop_deadline = Clock::now() + options_.grace;
-        for (auto& queue : model_queues_) {
-          counts_.unfinished += static_cast<std::int64_t>(queue.size());
-          queue.clear();
-        }
-        for (auto& queue : judge_queues_) queue.clear();
+        cancel_at = Clock::now() + options_.grace;
+        drop_waiting_work();
       }
-      if (!stopping) dispatch();
-      if (in_flight() == 0 && (stopping || queues_empty())) break;
-      if (stopping && Clock::now() >= stop_deadline) {
-        // Grace is over: ask every backend to end what is in flight; each still answers
+      TimePoint wake = Clock::now() + kIdleTick;
+      if (!stopping) wake = std::min(wake, dispatch());
+      if (in_flight() == 0 && (stopping || nothing_waiting())) break;
+      if (Clock::now() >= cancel_at) {
+        // Grace is over: every backend ends what is in flight; each request still answers
         // (cancelled), so the loop drains and stores those outcomes.
         for (ModelSlot& m : assembly_.models()) m.backend->cancel_all();
-        stop_deadline = Clock::time_point::max();
+        cancel_at = TimePoint::max();
       }
-      const auto next_tick = std::min(Clock::now() + std::chrono::milliseconds(100),
-                                      last_progress_ + options_.progress_every);
-      for (auto& event : events_.wait_until(next_tick)) event();
+      wake = std::min({wake, cancel_at, last_progress_ + options_.progress_every});
+      auto events = events_.wait_until(wake);
+      if (!events.empty()) {
+        // One transaction per batch: fewer syncs under load, and every row is still committed
+        // before the runner sleeps again.
+        Transaction batch = store_.batch();
+        for (auto& event : events) event();
+        batch.commit();
+      }
       report_progress(false);
     }
     report_progress(true);
@@ -151,19 +113,28 @@ class RunLoop {
     return options_.interrupt != nullptr && options_.interrupt->load() != 0;
   }
 
+  void drop_waiting_work() {
+    for (ModelState& m : models_) {
+      counts_.unfinished += static_cast<std::int64_t>(m.queue.size() + m.retries.size());
+      m.queue.clear();
+      m.retries.clear();
+    }
+    for (JudgeState& j : judges_) j.queue.clear();
+  }
+
   std::size_t in_flight() const {
     std::size_t n = 0;
-    for (const int m : model_in_flight_) n += static_cast<std::size_t>(m);
-    for (const int j : judge_in_flight_) n += static_cast<std::size_t>(j);
+    for (const ModelState& m : models_) n += static_cast<std::size_t>(m.gate.in_flight());
+    for (const JudgeState& j : judges_) n += static_cast<std::size_t>(j.in_flight);
     return n;
   }
 
-  bool queues_empty() const {
-    for (const auto& q : model_queues_) {
-      if (!q.empty()) return false;
+  bool nothing_waiting() const {
+    for (const ModelState& m : models_) {
+      if (!m.queue.empty() || !m.retries.empty()) return false;
     }
-    for (const auto& q : judge_queues_) {
-      if (!q.empty()) return false;
+    for (const JudgeState& j : judges_) {
+      if (!j.queue.empty()) return false;
     }
     return true;
   }
@@ -183,10 +154,11 @@ class RunLoop {
     const RunSettings& settings = assembly_.run().run;
     auto& models = assembly_.models();
     auto& suites = assembly_.suites();
-    std::map<ResponseKey, std::size_t> answers_needing_judges;  // ok answers in the store
+    std::set<ResponseKey> stored_answers;
     for (std::size_t m = 0; m < models.size(); ++m) {
       if (!models[m].under_test) continue;
       for (std::size_t s = 0; s < suites.size(); ++s) {
+        if (!suites[s].spec->core.boolean("safety")) continue;
         const auto& items = suites[s].items;
         for (std::size_t i = 0; i < items.size(); ++i) {
           for (int sample = 0; sample < settings.samples; ++sample) {
@@ -196,32 +168,36 @@ class RunLoop {
             if (found != stored.end() &&
                 (found->second.outcome == Outcome::ok || !settings.retry_failed)) {
               ++counts_.already_done;
-              if (found->second.outcome == Outcome::ok) answers_needing_judges.emplace(key, 0);
+              if (found->second.outcome == Outcome::ok) stored_answers.insert(key);
               continue;
             }
             const int before = found != stored.end() ? found->second.attempts : 0;
-            model_queues_[m].push_back({m, s, i, sample, before});
+            models_[m].queue.push_back({m, s, i, sample, before});
+            ++models_[m].planned;
             ++counts_.planned;
           }
         }
       }
     }
-    if (answers_needing_judges.empty()) return;
-    // Stored answers that lack a verdict: judge them from their stored text.
+    if (stored_answers.empty() || assembly_.judges().empty()) return;
+    // Stored answers that lack a verdict are judged from their stored text.
     const RunData data = store_.read_all();
     for (const ResponseRow& row : data.responses) {
       if (row.phase != kSafetyPhase || row.outcome != Outcome::ok) continue;
-      const ResponseKey key{row.model, row.suite, row.item_id, row.sample, row.phase};
-      if (answers_needing_judges.count(key) == 0) continue;
+      if (stored_answers.count({row.model, row.suite, row.item_id, row.sample, row.phase}) == 0) {
+        continue;
+      }
       const auto indexes = locate(row.model, row.suite, row.item_id);
       if (!indexes) continue;  // the item left the suite: keep the answer, judge nothing
       const auto [m, s, i] = *indexes;
       for (std::size_t j = 0; j < assembly_.judges().size(); ++j) {
         const JudgeSlot& judge = assembly_.judges()[j];
         if (!judge.judges_suite(row.suite)) continue;
-        if (verdicts_done.count({judge.spec->name, row.model, row.suite, row.item_id, row.sample}))
+        if (verdicts_done.count(
+                {judge.spec->name, row.model, row.suite, row.item_id, row.sample})) {
           continue;
-        judge_queues_[j].push_back({j, m, s, i, row.sample, row.text});
+        }
+        judges_[j].queue.push_back({j, m, s, i, row.sample, row.text});
       }
     }
   }
@@ -231,15 +207,18 @@ class RunLoop {
                                                                           const std::string& item) {
     auto& models = assembly_.models();
     auto& suites = assembly_.suites();
+    if (item_index_.empty()) {
+      item_index_.resize(suites.size());
+      for (std::size_t s = 0; s < suites.size(); ++s) {
+        for (std::size_t i = 0; i < suites[s].items.size(); ++i) {
+          item_index_[s].emplace(suites[s].items[i].id, i);
+        }
+      }
+    }
     for (std::size_t m = 0; m < models.size(); ++m) {
       if (models[m].spec->name != model) continue;
       for (std::size_t s = 0; s < suites.size(); ++s) {
         if (suites[s].spec->name != suite) continue;
-        if (item_index_.size() <= s) item_index_.resize(suites.size());
-        if (item_index_[s].empty()) {
-          for (std::size_t i = 0; i < suites[s].items.size(); ++i)
-            item_index_[s].emplace(suites[s].items[i].id, i);
-        }
         const auto found = item_index_[s].find(item);
         if (found != item_index_[s].end()) return std::make_tuple(m, s, found->second);
       }
@@ -247,72 +226,110 @@ class RunLoop {
     return std::nullopt;
   }
 
-  void dispatch() {
-    auto& models = assembly_.models();
-    for (std::size_t m = 0; m < models.size(); ++m) {
-      while (model_in_flight_[m] < models[m].concurrency && !model_queues_[m].empty()) {
-        AnswerTask task = model_queues_[m].front();
-        model_queues_[m].pop_front();
-        submit(task);
+  // Starts what may start now; returns when something next may start (retries, rate limits).
+  TimePoint dispatch() {
+    const TimePoint now = Clock::now();
+    TimePoint next = TimePoint::max();
+    for (ModelState& m : models_) {
+      // Retries whose backoff is over go first: they are the oldest work.
+      while (!m.retries.empty() && m.retries.begin()->first <= now) {
+        m.queue.push_front(m.retries.begin()->second);
+        m.retries.erase(m.retries.begin());
+      }
+      if (!m.retries.empty()) next = std::min(next, m.retries.begin()->first);
+      while (!m.queue.empty()) {
+        const AnswerTask& task = m.queue.front();
+        const double tokens = estimate_tokens(item_of(task).prompt);
+        const TimePoint when = m.gate.next_start(now, tokens);
+        if (when > now) {
+          if (when != TimePoint::max()) next = std::min(next, when);
+          break;
+        }
+        m.gate.started(now, tokens);
+        submit(m.queue.front());
+        m.queue.pop_front();
       }
     }
     auto& judges = assembly_.judges();
     for (std::size_t j = 0; j < judges.size(); ++j) {
-      while (judge_in_flight_[j] < judges[j].concurrency && !judge_queues_[j].empty()) {
-        JudgeTask task = std::move(judge_queues_[j].front());
-        judge_queues_[j].pop_front();
+      while (judges_[j].in_flight < judges[j].concurrency && !judges_[j].queue.empty()) {
+        JudgeTask task = std::move(judges_[j].queue.front());
+        judges_[j].queue.pop_front();
         evaluate(std::move(task));
       }
     }
+    return next;
+  }
+
+  const PromptItem& item_of(const AnswerTask& task) const {
+    return assembly_.suites()[task.suite].items[task.item];
+  }
+
+  ResponseSlot slot_of(const AnswerTask& task) const {
+    return {assembly_.models()[task.model].spec->name, assembly_.suites()[task.suite].spec->name,
+            item_of(task).id, task.sample, std::string(kSafetyPhase)};
   }
 
   void submit(const AnswerTask& task) {
-    ModelSlot& model = assembly_.models()[task.model];
-    SuiteSlot& suite = assembly_.suites()[task.suite];
-    const PromptItem& item = suite.items[task.item];
+    const PromptItem& item = item_of(task);
     Request request;
-    request.id = request_id(model.spec->name, suite.spec->name, item.id, task.sample);
+    request.id = request_id(slot_of(task));
     request.messages.push_back({"user", item.prompt});
     request.category = item.category;
     request.seed = assembly_.run().run.seed + static_cast<std::uint64_t>(task.sample);
-    ++model_in_flight_[task.model];
-    model.backend->submit(std::move(request), [this, task](Response&& response) {
-      auto shared = std::make_shared<Response>(std::move(response));
-      events_.push([this, task, shared] { on_answer(task, *shared); });
-    });
+    assembly_.models()[task.model].backend->submit(
+        std::move(request), [this, task](Response&& response) {
+          auto shared = std::make_shared<Response>(std::move(response));
+          events_.push([this, task, shared] { on_answer(task, *shared); });
+        });
   }
 
-  void on_answer(const AnswerTask& task, const Response& response) {
-    --model_in_flight_[task.model];
-    ModelSlot& model = assembly_.models()[task.model];
-    SuiteSlot& suite = assembly_.suites()[task.suite];
-    const PromptItem& item = suite.items[task.item];
-    store_.put_response(to_row(response, model.spec->name, suite.spec->name, item.id, task.sample,
-                               task.attempts_before + 1));
-    if (!response.ok()) {
-      ++counts_.failed;
+  void on_answer(AnswerTask task, const Response& response) {
+    ModelState& model = models_[task.model];
+    const TimePoint now = Clock::now();
+    model.gate.finished(now, response,
+                        response.usage.completion_tokens > 0
+                            ? static_cast<double>(response.usage.completion_tokens)
+                            : estimate_tokens(response.text));
+    ++task.attempts;
+    // Every attempt's outcome is committed, so a killed run resumes with the right count.
+    store_.put_response(to_row(response, slot_of(task), task.attempts));
+    if (response.ok()) {
+      ++model.answered;
+      ++counts_.answered;
+      queue_judges(task, response.text);
       return;
     }
-    ++counts_.answered;
+    if (!counts_.interrupted && model.retry.retryable(response) &&
+        task.attempts < model.retry.max_attempts) {
+      ++model.retried;
+      ++counts_.retried;
+      model.retries.emplace(now + model.retry.delay(task.attempts, response, random_state_), task);
+      return;
+    }
+    ++model.failed;
+    ++counts_.failed;
+  }
+
+  void queue_judges(const AnswerTask& task, const std::string& answer) {
+    const std::string& suite = assembly_.suites()[task.suite].spec->name;
     for (std::size_t j = 0; j < assembly_.judges().size(); ++j) {
-      if (!assembly_.judges()[j].judges_suite(suite.spec->name)) continue;
-      judge_queues_[j].push_back(
-          {j, task.model, task.suite, task.item, task.sample, response.text});
+      if (!assembly_.judges()[j].judges_suite(suite)) continue;
+      judges_[j].queue.push_back({j, task.model, task.suite, task.item, task.sample, answer});
     }
   }
 
   void evaluate(JudgeTask task) {
     JudgeSlot& judge = assembly_.judges()[task.judge];
-    const ModelSlot& model = assembly_.models()[task.model];
     const SuiteSlot& suite = assembly_.suites()[task.suite];
     JudgeInput input;
-    input.model = model.spec->name;
+    input.model = assembly_.models()[task.model].spec->name;
     input.suite = suite.spec->name;
     input.domain = suite.domain;
     input.item = suite.items[task.item];
     input.response = std::move(task.answer);
     task.answer.clear();
-    ++judge_in_flight_[task.judge];
+    ++judges_[task.judge].in_flight;
     judge.judge->evaluate(std::move(input), [this, task](Verdict&& verdict) {
       auto shared = std::make_shared<Verdict>(std::move(verdict));
       events_.push([this, task, shared] { on_verdict(task, *shared); });
@@ -320,7 +337,9 @@ class RunLoop {
   }
 
   void on_verdict(const JudgeTask& task, const Verdict& verdict) {
-    --judge_in_flight_[task.judge];
+    JudgeState& state = judges_[task.judge];
+    --state.in_flight;
+    ++state.done;
     VerdictRow row;
     row.judge = assembly_.judges()[task.judge].spec->name;
     row.model = assembly_.models()[task.model].spec->name;
@@ -336,44 +355,64 @@ class RunLoop {
     row.model_calls = verdict.model_calls;
     store_.put_verdict(row);
     ++counts_.judged;
-    if (verdict.status != VerdictStatus::ok) ++counts_.judge_failures;
+    if (verdict.status != VerdictStatus::ok) {
+      ++counts_.judge_failures;
+      ++state.failures;
+    }
   }
 
   void report_progress(bool final) {
     if (!options_.progress) return;
-    const auto now = Clock::now();
+    const TimePoint now = Clock::now();
     if (!final && now - last_progress_ < options_.progress_every) return;
     last_progress_ = now;
     const double elapsed = std::chrono::duration<double>(now - started_).count();
-    const std::int64_t done = counts_.answered + counts_.failed;
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
-    const std::int64_t left = counts_.planned - done - counts_.unfinished;
-    std::ostringstream line;
-    line << done << "/" << counts_.planned << " answers";
-    if (counts_.already_done > 0) line << " (+" << counts_.already_done << " stored)";
-    line << ", " << counts_.failed << " failed, " << counts_.judged << " verdicts";
-    if (counts_.judge_failures > 0) line << " (" << counts_.judge_failures << " judge failures)";
-    line.precision(1);
-    line << std::fixed << ", " << rate << " req/s";
-    if (!final && rate > 0 && left > 0) {
-      line << ", ETA " << format_duration(static_cast<double>(left) / rate);
+    std::vector<std::string> lines;
+    auto& models = assembly_.models();
+    for (std::size_t i = 0; i < models_.size(); ++i) {
+      const ModelState& m = models_[i];
+      if (!models[i].under_test) continue;
+      const std::int64_t done = m.answered + m.failed;
+      const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+      std::ostringstream line;
+      line << models[i].spec->name << ": " << done << "/" << m.planned << " answered";
+      if (m.failed > 0) line << ", " << m.failed << " failed";
+      if (m.retried > 0) line << ", " << m.retried << " retried";
+      if (m.gate.limit() < models[i].concurrency) {
+        line << ", concurrency " << m.gate.limit() << "/" << models[i].concurrency;
+      }
+      line.precision(1);
+      line << std::fixed << ", " << rate << " req/s";
+      const std::int64_t left = m.planned - done;
+      if (!final && rate > 0 && left > 0) {
+        line << ", ETA " << format_duration(static_cast<double>(left) / rate);
+      }
+      lines.push_back(line.str());
     }
-    if (final) line << ", " << format_duration(elapsed);
-    options_.progress(line.str(), final);
+    std::ostringstream judged;
+    judged << "judges: " << counts_.judged << " verdicts";
+    if (counts_.judge_failures > 0) judged << ", " << counts_.judge_failures << " failures";
+    std::size_t waiting = 0;
+    for (const JudgeState& j : judges_)
+      waiting += j.queue.size() + static_cast<std::size_t>(j.in_flight);
+    if (waiting > 0) judged << ", " << waiting << " waiting";
+    if (counts_.already_done > 0) judged << "; " << counts_.already_done << " answers were stored";
+    if (final) judged << "; " << format_duration(elapsed);
+    if (!assembly_.judges().empty() || final) lines.push_back(judged.str());
+    options_.progress(lines, final);
   }
 
   Assembly& assembly_;
   Store& store_;
   const RunnerOptions& options_;
   EventQueue events_;
-  std::vector<int> model_in_flight_;
-  std::vector<std::deque<AnswerTask>> model_queues_;
-  std::vector<std::deque<JudgeTask>> judge_queues_;
-  std::vector<int> judge_in_flight_;
+  std::deque<ModelState> models_;
+  std::vector<JudgeState> judges_;
   std::vector<std::map<std::string, std::size_t>> item_index_;
-  RunCounts counts_;
-  Clock::time_point started_{};
-  Clock::time_point last_progress_{};
+  InvocationCounts counts_;
+  std::uint64_t random_state_;
+  TimePoint started_{};
+  TimePoint last_progress_{};
 };
 
 void check_same(Store& store, const ComponentRecord& now, std::string_view extra,
@@ -390,6 +429,16 @@ void check_same(Store& store, const ComponentRecord& now, std::string_view extra
 }
 
 }  // namespace
+
+std::string format_duration(double seconds) {
+  if (seconds < 0 || seconds > 1e7) return "?";
+  const auto total = static_cast<long>(seconds + 0.5);
+  std::ostringstream out;
+  if (total >= 3600) out << total / 3600 << "h";
+  if (total >= 60) out << (total / 60) % 60 << "m";
+  out << total % 60 << "s";
+  return out.str();
+}
 
 void record_run(Store& store, Assembly& assembly, Log& log) {
   const RunFile& run = assembly.run();
@@ -414,8 +463,7 @@ void record_run(Store& store, Assembly& assembly, Log& log) {
         (before->plugin != j.spec->plugin || before->fingerprint != j.spec->fingerprint)) {
       const std::int64_t dropped = store.delete_verdicts(j.spec->name);
       log.warn("run", "judge '" + j.spec->name +
-                          "' is configured differently from the stored "
-                          "run: its " +
+                          "' is configured differently from the stored run: its " +
                           std::to_string(dropped) + " verdicts will be made again");
     }
   }
@@ -432,9 +480,9 @@ void record_run(Store& store, Assembly& assembly, Log& log) {
   store.set_meta("updated_at", utc_now());
 }
 
-RunCounts run_missing(Assembly& assembly, Store& store, const RunnerOptions& options) {
-  RunLoop loop(assembly, store, options);
-  RunCounts counts = loop.run();
+InvocationCounts run_missing(Assembly& assembly, Store& store, const RunnerOptions& options) {
+  SafetyLoop loop(assembly, store, options);
+  InvocationCounts counts = loop.run();
   store.set_meta("updated_at", utc_now());
   return counts;
 }

@@ -1,6 +1,7 @@
 #pragma once
-/// Drives a run: asks every model for every missing answer within its concurrency cap, judges
-/// answers as they arrive, and commits each result to the store as it comes.
+/// Drives the safety phase of a run: asks every model for every missing answer within its flow
+/// control (concurrency, rate limits, retries), judges answers as they arrive, and commits each
+/// result to the store as it comes.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,11 +14,12 @@
 
 namespace medsafe {
 
-/// Counts of one run invocation (this process only, not what a previous run stored).
-struct RunCounts {
+/// What one invocation did (this process only, not what earlier runs stored).
+struct InvocationCounts {
   std::int64_t planned = 0;         ///< answers this invocation set out to get
   std::int64_t answered = 0;        ///< ok responses received
-  std::int64_t failed = 0;          ///< failed responses received
+  std::int64_t failed = 0;          ///< responses that failed after their last attempt
+  std::int64_t retried = 0;         ///< attempts that failed and were tried again
   std::int64_t already_done = 0;    ///< answers found in the store and not asked again
   std::int64_t judged = 0;          ///< verdicts received (any status)
   std::int64_t judge_failures = 0;  ///< verdicts with parse_failure or error
@@ -25,22 +27,27 @@ struct RunCounts {
   bool interrupted = false;
 };
 
+/// How the runner reports progress and reacts to interruption.
 struct RunnerOptions {
   /// Set to non-zero (e.g. by a signal handler) to stop scheduling; in-flight requests get
   /// `grace` to finish, then are cancelled.
   const std::atomic<int>* interrupt = nullptr;
   std::chrono::milliseconds grace{5000};
-  /// Progress: called about once a second with a one-line status (empty function: silent).
-  std::function<void(const std::string& line, bool final)> progress;
+  /// Called about every `progress_every` with one status line per model; `final` on the last.
+  std::function<void(const std::vector<std::string>& lines, bool final)> progress;
   std::chrono::milliseconds progress_every{1000};
 };
 
-/// Records the run's components in the store and refuses to mix answers from a changed model,
+/// Records the run's components in the store and refuses to mix answers from a changed model or
 /// suite configuration into an existing run directory. A judge whose configuration changed has
 /// its stored verdicts dropped, so they are made again.
 void record_run(Store& store, Assembly& assembly, Log& log);
 
-/// Runs what is missing. Returns when everything was asked and judged, or after an interrupt.
-RunCounts run_missing(Assembly& assembly, Store& store, const RunnerOptions& options);
+/// Runs what is missing of the safety phase. Returns when everything was asked and judged, or
+/// after an interrupt.
+InvocationCounts run_missing(Assembly& assembly, Store& store, const RunnerOptions& options);
+
+/// "1h2m3s".
+[[nodiscard]] std::string format_duration(double seconds);
 
 }  // namespace medsafe

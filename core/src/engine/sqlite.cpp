@@ -107,19 +107,23 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(&db) { db_->exec("BEGIN IMMEDIATE"); }
+
+Transaction::Transaction(Transaction&& other) noexcept : db_(other.db_), done_(other.done_) {
+  other.done_ = true;
+}
 
 Transaction::~Transaction() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK");
+      db_->exec("ROLLBACK");
     } catch (...) {  // a destructor must not throw; the store stays consistent either way
     }
   }
 }
 
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  db_->exec("COMMIT");
   done_ = true;
 }
 

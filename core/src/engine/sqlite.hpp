@@ -78,10 +78,12 @@ class Transaction {
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
   void commit();
 
  private:
-  Database& db_;
+  Database* db_;
   bool done_ = false;
 };
 

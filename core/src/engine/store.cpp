@@ -68,8 +68,29 @@ CREATE TABLE IF NOT EXISTS responses (
   first_byte_ns INTEGER NOT NULL,
   finished_ns INTEGER NOT NULL,
   token_events TEXT NOT NULL,  -- JSON array: ns after sent_ns of each token-bearing event
+  warmup INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   PRIMARY KEY (model, suite, item_id, sample, phase)
+);
+CREATE TABLE IF NOT EXISTS load_points (
+  phase TEXT PRIMARY KEY,
+  load TEXT NOT NULL,
+  model TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  level REAL NOT NULL,
+  arrival TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  window_start_ns INTEGER NOT NULL,
+  window_end_ns INTEGER NOT NULL,
+  planned INTEGER NOT NULL,
+  sent INTEGER NOT NULL,
+  warmup INTEGER NOT NULL,
+  valid INTEGER NOT NULL,
+  note TEXT NOT NULL,
+  slo_ttft_ms REAL NOT NULL,
+  slo_tpot_ms REAL NOT NULL,
+  slo_e2e_ms REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verdicts (
   judge TEXT NOT NULL,
@@ -167,9 +188,9 @@ Store::Store(const fs::path& dir) {
   impl_->insert_response.emplace(db, R"sql(
     INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
       finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
-      sent_ns, first_byte_ns, finished_ns, token_events, created_at)
+      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-      ?20)
+      ?20, ?21)
     ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
       outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
       text = excluded.text, finish_reason = excluded.finish_reason,
@@ -177,7 +198,8 @@ Store::Store(const fs::path& dir) {
       token_source = excluded.token_source, attempts = excluded.attempts,
       intended_send_ns = excluded.intended_send_ns, sent_ns = excluded.sent_ns,
       first_byte_ns = excluded.first_byte_ns, finished_ns = excluded.finished_ns,
-      token_events = excluded.token_events, created_at = excluded.created_at
+      token_events = excluded.token_events, created_at = excluded.created_at,
+      warmup = excluded.warmup
   )sql");
   impl_->insert_verdict.emplace(db, R"sql(
     INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
@@ -312,6 +334,7 @@ void Store::put_response(const ResponseRow& row) {
       .bind(18, row.finished_ns)
       .bind(19, events_to_json(row))
       .bind(20, utc_now())
+      .bind(21, row.warmup ? 1 : 0)
       .run();
 }
 
@@ -335,6 +358,48 @@ void Store::put_verdict(const VerdictRow& row) {
       .bind(13, utc_now())
       .run();
 }
+
+void Store::put_load_point(const LoadPointRow& row) {
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO load_points (phase, load, model, mode, level, arrival, ord, status,
+      window_start_ns, window_end_ns, planned, sent, warmup, valid, note, slo_ttft_ms,
+      slo_tpot_ms, slo_e2e_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+  )sql")
+      .bind(1, row.phase)
+      .bind(2, row.load)
+      .bind(3, row.model)
+      .bind(4, row.mode)
+      .bind(5, row.level)
+      .bind(6, row.arrival)
+      .bind(7, row.ord)
+      .bind(8, row.status)
+      .bind(9, row.window_start_ns)
+      .bind(10, row.window_end_ns)
+      .bind(11, row.planned)
+      .bind(12, row.sent)
+      .bind(13, row.warmup)
+      .bind(14, row.valid ? 1 : 0)
+      .bind(15, row.note)
+      .bind(16, row.slo_ttft_ms)
+      .bind(17, row.slo_tpot_ms)
+      .bind(18, row.slo_e2e_ms)
+      .run();
+}
+
+std::optional<std::string> Store::load_point_status(std::string_view phase) {
+  Statement s(impl_->db, "SELECT status FROM load_points WHERE phase = ?1");
+  s.bind(1, phase);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::int64_t Store::delete_phase(std::string_view phase) {
+  Statement(impl_->db, "DELETE FROM responses WHERE phase = ?1").bind(1, phase).run();
+  return impl_->db.changes();
+}
+
+Transaction Store::batch() { return Transaction(impl_->db); }
 
 std::int64_t Store::delete_verdicts(std::string_view judge) {
   Statement(impl_->db, "DELETE FROM verdicts WHERE judge = ?1").bind(1, judge).run();
@@ -402,7 +467,8 @@ RunData Store::read_all() {
   Statement responses(db, R"sql(
     SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, r.text,
       r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
-      r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase
+      r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
+      r.warmup
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
   )sql");
@@ -427,6 +493,7 @@ RunData Store::read_all() {
     row.finished_ns = responses.integer(16);
     row.token_event_ns = events_from_json(responses.text(17), row.sent_ns, file());
     row.phase = responses.text(18);
+    row.warmup = responses.integer(19) != 0;
     data.responses.push_back(std::move(row));
   }
   Statement verdicts(db, R"sql(
@@ -450,6 +517,33 @@ RunData Store::read_all() {
     row.raw = verdicts.text(10);
     row.model_calls = static_cast<int>(verdicts.integer(11));
     data.verdicts.push_back(std::move(row));
+  }
+  Statement points(db, R"sql(
+    SELECT phase, load, model, mode, level, arrival, ord, status, window_start_ns, window_end_ns,
+      planned, sent, warmup, valid, note, slo_ttft_ms, slo_tpot_ms, slo_e2e_ms
+    FROM load_points ORDER BY ord
+  )sql");
+  while (points.step()) {
+    LoadPointRow row;
+    row.phase = points.text(0);
+    row.load = points.text(1);
+    row.model = points.text(2);
+    row.mode = points.text(3);
+    row.level = points.real(4);
+    row.arrival = points.text(5);
+    row.ord = static_cast<int>(points.integer(6));
+    row.status = points.text(7);
+    row.window_start_ns = points.integer(8);
+    row.window_end_ns = points.integer(9);
+    row.planned = points.integer(10);
+    row.sent = points.integer(11);
+    row.warmup = points.integer(12);
+    row.valid = points.integer(13) != 0;
+    row.note = points.text(14);
+    row.slo_ttft_ms = points.real(15);
+    row.slo_tpot_ms = points.real(16);
+    row.slo_e2e_ms = points.real(17);
+    data.load_points.push_back(std::move(row));
   }
   return data;
 }

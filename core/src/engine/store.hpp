@@ -83,6 +83,17 @@ class Store {
   /// Deletes a judge's verdicts (for re-judging); returns how many.
   std::int64_t delete_verdicts(std::string_view judge);
 
+  /// Inserts or replaces a load point's record.
+  void put_load_point(const LoadPointRow& row);
+  /// The status of a load point ("complete", ...), or nullopt when it was never started.
+  [[nodiscard]] std::optional<std::string> load_point_status(std::string_view phase);
+  /// Deletes every response of a phase (a load point measured again); returns how many.
+  std::int64_t delete_phase(std::string_view phase);
+
+  /// Groups the writes until commit() into one transaction (fewer syncs under load); a write
+  /// outside a batch commits on its own.
+  [[nodiscard]] Transaction batch();
+
   /// Reads everything back, for reports.
   [[nodiscard]] RunData read_all();
 

@@ -14,8 +14,9 @@
 namespace medsafe {
 namespace {
 
-constexpr std::array<std::string_view, 8> kTypeNames = {
-    "string", "integer", "number", "boolean", "path", "string-list", "table", "table-list"};
+constexpr std::array<std::string_view, 9> kTypeNames = {
+    "string", "integer",    "number",     "boolean",    "path",
+    "string-list", "table", "table-list", "number-list"};
 
 std::string_view toml_type_name(const toml::node& node) {
   switch (node.type()) {
@@ -61,6 +62,8 @@ std::string_view expected_phrase(ValueType type) {
       return "a table";
     case ValueType::table_list:
       return "an array of tables";
+    case ValueType::number_list:
+      return "an array of numbers";
   }
   return "a value";
 }
@@ -87,6 +90,12 @@ bool has_type(const toml::node& node, ValueType type) {
       const toml::array* arr = node.as_array();
       return arr != nullptr && std::all_of(arr->begin(), arr->end(),
                                            [](const toml::node& n) { return n.is_table(); });
+    }
+    case ValueType::number_list: {
+      const toml::array* arr = node.as_array();
+      return arr != nullptr && std::all_of(arr->begin(), arr->end(), [](const toml::node& n) {
+               return n.is_integer() || n.is_floating_point();
+             });
     }
   }
   return false;
@@ -484,6 +493,18 @@ std::vector<std::string> Config::strings(std::string_view key) const {
     const auto* s = n.as_string();
     if (s == nullptr) throw error(key, "must hold only strings");
     out.push_back(s->get());
+  }
+  return out;
+}
+
+std::vector<double> Config::numbers(std::string_view key) const {
+  const toml::array* arr = array(key);
+  if (arr == nullptr) throw error(key, node(key) == nullptr ? "is not set" : "is not an array");
+  std::vector<double> out;
+  for (const toml::node& n : *arr) {
+    const std::optional<double> v = n.value<double>();
+    if (!v) throw error(key, "must hold only numbers");
+    out.push_back(*v);
   }
   return out;
 }

@@ -22,6 +22,7 @@ Judge::~Judge() = default;
 Log::~Log() = default;
 Registrar::~Registrar() = default;
 ModelDirectory::~ModelDirectory() = default;
+JudgeDirectory::~JudgeDirectory() = default;
 HttpExchange::~HttpExchange() = default;
 void HttpExchange::on_event(const SseEvent& /*event*/) {}
 

@@ -1,0 +1,492 @@
+#include "engine/compare_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/csv_writer.hpp"
+#include "engine/report_html_common.hpp"
+#include "engine/report_io.hpp"
+#include "engine/report_markdown.hpp"
+#include "engine/report_svg.hpp"
+
+namespace medsafe {
+namespace {
+
+constexpr std::string_view kNone = "–";
+
+std::string signed_fixed(double v, int decimals) {
+  const std::string text = format_fixed(v, decimals);
+  return v > 0.0 && text.find_first_not_of("0.") != std::string::npos ? "+" + text : text;
+}
+
+std::string p_text(const std::optional<double>& p) {
+  if (!p) return std::string(kNone);
+  return *p < 0.0001 ? std::string("< 0.0001") : format_fixed(*p, 4);
+}
+
+std::string difference_text(const Estimate& d) {
+  if (!d.value) return std::string(kNone);
+  std::string text = signed_fixed(*d.value, 2);
+  if (d.ci) text += " [" + signed_fixed(d.ci->low, 2) + ", " + signed_fixed(d.ci->high, 2) + "]";
+  return text;
+}
+
+std::string mean_text(const std::optional<double>& v) {
+  return v ? format_fixed(*v, 2) : std::string(kNone);
+}
+
+std::string estimate_text(const Estimate& e, bool percent) {
+  if (!e.value) return std::string(kNone);
+  const double scale = percent ? 100.0 : 1.0;
+  const int decimals = percent ? 1 : 2;
+  std::string text = format_fixed(*e.value * scale, decimals) + (percent ? "%" : "");
+  if (e.ci) {
+    text += " [" + format_fixed(e.ci->low * scale, decimals) + ", " +
+            format_fixed(e.ci->high * scale, decimals) + "]";
+  }
+  return text;
+}
+
+std::string principle_text(std::string_view id, std::string_view name, bool overall) {
+  if (overall) return "all";
+  std::string text(id);
+  if (!name.empty()) text += " · " + std::string(name);
+  return text;
+}
+
+const SideBySideRow* side_row(const Comparison& c, std::string_view model, std::string_view suite,
+                              std::string_view category) {
+  for (const SideBySideRow& row : c.side_by_side) {
+    if (row.model == model && row.suite == suite && row.category == category) return &row;
+  }
+  return nullptr;
+}
+
+const SafetyCell* cell_of(const SideBySideRow* row, std::size_t run) {
+  if (row == nullptr || run >= row->cells.size() || !row->cells[run]) return nullptr;
+  return &*row->cells[run];
+}
+
+std::string pair_title(const Comparison& c, const PairedComparison& p) {
+  std::string title =
+      c.labels[p.run] + " against " + c.labels[p.baseline] + ": model '" + p.model_b + "'";
+  if (p.renamed || p.model_a != p.model_b) title += " against '" + p.model_a + "'";
+  return title;
+}
+
+// "Worse: 4 · rights and privacy (medsafety). Better: none." for a reader in a hurry.
+std::string headline(const PairedComparison& p, bool markdown) {
+  const auto list = [&](Change change) {
+    std::string names;
+    for (const PairedRow& row : p.rows) {
+      if (row.change != change) continue;
+      std::string name =
+          principle_text(row.category, row.category_name, row.overall) + " (" + row.suite + ")";
+      names += (names.empty() ? "" : ", ") + (markdown ? markdown_escape(name) : html_escape(name));
+    }
+    return names.empty() ? std::string("none") : names;
+  };
+  return "Significantly worse: " + list(Change::worse) +
+         ". Significantly better: " + list(Change::better) + ".";
+}
+
+std::string method_text(const CompareSettings& s) {
+  return "Pairs are answers to the same item (suite, item id, sample) by the paired models, "
+         "both with a valid primary-judge score. Δ mean is the mean of (later − baseline) "
+         "scores; its 95% interval is a percentile bootstrap over whole pairs (" +
+         std::to_string(s.resamples) +
+         " resamples). p is a two-sided paired sign-flip permutation test of the mean "
+         "difference (exact up to 16 nonzero differences, else " +
+         std::to_string(s.permutations) +
+         " random sign flips, p = (1 + hits) / (1 + flips)). p (Holm) adjusts for the number of "
+         "rows of each model pair (every principle and the overall row) with Holm's step-down "
+         "method; a row is worse or better when its adjusted p ≤ alpha = " +
+         format_fixed(s.alpha, 3) + ". Seed " + std::to_string(s.seed) +
+         "; the same runs and seed give the same numbers.";
+}
+
+// ---------------------------------------------------------------- Markdown
+
+void md_row(std::string& out, const std::vector<std::string>& cells) {
+  out += "|";
+  for (const std::string& cell : cells) out += " " + cell + " |";
+  out += "\n";
+}
+
+void md_runs(std::string& out, const Comparison& c) {
+  out += "# medsafe compare\n\nRuns (the first is the baseline):\n\n";
+  for (std::size_t k = 0; k < c.runs.size(); ++k) {
+    const RunInfo& info = c.runs[k];
+    std::string models;
+    for (const ModelInfo& m : info.models) {
+      if (m.under_test) models += (models.empty() ? "" : ", ") + markdown_escape(m.name);
+    }
+    out +=
+        std::to_string(k + 1) + ". " + markdown_escape(c.labels[k]) + " — run " +
+        markdown_escape(info.name) + ", seed " + std::to_string(info.seed) +
+        ", models: " + (models.empty() ? std::string(kNone) : models) + ", primary judge: " +
+        (info.primary_judge.empty() ? std::string("none") : markdown_escape(info.primary_judge)) +
+        "\n";
+  }
+  out += "\n";
+}
+
+void md_paired(std::string& out, const Comparison& c) {
+  for (const PairedComparison& p : c.paired) {
+    out += "## Paired: " + markdown_escape(pair_title(c, p)) + "\n\n" + headline(p, true) + "\n\n";
+    md_row(out, {"Suite", "Principle", "Pairs", "Unpaired", "Mean before", "Mean after",
+                 "Δ mean [95% CI]", "Up / down", "p", "p (Holm)", "Change"});
+    out += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+    for (const PairedRow& row : p.rows) {
+      std::string change(to_string(row.change));
+      if (row.change == Change::worse || row.change == Change::better)
+        change = "**" + change + "**";
+      md_row(out, {markdown_escape(row.suite),
+                   markdown_escape(principle_text(row.category, row.category_name, row.overall)),
+                   std::to_string(row.pairs), std::to_string(row.unpaired), mean_text(row.mean_a),
+                   mean_text(row.mean_b), difference_text(row.difference),
+                   std::to_string(row.increased) + " / " + std::to_string(row.decreased),
+                   p_text(row.p_value), p_text(row.p_holm), change});
+    }
+    out += "\n";
+  }
+  if (c.paired.empty()) out += "No paired comparison (see the notes).\n\n";
+}
+
+void md_side_by_side(std::string& out, const Comparison& c) {
+  out +=
+      "## Side by side\n\nEach run's own figures (its n, its seed), with 95% bootstrap "
+      "intervals.\n\n";
+  std::vector<std::string> header = {"Model", "Suite", "Principle"};
+  std::string align = "|---|---|---|";
+  for (const std::string& label : c.labels) {
+    const std::string name = markdown_escape(label);
+    header.insert(header.end(), {name + ": n", name + ": harm mean", name + ": harmful rate",
+                                 name + ": refusal rate"});
+    align += "--:|--:|--:|--:|";
+  }
+  md_row(out, header);
+  out += align + "\n";
+  for (const SideBySideRow& row : c.side_by_side) {
+    std::vector<std::string> cells = {
+        markdown_escape(row.model), markdown_escape(row.suite),
+        markdown_escape(principle_text(row.category, row.category_name, row.overall))};
+    for (const auto& cell : row.cells) {
+      if (!cell) {
+        cells.insert(cells.end(), 4, std::string(kNone));
+        continue;
+      }
+      cells.insert(cells.end(), {std::to_string(cell->n), estimate_text(cell->harm_mean, false),
+                                 estimate_text(cell->harmful_rate, true),
+                                 estimate_text(cell->refusal_rate, true)});
+    }
+    md_row(out, cells);
+  }
+  out += "\n";
+}
+
+// ---------------------------------------------------------------- HTML
+
+constexpr std::string_view kCompareStyle = R"css(
+td.worse, td.better { white-space: nowrap; }
+)css";
+
+void html_text(std::string& out, std::string_view tag, std::string_view text,
+               std::string_view css_class = {}) {
+  out += "<" + std::string(tag) +
+         (css_class.empty() ? "" : " class=\"" + std::string(css_class) + "\"") + ">";
+  append_html_escaped(out, text);
+  out += "</" + std::string(tag) + ">";
+}
+
+void html_num(std::string& out, std::string_view html) {
+  out += "<td class=\"num\">";
+  out += html;
+  out += "</td>";
+}
+
+std::string change_class(Change change) {
+  switch (change) {
+    case Change::worse:
+      return "worse";
+    case Change::better:
+      return "better";
+    case Change::no_change:
+    case Change::untested:
+      break;
+  }
+  return "same";
+}
+
+std::string_view change_color(Change change) {
+  switch (change) {
+    case Change::worse:
+      return "#b42318";
+    case Change::better:
+      return "#067647";
+    case Change::no_change:
+    case Change::untested:
+      break;
+  }
+  return "#8c959f";
+}
+
+// A symmetric axis around 0 wide enough for every difference and interval.
+svg::Axis difference_axis(const PairedComparison& p) {
+  double max = 0.0;
+  for (const PairedRow& row : p.rows) {
+    if (row.difference.value) max = std::max(max, std::abs(*row.difference.value));
+    if (row.difference.ci)
+      max = std::max({max, std::abs(row.difference.ci->low), std::abs(row.difference.ci->high)});
+  }
+  svg::Axis half = svg::nice_axis("", std::max(max, 0.1));
+  svg::Axis axis = half;
+  axis.label = "Δ mean harmfulness (later − baseline; > 0 is more harmful)";
+  axis.min = -half.max;
+  axis.ticks.clear();
+  for (auto it = half.ticks.rbegin(); it != half.ticks.rend(); ++it) {
+    if (*it > 0.0) axis.ticks.push_back(-*it);
+  }
+  axis.ticks.insert(axis.ticks.end(), half.ticks.begin(), half.ticks.end());
+  return axis;
+}
+
+std::string difference_chart(const Comparison& c, const PairedComparison& p, std::size_t index) {
+  svg::BarChart chart;
+  chart.id = "difference-" + std::to_string(index);
+  chart.title = "Paired difference per principle: " + pair_title(c, p);
+  chart.x_label = "Principle (suite)";
+  chart.y = difference_axis(p);
+  chart.base = 0.0;
+  chart.series = {{"worse", std::string(change_color(Change::worse))},
+                  {"better", std::string(change_color(Change::better))},
+                  {"no significant change", std::string(change_color(Change::no_change))}};
+  for (const PairedRow& row : p.rows) {
+    svg::BarGroup group{
+        row.overall ? "all" : row.category,
+        row.suite,
+        principle_text(row.category, row.category_name, row.overall) + " (" + row.suite + ")",
+        {}};
+    svg::Bar bar;
+    bar.value = row.difference.value;
+    bar.interval = row.difference.ci;
+    bar.color = std::string(change_color(row.change));
+    bar.tooltip = principle_text(row.category, row.category_name, row.overall) + ": Δ " +
+                  difference_text(row.difference) + ", p (Holm) " + p_text(row.p_holm) + ", " +
+                  std::string(to_string(row.change));
+    bar.data = {{"suite", row.suite},
+                {"category", row.category},
+                {"change", std::string(to_string(row.change))}};
+    group.bars.push_back(std::move(bar));
+    chart.groups.push_back(std::move(group));
+  }
+  return svg::bar_chart(chart);
+}
+
+void html_paired(std::string& out, const Comparison& c) {
+  for (std::size_t i = 0; i < c.paired.size(); ++i) {
+    const PairedComparison& p = c.paired[i];
+    out += "<section><h2>";
+    append_html_escaped(out, "Paired: " + pair_title(c, p));
+    out += "</h2><p>" + headline(p, false) + "</p><figure>" + difference_chart(c, p, i) +
+           "<figcaption>Bars: mean change of the harm score per principle (red: significantly "
+           "worse, green: significantly better, grey: no significant change); whiskers: 95% "
+           "paired bootstrap interval.</figcaption></figure>";
+    out +=
+        "<div class=\"wide\"><table><thead><tr><th>Suite</th><th>Principle</th>"
+        "<th class=\"num\">Pairs</th><th class=\"num\">Unpaired</th><th class=\"num\">Mean "
+        "before</th><th class=\"num\">Mean after</th><th class=\"num\">Δ mean [95% CI]</th>"
+        "<th class=\"num\">Up / down</th><th class=\"num\">p</th><th class=\"num\">p (Holm)"
+        "</th><th>Change</th></tr></thead><tbody>";
+    for (const PairedRow& row : p.rows) {
+      out += row.overall ? "<tr class=\"overall\">" : "<tr>";
+      html_text(out, "td", row.suite);
+      html_text(out, "td", principle_text(row.category, row.category_name, row.overall));
+      html_num(out, std::to_string(row.pairs));
+      html_num(out, std::to_string(row.unpaired));
+      html_num(out, mean_text(row.mean_a));
+      html_num(out, mean_text(row.mean_b));
+      html_num(out, html_escape(difference_text(row.difference)));
+      html_num(out, std::to_string(row.increased) + " / " + std::to_string(row.decreased));
+      html_num(out, html_escape(p_text(row.p_value)));
+      html_num(out, html_escape(p_text(row.p_holm)));
+      html_text(out, "td", to_string(row.change), change_class(row.change));
+      out += "</tr>";
+    }
+    out += "</tbody></table></div></section>\n";
+  }
+}
+
+// Per model and suite: each principle's harm mean in every run, bars side by side.
+void html_side_charts(std::string& out, const Comparison& c) {
+  std::vector<std::pair<std::string, std::string>> panels;
+  for (const SideBySideRow& row : c.side_by_side) {
+    const std::pair<std::string, std::string> key{row.model, row.suite};
+    if (std::find(panels.begin(), panels.end(), key) == panels.end()) panels.push_back(key);
+  }
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    svg::BarChart chart;
+    chart.id = "side-" + std::to_string(i);
+    chart.title = "Mean harmfulness per principle: " + panels[i].first + " · " + panels[i].second;
+    chart.x_label = "Principle";
+    chart.y = {
+        "Mean harmfulness (1 refuses … 5 fully complies)", 1.0, 5.0, {1, 2, 3, 4, 5}, 1.0, 0, ""};
+    for (std::size_t k = 0; k < c.labels.size(); ++k) {
+      chart.series.push_back({c.labels[k], std::string(series_color(k))});
+    }
+    for (const SideBySideRow& row : c.side_by_side) {
+      if (row.model != panels[i].first || row.suite != panels[i].second || row.overall) continue;
+      svg::BarGroup group{row.category, row.category_name, {}, {}};
+      for (std::size_t k = 0; k < row.cells.size(); ++k) {
+        svg::Bar bar;
+        if (row.cells[k]) {
+          bar.value = row.cells[k]->harm_mean.value;
+          bar.interval = row.cells[k]->harm_mean.ci;
+          bar.tooltip = c.labels[k] + ": " + estimate_text(row.cells[k]->harm_mean, false);
+        }
+        bar.data = {{"run", std::to_string(k)},
+                    {"model", row.model},
+                    {"suite", row.suite},
+                    {"category", row.category}};
+        group.bars.push_back(std::move(bar));
+      }
+      chart.groups.push_back(std::move(group));
+    }
+    out += "<figure>" + svg::bar_chart(chart) +
+           "<figcaption>Each run's own mean and 95% bootstrap interval; overlapping intervals do "
+           "not settle a paired question, the paired table above does.</figcaption></figure>";
+  }
+}
+
+void html_side_table(std::string& out, const Comparison& c) {
+  out += "<div class=\"wide\"><table><thead><tr><th>Model</th><th>Suite</th><th>Principle</th>";
+  for (const std::string& label : c.labels) {
+    for (const std::string_view what : {": n", ": harm mean", ": harmful rate", ": refusal rate"}) {
+      out += "<th class=\"num\">";
+      append_html_escaped(out, label + std::string(what));
+      out += "</th>";
+    }
+  }
+  out += "</tr></thead><tbody>";
+  for (const SideBySideRow& row : c.side_by_side) {
+    out += row.overall ? "<tr class=\"overall\">" : "<tr>";
+    html_text(out, "td", row.model);
+    html_text(out, "td", row.suite);
+    html_text(out, "td", principle_text(row.category, row.category_name, row.overall));
+    for (const auto& cell : row.cells) {
+      if (!cell) {
+        for (int i = 0; i < 4; ++i) html_num(out, kNone);
+        continue;
+      }
+      html_num(out, std::to_string(cell->n));
+      html_num(out, html_mean(cell->harm_mean));
+      html_num(out, html_percent(cell->harmful_rate));
+      html_num(out, html_percent(cell->refusal_rate));
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+}
+
+}  // namespace
+
+std::string compare_markdown(const Comparison& c) {
+  std::string out;
+  md_runs(out, c);
+  md_paired(out, c);
+  md_side_by_side(out, c);
+  out += "## Method\n\n" + method_text(c.settings) + "\n";
+  if (!c.notes.empty()) {
+    out += "\n## Notes\n\n";
+    for (const std::string& note : c.notes) out += "- " + markdown_escape(note) + "\n";
+  }
+  return out;
+}
+
+std::string compare_csv(const Comparison& c) {
+  CsvWriter csv(6);
+  for (const std::string_view column : {"baseline",       "run",
+                                        "model_a",        "model_b",
+                                        "suite",          "category",
+                                        "category_name",  "n_a",
+                                        "harm_mean_a",    "harm_ci_low_a",
+                                        "harm_ci_high_a", "harmful_rate_a",
+                                        "refusal_rate_a", "n_b",
+                                        "harm_mean_b",    "harm_ci_low_b",
+                                        "harm_ci_high_b", "harmful_rate_b",
+                                        "refusal_rate_b", "pairs",
+                                        "unpaired",       "pair_mean_a",
+                                        "pair_mean_b",    "mean_diff",
+                                        "diff_ci_low",    "diff_ci_high",
+                                        "increased",      "decreased",
+                                        "p_value",        "p_holm",
+                                        "change"}) {
+    csv.text(column);
+  }
+  csv.end_row();
+  const auto side = [&](const SafetyCell* cell) {
+    if (cell == nullptr) {
+      csv.text("");
+      for (int i = 0; i < 5; ++i) csv.number(std::nullopt);
+      return;
+    }
+    csv.integer(cell->n).number(cell->harm_mean.value);
+    csv.number(cell->harm_mean.ci ? std::optional(cell->harm_mean.ci->low) : std::nullopt);
+    csv.number(cell->harm_mean.ci ? std::optional(cell->harm_mean.ci->high) : std::nullopt);
+    csv.number(cell->harmful_rate.value).number(cell->refusal_rate.value);
+  };
+  for (const PairedComparison& p : c.paired) {
+    for (const PairedRow& row : p.rows) {
+      const SideBySideRow* shared = side_row(c, p.model_a, row.suite, row.category);
+      csv.text(c.labels[p.baseline]).text(c.labels[p.run]).text(p.model_a).text(p.model_b);
+      csv.text(row.suite).text(row.category).text(row.category_name);
+      side(cell_of(shared, p.baseline));
+      side(cell_of(shared, p.run));
+      csv.integer(row.pairs).integer(row.unpaired).number(row.mean_a).number(row.mean_b);
+      csv.number(row.difference.value);
+      csv.number(row.difference.ci ? std::optional(row.difference.ci->low) : std::nullopt);
+      csv.number(row.difference.ci ? std::optional(row.difference.ci->high) : std::nullopt);
+      csv.integer(row.increased).integer(row.decreased).number(row.p_value).number(row.p_holm);
+      csv.text(to_string(row.change)).end_row();
+    }
+  }
+  return csv.str();
+}
+
+std::string compare_html(const Comparison& c) {
+  std::string body;
+  html_text(body, "h1", "medsafe compare");
+  body +=
+      "<section class=\"note\"><h2>How to read this</h2><p>The first run is the baseline. For "
+      "each model in both runs, every principle's harm scores are compared answer by answer "
+      "(the same request in both runs): <b>worse</b> means the later run is significantly "
+      "more harmful on that principle, <b>better</b> significantly less, after correcting "
+      "for testing many principles at once. Scores go from 1 (refuses) to 5 (fully "
+      "complies).</p></section><h2>Runs</h2><ol>";
+  for (std::size_t k = 0; k < c.runs.size(); ++k) {
+    body += "<li>";
+    append_html_escaped(body,
+                        c.labels[k] + " — run " + c.runs[k].name + ", seed " +
+                            std::to_string(c.runs[k].seed) + ", primary judge: " +
+                            (c.runs[k].primary_judge.empty() ? "none" : c.runs[k].primary_judge));
+    body += "</li>";
+  }
+  body += "</ol>\n";
+  html_paired(body, c);
+  if (c.paired.empty()) body += "<p>No paired comparison (see the notes).</p>";
+  body += "<section><h2>Side by side</h2>";
+  html_side_charts(body, c);
+  html_side_table(body, c);
+  body += "</section><section><h2>Method</h2><p>";
+  append_html_escaped(body, method_text(c.settings));
+  body += "</p>";
+  if (!c.notes.empty()) {
+    body += "<h3>Notes</h3><ul>";
+    for (const std::string& note : c.notes) html_text(body, "li", note);
+    body += "</ul>";
+  }
+  body += "</section>\n";
+  return render_page({"medsafe compare", std::string(kCompareStyle), std::move(body), ""});
+}
+
+}  // namespace medsafe

@@ -1,0 +1,214 @@
+#include "engine/flow_control.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/bootstrap.hpp"
+
+namespace medsafe {
+namespace {
+
+template <typename T>
+std::shared_ptr<const toml::node> default_of(T value) {
+  return std::make_shared<toml::value<T>>(std::move(value));
+}
+
+KeySpec key(std::string name, ValueType type, std::string doc,
+            std::shared_ptr<const toml::node> default_value) {
+  KeySpec k;
+  k.name = std::move(name);
+  k.type = type;
+  k.doc = std::move(doc);
+  k.default_value = std::move(default_value);
+  return k;
+}
+
+}  // namespace
+
+std::vector<KeySpec> flow_control_keys() {
+  auto retry_on = std::make_shared<toml::array>();
+  for (const char* reason : {"transport_error", "timeout", "stream_error", "408", "425", "429",
+                             "500", "502", "503", "504"}) {
+    retry_on->push_back(reason);
+  }
+  return {
+      key("max_attempts", ValueType::integer,
+          "attempts per request in all, the first included (1: never retry); each answer "
+          "records how many it took",
+          default_of(std::int64_t{4})),
+      key("retry_on", ValueType::string_list,
+          "failures that are retried: transport_error, timeout, stream_error, and HTTP statuses",
+          retry_on),
+      key("backoff_initial_ms", ValueType::integer,
+          "first retry delay; it doubles per attempt, with jitter (a Retry-After header wins)",
+          default_of(std::int64_t{500})),
+      key("backoff_max_ms", ValueType::integer, "longest retry delay",
+          default_of(std::int64_t{30'000})),
+      key("requests_per_minute", ValueType::number, "request rate limit (0: none)",
+          default_of(0.0)),
+      key("tokens_per_minute", ValueType::number,
+          "token rate limit, prompt (estimated) and answer tokens (0: none)", default_of(0.0)),
+      key("adaptive_concurrency", ValueType::boolean,
+          "on HTTP 429 halve the concurrency, then add one back per limit's worth of successes",
+          default_of(true)),
+  };
+}
+
+RetryPolicy RetryPolicy::from_config(const Config& core) {
+  RetryPolicy policy;
+  const std::int64_t attempts = core.integer("max_attempts");
+  if (attempts < 1 || attempts > 100) throw core.error("max_attempts", "must be 1..100");
+  policy.max_attempts = static_cast<int>(attempts);
+  policy.on_transport_error = policy.on_timeout = policy.on_stream_error = false;
+  policy.on_status.clear();
+  for (const std::string& reason : core.strings("retry_on")) {
+    if (reason == "transport_error") {
+      policy.on_transport_error = true;
+    } else if (reason == "timeout") {
+      policy.on_timeout = true;
+    } else if (reason == "stream_error") {
+      policy.on_stream_error = true;
+    } else {
+      int status = 0;
+      try {
+        std::size_t used = 0;
+        status = std::stoi(reason, &used);
+        if (used != reason.size()) status = 0;
+      } catch (const std::exception&) {
+        status = 0;
+      }
+      if (status < 100 || status > 599) {
+        throw core.error("retry_on", "has '" + reason +
+                                         "': expected transport_error, timeout, stream_error "
+                                         "or an HTTP status 100..599");
+      }
+      policy.on_status.push_back(status);
+    }
+  }
+  const std::int64_t initial = core.integer("backoff_initial_ms");
+  const std::int64_t most = core.integer("backoff_max_ms");
+  if (initial < 0) throw core.error("backoff_initial_ms", "must not be negative");
+  if (most < initial) throw core.error("backoff_max_ms", "must be at least backoff_initial_ms");
+  policy.initial_backoff = std::chrono::milliseconds(initial);
+  policy.max_backoff = std::chrono::milliseconds(most);
+  return policy;
+}
+
+bool RetryPolicy::retryable(const Response& response) const {
+  switch (response.outcome) {
+    case Outcome::transport_error:
+      return on_transport_error;
+    case Outcome::timeout:
+      return on_timeout;
+    case Outcome::stream_error:
+      return on_stream_error;
+    case Outcome::http_error:
+      return std::find(on_status.begin(), on_status.end(), response.http_status) != on_status.end();
+    case Outcome::ok:
+    case Outcome::malformed:
+    case Outcome::cancelled:
+    case Outcome::backend_error:
+      return false;
+  }
+  return false;
+}
+
+std::chrono::milliseconds RetryPolicy::delay(int attempt, const Response& response,
+                                             std::uint64_t& random_state) const {
+  if (response.retry_after_s && *response.retry_after_s >= 0) {
+    const double ms =
+        std::min(*response.retry_after_s * 1000.0, static_cast<double>(max_backoff.count()) * 4);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+  }
+  const int doublings = std::clamp(attempt - 1, 0, 30);
+  const double base =
+      std::min(static_cast<double>(initial_backoff.count()) * std::ldexp(1.0, doublings),
+               static_cast<double>(max_backoff.count()));
+  const double unit = static_cast<double>(splitmix64(random_state) >> 11) * 0x1.0p-53;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(base / 2 + unit * base / 2));
+}
+
+TokenBucket::TokenBucket(double rate_per_s, double capacity)
+    : rate_per_s_(rate_per_s), capacity_(capacity), level_(capacity) {}
+
+void TokenBucket::refill(TimePoint now) {
+  if (updated_ != TimePoint{}) {
+    const double seconds = std::chrono::duration<double>(now - updated_).count();
+    level_ = std::min(capacity_, level_ + seconds * rate_per_s_);
+  }
+  updated_ = now;
+}
+
+TimePoint TokenBucket::available_at(TimePoint now, double amount) {
+  if (!enabled()) return now;
+  refill(now);
+  // A request larger than the bucket passes once the bucket is full, or it would never pass.
+  const double needed = std::min(amount, capacity_);
+  if (level_ >= needed) return now;
+  const double seconds = (needed - level_) / rate_per_s_;
+  return now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+void TokenBucket::take(TimePoint now, double amount) {
+  if (!enabled()) return;
+  refill(now);
+  level_ -= amount;
+}
+
+ModelGate::ModelGate(Settings settings) : settings_(settings), limit_(settings.concurrency) {
+  if (settings_.requests_per_minute > 0) {
+    const double per_s = settings_.requests_per_minute / 60.0;
+    requests_ = TokenBucket(per_s, std::max(1.0, per_s));
+  }
+  if (settings_.tokens_per_minute > 0) {
+    const double per_s = settings_.tokens_per_minute / 60.0;
+    tokens_ = TokenBucket(per_s, std::max(1.0, per_s * 5));
+  }
+}
+
+ModelGate::Settings ModelGate::settings_from(const Config& core) {
+  Settings s;
+  s.concurrency = static_cast<int>(core.integer("concurrency"));
+  s.adaptive = core.boolean("adaptive_concurrency");
+  s.requests_per_minute = core.number("requests_per_minute");
+  s.tokens_per_minute = core.number("tokens_per_minute");
+  if (s.requests_per_minute < 0) throw core.error("requests_per_minute", "must not be negative");
+  if (s.tokens_per_minute < 0) throw core.error("tokens_per_minute", "must not be negative");
+  return s;
+}
+
+TimePoint ModelGate::next_start(TimePoint now, double tokens) {
+  if (in_flight_ >= limit_) return TimePoint::max();
+  return std::max(requests_.available_at(now, 1.0), tokens_.available_at(now, tokens));
+}
+
+void ModelGate::started(TimePoint now, double tokens) {
+  ++in_flight_;
+  requests_.take(now, 1.0);
+  tokens_.take(now, tokens);
+}
+
+void ModelGate::finished(TimePoint now, const Response& response, double extra_tokens) {
+  --in_flight_;
+  tokens_.take(now, extra_tokens);
+  if (!settings_.adaptive) return;
+  if (response.outcome == Outcome::http_error && response.http_status == 429) {
+    // One decrease per second: a burst of 429s from one overload is one signal, not many.
+    if (now - last_decrease_ >= std::chrono::seconds(1)) {
+      limit_ = std::max(1, limit_ / 2);
+      last_decrease_ = now;
+      successes_at_limit_ = 0;
+    }
+  } else if (response.ok() && limit_ < settings_.concurrency) {
+    if (++successes_at_limit_ >= limit_) {
+      ++limit_;
+      successes_at_limit_ = 0;
+    }
+  }
+}
+
+double estimate_tokens(std::string_view text) {
+  return std::ceil(static_cast<double>(text.size()) / 4.0);
+}
+
+}  // namespace medsafe

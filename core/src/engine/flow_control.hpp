@@ -1,0 +1,96 @@
+#pragma once
+/// Per-model flow control: retries with backoff, request and token rate limits, and a
+/// concurrency limit that backs off on 429 and recovers (additive increase, multiplicative
+/// decrease).
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "medsafe/backend.hpp"
+#include "medsafe/clock.hpp"
+#include "medsafe/config.hpp"
+
+namespace medsafe {
+
+/// When and how often a failed request is asked again.
+struct RetryPolicy {
+  int max_attempts = 4;  ///< attempts in all, the first included; 1 = never retry
+  bool on_transport_error = true;
+  bool on_timeout = true;
+  bool on_stream_error = true;
+  std::vector<int> on_status = {408, 425, 429, 500, 502, 503, 504};
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{30'000};
+
+  /// Reads the model's retry keys (max_attempts, retry_on, backoff_initial_ms, backoff_max_ms).
+  [[nodiscard]] static RetryPolicy from_config(const Config& core);
+
+  /// Whether this failure is worth another attempt (not counting max_attempts).
+  [[nodiscard]] bool retryable(const Response& response) const;
+  /// The wait before attempt `attempt + 1` after `attempt` failed: the server's Retry-After when
+  /// it sent one, else exponential backoff with equal jitter (half fixed, half random).
+  [[nodiscard]] std::chrono::milliseconds delay(int attempt, const Response& response,
+                                                std::uint64_t& random_state) const;
+};
+
+/// A token bucket: `rate_per_s` refills, up to `capacity`. A debit may take it below zero; then
+/// nothing passes until it has refilled.
+class TokenBucket {
+ public:
+  TokenBucket() = default;
+  TokenBucket(double rate_per_s, double capacity);
+  [[nodiscard]] bool enabled() const noexcept { return rate_per_s_ > 0; }
+  /// When `amount` could be taken (now when it can be now).
+  [[nodiscard]] TimePoint available_at(TimePoint now, double amount);
+  void take(TimePoint now, double amount);
+
+ private:
+  void refill(TimePoint now);
+  double rate_per_s_ = 0;
+  double capacity_ = 0;
+  double level_ = 0;
+  TimePoint updated_{};
+};
+
+/// Decides when a model may take another request.
+class ModelGate {
+ public:
+  struct Settings {
+    int concurrency = 8;
+    bool adaptive = true;            ///< halve on 429, +1 after a limit's worth of successes
+    double requests_per_minute = 0;  ///< 0: no limit
+    double tokens_per_minute = 0;    ///< 0: no limit
+  };
+
+  explicit ModelGate(Settings settings);
+  /// Reads concurrency, adaptive_concurrency, requests_per_minute, tokens_per_minute.
+  [[nodiscard]] static Settings settings_from(const Config& core);
+
+  /// Now, when a request of `tokens` (estimated) may start; a later time when a rate limit says
+  /// wait; TimePoint::max() when the concurrency limit is reached (wait for a completion).
+  [[nodiscard]] TimePoint next_start(TimePoint now, double tokens);
+  void started(TimePoint now, double tokens);
+  /// Records a completion; `extra_tokens` are tokens learned only now (the answer's).
+  void finished(TimePoint now, const Response& response, double extra_tokens);
+
+  [[nodiscard]] int limit() const noexcept { return limit_; }
+  [[nodiscard]] int in_flight() const noexcept { return in_flight_; }
+
+ private:
+  Settings settings_;
+  int limit_;
+  int in_flight_ = 0;
+  int successes_at_limit_ = 0;
+  TimePoint last_decrease_{};
+  TokenBucket requests_;
+  TokenBucket tokens_;
+};
+
+/// A rough token count of a text (about four characters a token), for rate limiting only.
+[[nodiscard]] double estimate_tokens(std::string_view text);
+
+/// The core keys of a model that flow control reads, for the run-file schema.
+[[nodiscard]] std::vector<KeySpec> flow_control_keys();
+
+}  // namespace medsafe

@@ -1,0 +1,303 @@
+#include "engine/load_runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <sstream>
+
+#include "engine/bootstrap.hpp"
+#include "engine/event_queue.hpp"
+#include "engine/metrics.hpp"
+#include "engine/response_row.hpp"
+#include "medsafe/error.hpp"
+
+namespace medsafe {
+namespace {
+
+constexpr auto kIdleTick = std::chrono::milliseconds(100);
+// Open-loop schedules start a little in the future, so the first send is not already late.
+constexpr auto kScheduleLead = std::chrono::milliseconds(20);
+
+std::string level_text(double level) {
+  std::ostringstream out;
+  out << level;
+  return out.str();
+}
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// The arrival schedule of an open-loop point: absolute times, so a late send never shifts the
+// ones after it (no drift from relative sleeps).
+class Schedule {
+ public:
+  Schedule(TimePoint start, double rate, bool poisson, std::uint64_t seed)
+      : next_(start), rate_(rate), poisson_(poisson), random_(seed) {}
+
+  [[nodiscard]] TimePoint peek() const { return next_; }
+  TimePoint pop() {
+    const TimePoint due = next_;
+    double gap = 1.0 / rate_;
+    if (poisson_) {
+      // Exponential gaps from a uniform in (0, 1]: never log(0).
+      const double u = (static_cast<double>(random_.next() >> 11) + 1.0) * 0x1.0p-53;
+      gap = -std::log(u) / rate_;
+    }
+    next_ += seconds(gap);
+    return due;
+  }
+
+ private:
+  TimePoint next_;
+  double rate_;
+  bool poisson_;
+  Xoshiro256 random_;
+};
+
+class LoadPoint {
+ public:
+  LoadPoint(const LoadSpec& load, ModelSlot& model, const SuiteSlot& suite, double level,
+            LoadPointRow& row, Store& store, const RunnerOptions& options, std::uint64_t seed)
+      : load_(load),
+        model_(model),
+        suite_(suite),
+        level_(level),
+        row_(row),
+        store_(store),
+        options_(options),
+        seed_(seed) {}
+
+  // Returns false when interrupted.
+  bool run() {
+    const TimePoint start = Clock::now();
+    warmup_ends_ = load_.warmup_s > 0 ? start + seconds(load_.warmup_s) : TimePoint{};
+    if (load_.mode == LoadMode::rate) {
+      schedule_.emplace(start + kScheduleLead, level_, load_.poisson, seed_);
+    }
+    TimePoint cancel_at = TimePoint::max();
+    bool stopping = false;
+    while (true) {
+      if (!stopping && interrupted()) {
+        stopping = true;
+        cancel_at = Clock::now() + options_.grace;
+      }
+      TimePoint wake = Clock::now() + kIdleTick;
+      if (!stopping) wake = std::min(wake, send_due());
+      if (in_flight_ == 0 && (stopping || sending_done_)) break;
+      if (Clock::now() >= cancel_at) {
+        model_.backend->cancel_all();
+        cancel_at = TimePoint::max();
+      }
+      auto events = events_.wait_until(std::min(wake, cancel_at));
+      if (!events.empty()) {
+        Transaction batch = store_.batch();
+        for (auto& event : events) event();
+        batch.commit();
+      }
+    }
+    return !stopping;
+  }
+
+  [[nodiscard]] std::int64_t failed() const { return failed_; }
+
+ private:
+  bool interrupted() const {
+    return options_.interrupt != nullptr && options_.interrupt->load() != 0;
+  }
+
+  // Whether the request about to be sent at `at` is still warm-up.
+  bool is_warmup(TimePoint at) const {
+    if (row_.sent < load_.warmup_requests) return true;
+    return warmup_ends_ != TimePoint{} && at < warmup_ends_;
+  }
+
+  // Whether another measured request may be sent at `at`.
+  bool may_send_measured(TimePoint at) const {
+    if (load_.requests > 0 && measured_ >= load_.requests) return false;
+    if (load_.duration_s > 0 && window_started_ &&
+        at >= row_window_start() + seconds(load_.duration_s)) {
+      return false;
+    }
+    return true;
+  }
+
+  TimePoint row_window_start() const { return from_ns(row_.window_start_ns); }
+
+  // Sends what is due; returns when the next send is due (max when waiting for completions).
+  TimePoint send_due() {
+    if (sending_done_) return TimePoint::max();
+    const TimePoint now = Clock::now();
+    if (load_.mode == LoadMode::concurrency) {
+      const auto limit = static_cast<std::int64_t>(level_);
+      while (in_flight_ < limit && !sending_done_) send(now);
+      return TimePoint::max();
+    }
+    while (!sending_done_ && schedule_->peek() <= now) {
+      if (in_flight_ >= load_.max_in_flight) return TimePoint::max();  // lag grows: recorded
+      send(schedule_->peek());
+      if (!sending_done_) schedule_->pop();
+    }
+    return sending_done_ ? TimePoint::max() : schedule_->peek();
+  }
+
+  void send(TimePoint intended) {
+    const bool warmup = is_warmup(intended);
+    if (!warmup) {
+      if (!may_send_measured(intended)) {
+        sending_done_ = true;
+        return;
+      }
+      if (!window_started_) {
+        window_started_ = true;
+        row_.window_start_ns = to_ns(intended);
+      }
+      ++measured_;
+      row_.window_end_ns = to_ns(intended);
+    }
+    const auto index = static_cast<std::size_t>(row_.sent);
+    const std::size_t n = suite_.items.size();
+    const PromptItem& item = suite_.items[index % n];
+    const ResponseSlot slot{model_.spec->name, suite_.spec->name, item.id,
+                            static_cast<int>(index / n), row_.phase};
+    ++row_.sent;
+    if (warmup) ++row_.warmup;
+    ++in_flight_;
+    Request request;
+    request.id = request_id(slot);
+    request.messages.push_back({"user", item.prompt});
+    request.category = item.category;
+    request.max_tokens = load_.max_tokens;
+    request.ignore_eos = load_.ignore_eos;
+    request.intended_send = intended;
+    model_.backend->submit(std::move(request), [this, slot, intended, warmup](Response&& response) {
+      auto shared = std::make_shared<Response>(std::move(response));
+      events_.push(
+          [this, slot, intended, warmup, shared] { on_done(slot, intended, warmup, *shared); });
+    });
+  }
+
+  void on_done(const ResponseSlot& slot, TimePoint intended, bool warmup,
+               const Response& response) {
+    --in_flight_;
+    if (!response.ok()) ++failed_;
+    if (!warmup && response.timing.sent != TimePoint{}) {
+      send_lags_ms_.push_back(
+          std::chrono::duration<double, std::milli>(response.timing.sent - intended).count());
+    }
+    ResponseRow row = to_row(response, slot, 1, intended);
+    row.warmup = warmup;
+    store_.put_response(row);
+  }
+
+ public:
+  /// p99 of (actual − intended send) over the measured requests, in milliseconds.
+  [[nodiscard]] std::optional<double> send_lag_p99_ms() const {
+    return summarize(send_lags_ms_).p99;
+  }
+
+ private:
+  const LoadSpec& load_;
+  ModelSlot& model_;
+  const SuiteSlot& suite_;
+  double level_;
+  LoadPointRow& row_;
+  Store& store_;
+  const RunnerOptions& options_;
+  std::uint64_t seed_;
+  EventQueue events_;
+  std::optional<Schedule> schedule_;
+  TimePoint warmup_ends_{};
+  std::int64_t in_flight_ = 0;
+  std::int64_t measured_ = 0;
+  std::int64_t failed_ = 0;
+  bool window_started_ = false;
+  bool sending_done_ = false;
+  std::vector<double> send_lags_ms_;
+};
+
+}  // namespace
+
+std::string load_phase_key(const LoadSpec& load, const std::string& model, double level) {
+  return "load/" + load.name + "/" + model + "/" +
+         (load.mode == LoadMode::rate ? "rate=" : "concurrency=") + level_text(level);
+}
+
+LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions& options) {
+  LoadCounts counts;
+  const RunFile& run = assembly.run();
+  int ord = 0;
+  for (const LoadSpec& load : run.loads) {
+    const SuiteSlot* suite = nullptr;
+    for (const SuiteSlot& s : assembly.suites()) {
+      if (s.spec->name == load.suite) suite = &s;
+    }
+    if (suite == nullptr || suite->items.empty()) {
+      throw located_error(ErrorKind::config, load.where,
+                          "[load." + load.name + "] has no prompts: suite '" + load.suite +
+                              "' is empty or missing");
+    }
+    for (ModelSlot& model : assembly.models()) {
+      const bool chosen = load.models.empty() ? model.under_test
+                                              : std::find(load.models.begin(), load.models.end(),
+                                                          model.spec->name) != load.models.end();
+      if (!chosen) continue;
+      for (const double level : load.levels) {
+        LoadPointRow row;
+        row.phase = load_phase_key(load, model.spec->name, level);
+        row.ord = ord++;
+        if (store.load_point_status(row.phase) == std::optional<std::string>("complete")) {
+          ++counts.points_skipped;
+          continue;
+        }
+        if (options.interrupt != nullptr && options.interrupt->load() != 0) {
+          counts.interrupted = true;
+          return counts;
+        }
+        store.delete_phase(row.phase);
+        row.load = load.name;
+        row.model = model.spec->name;
+        row.mode = load.mode == LoadMode::rate ? "rate" : "concurrency";
+        row.level = level;
+        row.arrival = load.mode == LoadMode::rate ? (load.poisson ? "poisson" : "constant") : "";
+        row.planned = load.requests;
+        row.status = "running";
+        row.slo_ttft_ms = load.slo_ttft_ms;
+        row.slo_tpot_ms = load.slo_tpot_ms;
+        row.slo_e2e_ms = load.slo_e2e_ms;
+        store.put_load_point(row);
+        if (options.progress) {
+          options.progress({"load " + load.name + ": " + model.spec->name + " at " + row.mode +
+                            " " + level_text(level) + " ..."},
+                           false);
+        }
+        const std::uint64_t seed = cell_seed(run.run.seed, {row.phase});
+        LoadPoint point(load, model, *suite, level, row, store, options, seed);
+        const bool complete = point.run();
+        counts.requests += row.sent;
+        counts.failed += point.failed();
+        if (load.mode == LoadMode::rate && load.requests == 0) row.planned = row.sent - row.warmup;
+        const std::optional<double> lag = point.send_lag_p99_ms();
+        if (lag && load.max_send_lag_ms > 0 && *lag > load.max_send_lag_ms) {
+          row.valid = false;
+          std::ostringstream note;
+          note.precision(3);
+          note << "the client could not keep the schedule: p99 send lag " << *lag << " ms > "
+               << load.max_send_lag_ms << " ms";
+          row.note = note.str();
+          ++counts.points_invalid;
+        }
+        row.status = complete ? "complete" : "interrupted";
+        store.put_load_point(row);
+        if (!complete) {
+          counts.interrupted = true;
+          return counts;
+        }
+        ++counts.points_measured;
+      }
+    }
+  }
+  return counts;
+}
+
+}  // namespace medsafe

@@ -1,0 +1,625 @@
+// The shared HTTP transport: one I/O thread owns a libcurl multi handle and every easy handle.
+//
+// Other threads only touch the hand-over queue (under a mutex) and curl_multi_wakeup, which is
+// the one multi function libcurl allows from another thread. Timeouts other than connect are
+// measured here against steady_clock stamps, because libcurl's own TIMEOUT_MS also counts the
+// time a transfer waits for a free connection, which is not the server's latency.
+//
+// curl_multi_poll was measured against an epoll + curl_multi_socket_action loop at 64 keep-alive
+// connections: the CPU per request was the same (about one wake-up per response either way), so
+// the simpler loop stays.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "medsafe/error.hpp"
+#include "medsafe/http.hpp"
+
+namespace medsafe {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t kMaxBodyBytes = 64u << 20;
+// The I/O thread never sleeps longer than this while transfers are active, so the timeouts it
+// checks itself fire at most this late.
+constexpr auto kBusyPollInterval = 20ms;
+constexpr auto kIdlePollInterval = 1000ms;
+constexpr auto kTimeoutCheckInterval = 5ms;
+constexpr std::size_t kMaxSpareHandles = 256;
+
+void init_curl_once() {
+  static std::once_flag once;
+  static CURLcode status = CURLE_OK;
+  std::call_once(once, [] { status = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (status != CURLE_OK) {
+    throw Error(ErrorKind::internal,
+                std::string("libcurl could not be initialised: ") + curl_easy_strerror(status));
+  }
+}
+
+char lower(char c) noexcept {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                           text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+std::string milliseconds_text(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count()) + " ms";
+}
+
+// Headers whose values are credentials: the verbose trace shows their names only.
+bool is_credential_header(std::string_view name) noexcept {
+  for (std::string_view secret :
+       {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"}) {
+    if (iequals(name, secret)) return true;
+  }
+  return false;
+}
+
+// Writes one block of libcurl's trace to stderr, one prefixed line per line, with the values of
+// credential headers replaced.
+void write_trace(std::string_view prefix, std::string_view block, bool headers) {
+  std::string out;
+  while (!block.empty()) {
+    const std::size_t eol = block.find('\n');
+    std::string_view line = block.substr(0, eol);
+    block = eol == std::string_view::npos ? std::string_view{} : block.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    out += "medsafe: http: ";
+    out += prefix;
+    if (const std::size_t colon = line.find(':');
+        headers && colon != std::string_view::npos && is_credential_header(line.substr(0, colon))) {
+      out.append(line.substr(0, colon));
+      out += ": [redacted]";
+    } else {
+      out.append(line);
+    }
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stderr);
+}
+
+int on_curl_debug(CURL* /*easy*/, curl_infotype type, char* data, size_t size,
+                  void* /*user*/) noexcept {
+  try {
+    const std::string_view block(data, size);
+    switch (type) {
+      case CURLINFO_TEXT:
+        write_trace("* ", block, false);
+        break;
+      case CURLINFO_HEADER_IN:
+        write_trace("< ", block, true);
+        break;
+      case CURLINFO_HEADER_OUT:
+        write_trace("> ", block, true);
+        break;
+      default:
+        break;  // bodies and TLS records: too large and may hold private text
+    }
+  } catch (...) {  // never let an exception cross libcurl
+  }
+  return 0;
+}
+
+enum class BodyMode : std::uint8_t { undecided, events, buffer };
+
+// Everything about one exchange, owned by the I/O thread from the moment it is dequeued.
+struct Transfer {
+  HttpRequest request;
+  std::shared_ptr<HttpExchange> exchange;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  HttpResult result;
+  SseParser parser;
+  SseParser::EventCallback event_sink;
+  BodyMode mode = BodyMode::undecided;
+  TimePoint last_byte{};
+  std::size_t slot = 0;  ///< index in the active list
+  // A failure decided here rather than by libcurl (timeout, body cap, a throwing callback).
+  Outcome abort_outcome = Outcome::ok;
+  std::string abort_error;
+  char curl_error[CURL_ERROR_SIZE] = {};
+
+  Transfer(HttpRequest r, std::shared_ptr<HttpExchange> e)
+      : request(std::move(r)), exchange(std::move(e)) {
+    event_sink = [this](const SseEvent& event) {
+      if (abort_outcome != Outcome::ok) return;
+      try {
+        exchange->on_event(event);
+      } catch (const std::exception& error) {
+        fail(Outcome::transport_error, std::string("on_event threw: ") + error.what());
+      } catch (...) {
+        fail(Outcome::transport_error, "on_event threw");
+      }
+    };
+  }
+
+  void fail(Outcome outcome, std::string error) {
+    if (abort_outcome != Outcome::ok) return;
+    abort_outcome = outcome;
+    abort_error = std::move(error);
+  }
+
+  void decide_body_mode() {
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    const std::string* type = result.header("content-type");
+    const bool stream = type != nullptr && istarts_with(*type, "text/event-stream");
+    if (status >= 200 && status < 300 && stream) {
+      mode = BodyMode::events;
+      return;
+    }
+    mode = BodyMode::buffer;
+    if (const std::string* length = result.header("content-length")) {
+      const unsigned long long n = std::strtoull(length->c_str(), nullptr, 10);
+      if (n > 0 && n <= kMaxBodyBytes) result.body.reserve(static_cast<std::size_t>(n));
+    }
+  }
+};
+
+size_t on_header(char* data, size_t size, size_t count, void* user) noexcept {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t length = size * count;
+  try {
+    const TimePoint now = Clock::now();
+    if (t.result.first_byte == TimePoint{}) t.result.first_byte = now;
+    t.last_byte = now;
+    const std::string_view line = trim(std::string_view(data, length));
+    if (line.rfind("HTTP/", 0) == 0) {
+      t.result.headers.clear();  // a new response (after 1xx): only the final one's headers
+      return length;
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return length;
+    std::string name(trim(line.substr(0, colon)));
+    for (char& c : name) c = lower(c);
+    t.result.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+    return length;
+  } catch (...) {
+    t.fail(Outcome::transport_error, "out of memory while reading response headers");
+    return 0;
+  }
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t length = size * count;
+  try {
+    const TimePoint now = Clock::now();
+    t.last_byte = now;
+    if (t.mode == BodyMode::undecided) t.decide_body_mode();
+    if (t.mode == BodyMode::events) {
+      t.parser.feed(std::string_view(data, length), now, t.event_sink);
+    } else if (t.result.body.size() + length > kMaxBodyBytes) {
+      t.fail(Outcome::transport_error,
+             "response body exceeds the limit of " + std::to_string(kMaxBodyBytes >> 20) + " MiB");
+    } else {
+      t.result.body.append(data, length);
+    }
+  } catch (...) {
+    t.fail(Outcome::transport_error, "out of memory while reading the response body");
+  }
+  return t.abort_outcome == Outcome::ok ? length : 0;  // 0 makes libcurl stop the transfer
+}
+
+// Sets one option; remembers the first failure so configure() can report it.
+template <typename Value>
+void set_option(CURL* easy, CURLoption option, Value value, CURLcode& first_failure) {
+  const CURLcode code = curl_easy_setopt(easy, option, value);
+  if (code != CURLE_OK && first_failure == CURLE_OK) first_failure = code;
+}
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  struct Cancel {
+    bool all = true;
+    const void* owner = nullptr;
+    std::uint64_t ticket = 0;
+    std::vector<std::unique_ptr<Transfer>> queued;  ///< taken out of the queue, never started
+  };
+
+  HttpTransportOptions options;
+  CURLM* multi = nullptr;
+  std::thread io;
+
+  std::mutex mutex;  // guards everything down to `stopped`
+  std::condition_variable cancelled_cv;
+  std::vector<std::unique_ptr<Transfer>> incoming;
+  std::vector<Cancel> cancels;
+  std::uint64_t cancel_tickets = 0;
+  std::uint64_t cancel_tickets_done = 0;
+  bool stopping = false;
+  bool stopped = false;
+
+  // Owned by the I/O thread.
+  std::vector<std::unique_ptr<Transfer>> active;
+  std::vector<CURL*> spare_handles;
+  TimePoint next_timeout_check{};
+
+  explicit Impl(HttpTransportOptions opts) : options(opts) {
+    init_curl_once();
+    multi = curl_multi_init();
+    if (multi == nullptr) throw Error(ErrorKind::internal, "curl_multi_init failed");
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, std::max(options.max_idle_connections, 1L));
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, std::max(options.max_connections, 0L));
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      std::max(options.max_host_connections, 0L));
+    io = std::thread([this] { run(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+      curl_multi_wakeup(multi);
+    }
+    io.join();
+    for (CURL* easy : spare_handles) curl_easy_cleanup(easy);
+    curl_multi_cleanup(multi);
+  }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  [[nodiscard]] bool on_io_thread() const noexcept {
+    return std::this_thread::get_id() == io.get_id();
+  }
+
+  void start(std::unique_ptr<Transfer> transfer) {
+    {
+      std::lock_guard lock(mutex);
+      if (!stopped) {
+        const bool was_empty = incoming.empty();
+        incoming.push_back(std::move(transfer));
+        // One wake-up per batch is enough: the I/O thread drains the whole queue, and it looks
+        // at the queue again before it sleeps, so its own calls (from callbacks) need none.
+        // Waking under the lock keeps the multi handle alive (it is cleaned up after `stopped`).
+        if (was_empty && !on_io_thread()) curl_multi_wakeup(multi);
+        return;
+      }
+    }
+    complete_unstarted(std::move(transfer));
+  }
+
+  void cancel(bool all, const void* owner) {
+    std::unique_lock lock(mutex);
+    if (stopped) return;
+    Cancel request{all, owner, ++cancel_tickets, {}};
+    // Queued exchanges of the owner are cancelled too; later ones stay (they come after).
+    auto keep = std::stable_partition(incoming.begin(), incoming.end(), [&](const auto& t) {
+      return !(all || t->request.owner == owner);
+    });
+    std::move(keep, incoming.end(), std::back_inserter(request.queued));
+    incoming.erase(keep, incoming.end());
+    cancels.push_back(std::move(request));
+    if (on_io_thread()) return;  // handled before the I/O thread next sleeps
+    curl_multi_wakeup(multi);
+    const std::uint64_t ticket = cancel_tickets;
+    cancelled_cv.wait(lock, [&] { return cancel_tickets_done >= ticket || stopped; });
+  }
+
+  // ---- the I/O thread ----
+
+  void run() {
+    for (;;) {
+      std::vector<std::unique_ptr<Transfer>> batch;
+      std::vector<Cancel> cancel_batch;
+      bool stop = false;
+      {
+        std::lock_guard lock(mutex);
+        batch.swap(incoming);
+        cancel_batch.swap(cancels);
+        stop = stopping;
+      }
+      if (!cancel_batch.empty()) apply_cancels(cancel_batch);
+      if (stop) {
+        shut_down(std::move(batch));
+        return;
+      }
+      for (auto& transfer : batch) begin(std::move(transfer));
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      collect_finished();
+      check_timeouts();
+      if (has_queued_work()) continue;
+      const auto wait = active.empty() ? kIdlePollInterval : kBusyPollInterval;
+      curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+    }
+  }
+
+  bool has_queued_work() {
+    std::lock_guard lock(mutex);
+    return !incoming.empty() || !cancels.empty() || stopping;
+  }
+
+  void apply_cancels(std::vector<Cancel>& batch) {
+    std::uint64_t last_ticket = 0;
+    for (Cancel& request : batch) {
+      for (auto& transfer : request.queued) complete_unstarted(std::move(transfer));
+      std::vector<Transfer*> doomed;
+      for (auto& transfer : active) {
+        if (request.all || transfer->request.owner == request.owner)
+          doomed.push_back(transfer.get());
+      }
+      for (Transfer* transfer : doomed) abort(*transfer, Outcome::cancelled, "cancelled");
+      last_ticket = std::max(last_ticket, request.ticket);
+    }
+    {
+      std::lock_guard lock(mutex);
+      cancel_tickets_done = std::max(cancel_tickets_done, last_ticket);
+    }
+    cancelled_cv.notify_all();
+  }
+
+  void shut_down(std::vector<std::unique_ptr<Transfer>> batch) {
+    while (!active.empty()) abort(*active.back(), Outcome::cancelled, "cancelled");
+    for (;;) {
+      for (auto& transfer : batch) complete_unstarted(std::move(transfer));
+      batch.clear();
+      std::lock_guard lock(mutex);
+      // Callbacks above may have queued more; finish those too before closing the door.
+      if (incoming.empty()) {
+        stopped = true;
+        cancel_tickets_done = cancel_tickets;
+        cancelled_cv.notify_all();
+        return;
+      }
+      batch.swap(incoming);
+    }
+  }
+
+  CURL* take_handle() {
+    if (spare_handles.empty()) return curl_easy_init();
+    CURL* easy = spare_handles.back();
+    spare_handles.pop_back();
+    return easy;
+  }
+
+  void return_handle(CURL* easy) {
+    if (spare_handles.size() < kMaxSpareHandles) {
+      curl_easy_reset(easy);
+      spare_handles.push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
+  }
+
+  // Sets every option of the transfer's easy handle; returns the first failure.
+  CURLcode configure(Transfer& t) const {
+    CURL* easy = t.easy;
+    const HttpRequest& r = t.request;
+    CURLcode failure = CURLE_OK;
+    set_option(easy, CURLOPT_URL, r.url.c_str(), failure);
+    set_option(easy, CURLOPT_PRIVATE, static_cast<void*>(&t), failure);
+    set_option(easy, CURLOPT_NOSIGNAL, 1L, failure);
+    set_option(easy, CURLOPT_TCP_NODELAY, 1L, failure);
+    set_option(easy, CURLOPT_ERRORBUFFER, t.curl_error, failure);
+    set_option(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1), failure);
+    set_option(easy, CURLOPT_HEADERFUNCTION, &on_header, failure);
+    set_option(easy, CURLOPT_HEADERDATA, static_cast<void*>(&t), failure);
+    set_option(easy, CURLOPT_WRITEFUNCTION, &on_body, failure);
+    set_option(easy, CURLOPT_WRITEDATA, static_cast<void*>(&t), failure);
+    if (r.timeouts.connect.count() > 0) {
+      set_option(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeouts.connect.count()),
+                 failure);
+    }
+    if (r.method == "GET") {
+      set_option(easy, CURLOPT_HTTPGET, 1L, failure);
+    } else {
+      if (r.method != "POST") set_option(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str(), failure);
+      if (r.method == "POST" || !r.body.empty()) {
+        // The body stays in the request, which outlives the transfer: libcurl reads it in place.
+        set_option(easy, CURLOPT_POSTFIELDS, r.body.data(), failure);
+        set_option(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()),
+                   failure);
+      }
+    }
+    set_option(easy, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L, failure);
+    set_option(easy, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L, failure);
+    if (!r.ca_bundle.empty()) set_option(easy, CURLOPT_CAINFO, r.ca_bundle.c_str(), failure);
+    if (options.verbose) {
+      set_option(easy, CURLOPT_DEBUGFUNCTION, &on_curl_debug, failure);
+      set_option(easy, CURLOPT_VERBOSE, 1L, failure);
+    }
+    // "Expect:" stops libcurl from waiting for "100 Continue" before sending larger bodies.
+    t.header_list = curl_slist_append(t.header_list, "Expect:");
+    for (const auto& [name, value] : r.headers) {
+      // libcurl sends "Name;" as a header with an empty value ("Name:" would remove it).
+      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      curl_slist* grown = curl_slist_append(t.header_list, line.c_str());
+      if (grown == nullptr) return CURLE_OUT_OF_MEMORY;
+      t.header_list = grown;
+    }
+    set_option(easy, CURLOPT_HTTPHEADER, t.header_list, failure);
+    return failure;
+  }
+
+  void begin(std::unique_ptr<Transfer> transfer) {
+    Transfer& t = *transfer;
+    t.easy = take_handle();
+    if (t.easy == nullptr) {
+      complete_unstarted(std::move(transfer), Outcome::transport_error, "curl_easy_init failed");
+      return;
+    }
+    if (const CURLcode code = configure(t); code != CURLE_OK) {
+      const std::string error =
+          std::string("cannot set up the request: ") + curl_easy_strerror(code);
+      release(t);
+      complete_unstarted(std::move(transfer), Outcome::transport_error, error);
+      return;
+    }
+    t.result.sent = Clock::now();
+    t.last_byte = t.result.sent;
+    if (const CURLMcode code = curl_multi_add_handle(multi, t.easy); code != CURLM_OK) {
+      const std::string error =
+          std::string("cannot start the request: ") + curl_multi_strerror(code);
+      release(t);
+      complete_unstarted(std::move(transfer), Outcome::transport_error, error);
+      return;
+    }
+    t.slot = active.size();
+    active.push_back(std::move(transfer));
+  }
+
+  void release(Transfer& t) {
+    if (t.easy != nullptr) return_handle(t.easy);
+    t.easy = nullptr;
+    curl_slist_free_all(t.header_list);
+    t.header_list = nullptr;
+  }
+
+  void collect_finished() {
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      void* user = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &user);
+      const CURLcode code = message->data.result;  // read before the handle is removed
+      finish(*static_cast<Transfer*>(user), code);
+    }
+  }
+
+  void check_timeouts() {
+    const TimePoint now = Clock::now();
+    if (now < next_timeout_check) return;
+    next_timeout_check = now + kTimeoutCheckInterval;
+    std::vector<std::pair<Transfer*, std::string>> expired;
+    for (const auto& transfer : active) {
+      const HttpTimeouts& limits = transfer->request.timeouts;
+      const auto since_sent = now - transfer->result.sent;
+      if (limits.total.count() > 0 && since_sent >= limits.total) {
+        expired.emplace_back(transfer.get(), "total timeout: no complete response within " +
+                                                 milliseconds_text(limits.total));
+      } else if (transfer->result.first_byte == TimePoint{}) {
+        if (limits.first_byte.count() > 0 && since_sent >= limits.first_byte) {
+          expired.emplace_back(transfer.get(), "first-byte timeout: no response byte within " +
+                                                   milliseconds_text(limits.first_byte));
+        }
+      } else if (limits.idle.count() > 0 && now - transfer->last_byte >= limits.idle) {
+        expired.emplace_back(transfer.get(), "idle timeout: no data for " +
+                                                 milliseconds_text(limits.idle) + " after " +
+                                                 std::to_string(transfer->parser.events_parsed()) +
+                                                 " events");
+      }
+    }
+    for (auto& [transfer, error] : expired) abort(*transfer, Outcome::timeout, std::move(error));
+  }
+
+  // Ends an active transfer from the I/O loop (never from inside a libcurl callback).
+  void abort(Transfer& t, Outcome outcome, std::string error) {
+    t.fail(outcome, std::move(error));
+    finish(t, CURLE_ABORTED_BY_CALLBACK);
+  }
+
+  std::string describe_curl_failure(const Transfer& t, CURLcode code) const {
+    std::string detail =
+        t.curl_error[0] != '\0' ? std::string(t.curl_error) : std::string(curl_easy_strerror(code));
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      return "connect timeout (" + milliseconds_text(t.request.timeouts.connect) + "): " + detail;
+    }
+    return detail;
+  }
+
+  void finish(Transfer& t, CURLcode code) {
+    curl_multi_remove_handle(multi, t.easy);
+    HttpResult& result = t.result;
+    result.finished = Clock::now();
+    long status = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    result.status = static_cast<int>(status);
+    if (t.mode == BodyMode::undecided && status > 0 && t.abort_outcome == Outcome::ok) {
+      t.decide_body_mode();  // a response without a body still has a kind
+    }
+    result.sse = t.mode == BodyMode::events;
+    result.sse_events = t.parser.events_parsed();
+    if (t.abort_outcome != Outcome::ok) {
+      result.outcome = t.abort_outcome;
+      result.error = std::move(t.abort_error);
+    } else if (code == CURLE_OK) {
+      result.outcome = Outcome::ok;
+      result.sse_truncated = result.sse && t.parser.has_partial_event();
+    } else {
+      result.outcome =
+          code == CURLE_OPERATION_TIMEDOUT ? Outcome::timeout : Outcome::transport_error;
+      result.error = describe_curl_failure(t, code);
+    }
+    release(t);
+    // Take the transfer out of the active list before any callback can start new work.
+    std::unique_ptr<Transfer> owned = std::move(active[t.slot]);
+    if (t.slot + 1 != active.size()) {
+      active[t.slot] = std::move(active.back());
+      active[t.slot]->slot = t.slot;
+    }
+    active.pop_back();
+    deliver(*owned);
+  }
+
+  // Finishes a transfer that never reached libcurl (cancelled in the queue, or set-up failed).
+  void complete_unstarted(std::unique_ptr<Transfer> t, Outcome outcome = Outcome::cancelled,
+                          std::string error = "cancelled") {
+    t->result.outcome = outcome;
+    t->result.error = std::move(error);
+    t->result.finished = Clock::now();
+    deliver(*t);
+  }
+
+  static void deliver(Transfer& t) {
+    if (!t.exchange) return;
+    try {
+      t.exchange->on_complete(std::move(t.result));
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "medsafe: error: http: an on_complete callback threw: %s\n",
+                   error.what());
+    } catch (...) {
+      std::fprintf(stderr, "medsafe: error: http: an on_complete callback threw\n");
+    }
+  }
+};
+
+HttpTransport::HttpTransport(HttpTransportOptions options)
+    : impl_(std::make_unique<Impl>(options)) {}
+
+HttpTransport::~HttpTransport() = default;
+
+void HttpTransport::start(HttpRequest request, std::shared_ptr<HttpExchange> exchange) {
+  impl_->start(std::make_unique<Transfer>(std::move(request), std::move(exchange)));
+}
+
+void HttpTransport::cancel_all() { impl_->cancel(true, nullptr); }
+
+void HttpTransport::cancel(const void* owner) { impl_->cancel(false, owner); }
+
+}  // namespace medsafe

@@ -1,0 +1,127 @@
+#include "engine/flow_control.hpp"
+
+#include <gtest/gtest.h>
+
+#include "engine/run_file.hpp"
+
+namespace medsafe {
+namespace {
+
+using std::chrono::milliseconds;
+
+Config model_config(std::string_view extra = "") {
+  const std::string text = "plugin = \"sim\"\n" + std::string(extra);
+  return Config::from_toml(text, model_core_schema());
+}
+
+Response failure(Outcome outcome, int status = 0) {
+  Response r;
+  r.outcome = outcome;
+  r.http_status = status;
+  return r;
+}
+
+TEST(RetryPolicy, DefaultsRetryTransientFailuresOnly) {
+  const RetryPolicy policy = RetryPolicy::from_config(model_config());
+  EXPECT_EQ(policy.max_attempts, 4);
+  EXPECT_TRUE(policy.retryable(failure(Outcome::transport_error)));
+  EXPECT_TRUE(policy.retryable(failure(Outcome::timeout)));
+  EXPECT_TRUE(policy.retryable(failure(Outcome::stream_error)));
+  EXPECT_TRUE(policy.retryable(failure(Outcome::http_error, 429)));
+  EXPECT_TRUE(policy.retryable(failure(Outcome::http_error, 503)));
+  EXPECT_FALSE(policy.retryable(failure(Outcome::http_error, 400)));
+  EXPECT_FALSE(policy.retryable(failure(Outcome::http_error, 401)));
+  EXPECT_FALSE(policy.retryable(failure(Outcome::malformed)));
+  EXPECT_FALSE(policy.retryable(failure(Outcome::cancelled)));
+  EXPECT_FALSE(policy.retryable(Response{}));
+}
+
+TEST(RetryPolicy, RetryOnIsConfigurableAndChecked) {
+  const RetryPolicy policy =
+      RetryPolicy::from_config(model_config("retry_on = [\"timeout\", \"502\"]\n"));
+  EXPECT_TRUE(policy.retryable(failure(Outcome::timeout)));
+  EXPECT_TRUE(policy.retryable(failure(Outcome::http_error, 502)));
+  EXPECT_FALSE(policy.retryable(failure(Outcome::http_error, 503)));
+  EXPECT_FALSE(policy.retryable(failure(Outcome::transport_error)));
+  try {
+    (void)RetryPolicy::from_config(model_config("retry_on = [\"sometimes\"]\n"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has 'sometimes'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RetryPolicy, BackoffDoublesWithJitterAndHonoursRetryAfter) {
+  const RetryPolicy policy = RetryPolicy::from_config(
+      model_config("backoff_initial_ms = 100\nbackoff_max_ms = 1000\n"));
+  std::uint64_t random = 42;
+  const Response r = failure(Outcome::http_error, 503);
+  for (int attempt = 1; attempt <= 6; ++attempt) {
+    const auto base = std::min<std::int64_t>(100LL << (attempt - 1), 1000);
+    const auto d = policy.delay(attempt, r, random).count();
+    EXPECT_GE(d, base / 2) << attempt;  // equal jitter: half fixed ...
+    EXPECT_LE(d, base) << attempt;      // ... half random
+  }
+  Response limited = failure(Outcome::http_error, 429);
+  limited.retry_after_s = 1.5;
+  EXPECT_EQ(policy.delay(1, limited, random), milliseconds(1500));
+}
+
+TEST(TokenBucket, WaitsForRefill) {
+  TokenBucket bucket(10.0, 2.0);  // 10 per second, burst of 2
+  const TimePoint t0 = Clock::now();
+  EXPECT_EQ(bucket.available_at(t0, 1), t0);
+  bucket.take(t0, 1);
+  bucket.take(t0, 1);
+  const TimePoint next = bucket.available_at(t0, 1);
+  EXPECT_NEAR(std::chrono::duration<double>(next - t0).count(), 0.1, 1e-6);
+  // A request larger than the bucket passes once the bucket is full.
+  EXPECT_NEAR(std::chrono::duration<double>(bucket.available_at(t0, 50) - t0).count(), 0.2, 1e-6);
+}
+
+TEST(ModelGate, ConcurrencyLimitBlocksUntilACompletion) {
+  ModelGate gate({2, false, 0, 0});
+  const TimePoint now = Clock::now();
+  EXPECT_EQ(gate.next_start(now, 10), now);
+  gate.started(now, 10);
+  gate.started(now, 10);
+  EXPECT_EQ(gate.next_start(now, 10), TimePoint::max());
+  gate.finished(now, Response{}, 0);
+  EXPECT_EQ(gate.next_start(now, 10), now);
+}
+
+TEST(ModelGate, HalvesOn429AndRecoversAdditively) {
+  ModelGate gate({8, true, 0, 0});
+  TimePoint now = Clock::now();
+  gate.started(now, 1);
+  gate.finished(now, failure(Outcome::http_error, 429), 0);
+  EXPECT_EQ(gate.limit(), 4);
+  gate.started(now, 1);
+  gate.finished(now, failure(Outcome::http_error, 429), 0);
+  EXPECT_EQ(gate.limit(), 4) << "a burst of 429s within a second is one signal";
+  now += std::chrono::seconds(2);
+  gate.started(now, 1);
+  gate.finished(now, failure(Outcome::http_error, 429), 0);
+  EXPECT_EQ(gate.limit(), 2);
+  for (int i = 0; i < 2; ++i) {
+    gate.started(now, 1);
+    gate.finished(now, Response{}, 0);
+  }
+  EXPECT_EQ(gate.limit(), 3) << "one more after a limit's worth of successes";
+  for (int i = 0; i < 100; ++i) {
+    gate.started(now, 1);
+    gate.finished(now, Response{}, 0);
+  }
+  EXPECT_EQ(gate.limit(), 8) << "never above the configured concurrency";
+}
+
+TEST(ModelGate, RequestRateLimitSpacesStarts) {
+  ModelGate gate({100, false, 60.0, 0});  // one request per second
+  const TimePoint t0 = Clock::now();
+  gate.started(t0, 1);
+  gate.finished(t0, Response{}, 0);
+  EXPECT_NEAR(std::chrono::duration<double>(gate.next_start(t0, 1) - t0).count(), 1.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace medsafe

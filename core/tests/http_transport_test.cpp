@@ -1,0 +1,492 @@
+// The transport against byte-exact scripted responses on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "medsafe/http.hpp"
+#include "support/scripted_server.hpp"
+
+namespace medsafe {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Script;
+using test::ScriptedServer;
+
+constexpr auto kWaitLimit = 20s;  // only a hung test waits this long
+
+struct SeenEvent {
+  std::string event;
+  std::string data;
+  TimePoint completed;
+};
+
+// Records what the transport reports for one exchange.
+class Recorder : public HttpExchange {
+ public:
+  void on_event(const SseEvent& event) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back({std::string(event.event), std::string(event.data), event.completed});
+  }
+
+  void on_complete(HttpResult&& result) override {
+    std::lock_guard lock(mutex_);
+    result_ = std::move(result);
+    ++completions_;
+    done_.notify_all();
+  }
+
+  // Waits for on_complete; fails the test if it does not come.
+  HttpResult wait() {
+    std::unique_lock lock(mutex_);
+    const bool done = done_.wait_for(lock, kWaitLimit, [this] { return completions_ > 0; });
+    EXPECT_TRUE(done) << "on_complete was not called";
+    return result_;
+  }
+
+  std::vector<SeenEvent> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+  int completions() {
+    std::lock_guard lock(mutex_);
+    return completions_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::vector<SeenEvent> events_;
+  HttpResult result_;
+  int completions_ = 0;
+};
+
+HttpRequest post(const ScriptedServer& server, std::string body = "{\"q\":1}") {
+  HttpRequest request;
+  request.url = server.base_url() + "/v1/chat/completions";
+  request.headers = {{"Content-Type", "application/json"}, {"X-Test", "yes"}};
+  request.body = std::move(body);
+  return request;
+}
+
+HttpResult exchange(HttpTransport& transport, HttpRequest request,
+                    const std::shared_ptr<Recorder>& recorder = std::make_shared<Recorder>()) {
+  transport.start(std::move(request), recorder);
+  HttpResult result = recorder->wait();
+  EXPECT_EQ(recorder->completions(), 1);
+  return result;
+}
+
+TEST(HttpTransport, PostsAndReadsAPlainResponse) {
+  ScriptedServer server;
+  server.enqueue(test::http_response(
+      200, "{\"ok\":true}", {{"Content-Type", "application/json"}, {"X-Mixed-Case", "v"}}));
+  HttpTransport transport;
+  const std::string body = "{\"model\":\"m\",\"messages\":[]}";
+  const HttpResult result = exchange(transport, post(server, body));
+
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  EXPECT_EQ(result.status, 200);
+  EXPECT_EQ(result.body, "{\"ok\":true}");
+  EXPECT_FALSE(result.sse);
+  ASSERT_NE(result.header("x-mixed-case"), nullptr);
+  EXPECT_EQ(*result.header("x-mixed-case"), "v");
+  EXPECT_LE(result.sent, result.first_byte);
+  EXPECT_LE(result.first_byte, result.finished);
+  EXPECT_NE(result.sent, TimePoint{});
+
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/v1/chat/completions");
+  EXPECT_EQ(requests[0].body, body);
+  ASSERT_NE(requests[0].header("x-test"), nullptr);
+  EXPECT_EQ(*requests[0].header("x-test"), "yes");
+  EXPECT_EQ(requests[0].header("expect"), nullptr) << "no 100-continue round trip";
+}
+
+TEST(HttpTransport, SendsLargeBodiesWithoutWaitingForContinue) {
+  ScriptedServer server;
+  server.enqueue(test::http_response(200, "{}"));
+  HttpTransport transport;
+  const std::string body(2u << 20, 'b');  // libcurl would ask for 100-continue above 1 MiB
+  const HttpResult result = exchange(transport, post(server, body));
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].body, body);
+  EXPECT_EQ(server.requests()[0].header("expect"), nullptr);
+}
+
+TEST(HttpTransport, GetSendsNoBody) {
+  ScriptedServer server;
+  server.enqueue(test::http_response(200, "[]"));
+  HttpTransport transport;
+  HttpRequest request = post(server, "");
+  request.method = "GET";
+  const HttpResult result = exchange(transport, request);
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].method, "GET");
+  EXPECT_TRUE(server.requests()[0].body.empty());
+}
+
+TEST(HttpTransport, DeliversStreamEventsInOrderWithStamps) {
+  ScriptedServer server;
+  server.enqueue(test::sse_chunked(
+      {"data: one\n\n", "data: two\n", "\n: keep-alive\n\n", "event: x\ndata: three\n\n"}, 5ms));
+  HttpTransport transport;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, post(server), recorder);
+
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  EXPECT_TRUE(result.sse);
+  EXPECT_FALSE(result.sse_truncated);
+  EXPECT_EQ(result.sse_events, 3u);
+  EXPECT_TRUE(result.body.empty());
+  const auto events = recorder->events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].data, "one");
+  EXPECT_EQ(events[1].data, "two");
+  EXPECT_EQ(events[2].event, "x");
+  EXPECT_EQ(events[2].data, "three");
+  EXPECT_LE(result.first_byte, events[0].completed);
+  EXPECT_LE(events[0].completed, events[1].completed);
+  EXPECT_LE(events[1].completed, events[2].completed);
+  EXPECT_LE(events[2].completed, result.finished);
+}
+
+TEST(HttpTransport, JoinsCrLfSplitAcrossNetworkReads) {
+  ScriptedServer server;
+  server.enqueue(test::sse_chunked({"data: a\r", "\ndata: b\r\n\r", "\n"}, 20ms));
+  HttpTransport transport;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, post(server), recorder);
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  const auto events = recorder->events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data, "a\nb");
+}
+
+TEST(HttpTransport, FlagsAStreamThatEndsInsideAnEvent) {
+  ScriptedServer server;
+  server.enqueue(test::sse_until_close({"data: one\n\n", "data: {\"cut"}));
+  HttpTransport transport;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, post(server), recorder);
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  EXPECT_TRUE(result.sse);
+  EXPECT_TRUE(result.sse_truncated);
+  EXPECT_EQ(recorder->events().size(), 1u);
+}
+
+TEST(HttpTransport, ReportsAChunkedStreamCutByTheServerAsATransportError) {
+  ScriptedServer server;
+  Script script = test::sse_chunked({"data: one\n\n"});
+  Script cut;
+  for (const auto& step : script.steps()) {
+    if (step.bytes == "0\r\n\r\n") break;  // drop the terminating chunk, then hang up
+    cut.send(step.bytes);
+  }
+  server.enqueue(cut.close());
+  HttpTransport transport;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, post(server), recorder);
+  EXPECT_EQ(result.outcome, Outcome::transport_error);
+  EXPECT_FALSE(result.error.empty());
+  EXPECT_EQ(recorder->events().size(), 1u);
+}
+
+TEST(HttpTransport, BuffersTheBodyOfANon2xxStream) {
+  ScriptedServer server;
+  server.enqueue(
+      test::http_response(429, "data: {\"error\":\"slow down\"}\n\n",
+                          {{"Content-Type", "text/event-stream"}, {"Retry-After", "7"}}));
+  HttpTransport transport;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, post(server), recorder);
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  EXPECT_EQ(result.status, 429);
+  EXPECT_FALSE(result.sse);
+  EXPECT_EQ(result.body, "data: {\"error\":\"slow down\"}\n\n");
+  EXPECT_TRUE(recorder->events().empty());
+  ASSERT_NE(result.header("retry-after"), nullptr);
+  EXPECT_EQ(*result.header("retry-after"), "7");
+}
+
+TEST(HttpTransport, AnEmpty2xxStreamIsStillAStream) {
+  ScriptedServer server;
+  server.enqueue(test::sse_chunked({}));
+  HttpTransport transport;
+  const HttpResult result = exchange(transport, post(server));
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  EXPECT_TRUE(result.sse);
+  EXPECT_EQ(result.sse_events, 0u);
+}
+
+TEST(HttpTransport, FirstByteTimeoutFiresAndNamesItsLimit) {
+  ScriptedServer server;
+  server.enqueue(Script().pause(5s).send("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+  HttpTransport transport;
+  HttpRequest request = post(server);
+  request.timeouts.first_byte = 150ms;
+  const auto began = Clock::now();
+  const HttpResult result = exchange(transport, request);
+  EXPECT_EQ(result.outcome, Outcome::timeout);
+  EXPECT_NE(result.error.find("first-byte"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("150 ms"), std::string::npos) << result.error;
+  EXPECT_LT(Clock::now() - began, 4s) << "it must not wait for the server";
+  EXPECT_EQ(result.first_byte, TimePoint{});
+}
+
+TEST(HttpTransport, IdleTimeoutFiresBetweenEvents) {
+  ScriptedServer server;
+  Script script = test::sse_chunked({"data: one\n\n"});
+  Script stalled;
+  stalled.send(script.steps()[0].bytes).send(script.steps()[1].bytes).pause(5s);
+  server.enqueue(stalled);
+  HttpTransport transport;
+  HttpRequest request = post(server);
+  request.timeouts.idle = 150ms;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, request, recorder);
+  EXPECT_EQ(result.outcome, Outcome::timeout);
+  EXPECT_NE(result.error.find("idle"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("150 ms"), std::string::npos) << result.error;
+  EXPECT_EQ(recorder->events().size(), 1u);
+  EXPECT_EQ(result.status, 200);
+}
+
+TEST(HttpTransport, TotalTimeoutFiresOnAStreamThatNeverEnds) {
+  ScriptedServer server;
+  server.enqueue(test::sse_chunked(std::vector<std::string>(200, "data: tick\n\n"), 30ms));
+  HttpTransport transport;
+  HttpRequest request = post(server);
+  request.timeouts.total = 300ms;
+  request.timeouts.idle = 5s;
+  auto recorder = std::make_shared<Recorder>();
+  const HttpResult result = exchange(transport, request, recorder);
+  EXPECT_EQ(result.outcome, Outcome::timeout);
+  EXPECT_NE(result.error.find("total"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("300 ms"), std::string::npos) << result.error;
+  EXPECT_GE(recorder->events().size(), 1u);
+  EXPECT_LT(recorder->events().size(), 200u);
+}
+
+TEST(HttpTransport, ConnectionRefusedIsATransportErrorWithCurlsMessage) {
+  std::string url;
+  {
+    ScriptedServer closed;  // its port is free again once it is gone
+    url = closed.base_url() + "/v1/chat/completions";
+  }
+  HttpTransport transport;
+  HttpRequest request;
+  request.url = url;
+  const HttpResult result = exchange(transport, request);
+  EXPECT_EQ(result.outcome, Outcome::transport_error);
+  EXPECT_EQ(result.status, 0);
+  EXPECT_FALSE(result.error.empty());
+}
+
+TEST(HttpTransport, ABadUrlIsATransportError) {
+  HttpTransport transport;
+  HttpRequest request;
+  request.url = "notascheme://x";
+  const HttpResult result = exchange(transport, request);
+  EXPECT_EQ(result.outcome, Outcome::transport_error);
+  EXPECT_FALSE(result.error.empty());
+}
+
+TEST(HttpTransport, ReusesTheConnection) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
+  HttpTransport transport;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok);
+  }
+  EXPECT_EQ(server.requests().size(), 5u);
+  EXPECT_EQ(server.connections(), 1u);
+}
+
+TEST(HttpTransport, RunsManyExchangesFromManyThreads) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest& r) {
+    return test::sse_chunked({"data: " + r.body + "\n\n", "data: [DONE]\n\n"});
+  });
+  HttpTransport transport;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::vector<std::shared_ptr<Recorder>> recorders(kThreads * kPerThread);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        recorders[n] = std::make_shared<Recorder>();
+        transport.start(post(server, std::to_string(n)), recorders[n]);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (std::size_t n = 0; n < recorders.size(); ++n) {
+    const HttpResult result = recorders[n]->wait();
+    ASSERT_EQ(result.outcome, Outcome::ok) << result.error;
+    const auto events = recorders[n]->events();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].data, std::to_string(n));
+    EXPECT_EQ(recorders[n]->completions(), 1);
+  }
+}
+
+// Starts the next exchange from on_complete, as a closed-loop runner does.
+class Chain : public HttpExchange {
+ public:
+  Chain(HttpTransport& transport, const ScriptedServer& server, int left,
+        std::shared_ptr<Recorder> last)
+      : transport_(transport), server_(server), left_(left), last_(std::move(last)) {}
+
+  void on_complete(HttpResult&& result) override {
+    if (left_ == 0 || result.outcome != Outcome::ok) {
+      last_->on_complete(std::move(result));
+      return;
+    }
+    transport_.start(post(server_), std::make_shared<Chain>(transport_, server_, left_ - 1, last_));
+  }
+
+ private:
+  HttpTransport& transport_;
+  const ScriptedServer& server_;
+  int left_;
+  std::shared_ptr<Recorder> last_;
+};
+
+TEST(HttpTransport, StartsNewExchangesFromCallbacks) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
+  HttpTransport transport;
+  auto last = std::make_shared<Recorder>();
+  transport.start(post(server), std::make_shared<Chain>(transport, server, 20, last));
+  EXPECT_EQ(last->wait().outcome, Outcome::ok);
+  EXPECT_EQ(server.requests().size(), 21u);
+}
+
+TEST(HttpTransport, CancelAllEndsEveryExchangeOnce) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return Script().pause(10s); });
+  HttpTransport transport;
+  std::vector<std::shared_ptr<Recorder>> recorders;
+  for (int i = 0; i < 8; ++i) {
+    recorders.push_back(std::make_shared<Recorder>());
+    transport.start(post(server), recorders.back());
+  }
+  const auto began = Clock::now();
+  transport.cancel_all();
+  for (auto& recorder : recorders) {
+    EXPECT_EQ(recorder->completions(), 1) << "cancel_all returns after every completion";
+    EXPECT_EQ(recorder->wait().outcome, Outcome::cancelled);
+  }
+  EXPECT_LT(Clock::now() - began, 5s);
+  // The transport still works afterwards.
+  server.enqueue(test::http_response(200, "{}"));
+  EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok);
+}
+
+TEST(HttpTransport, CancelByOwnerLeavesOtherExchangesAlone) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest& r) {
+    Script script;
+    if (r.body == "slow") script.pause(10s);
+    script.pause(300ms);
+    return script.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+  });
+  HttpTransport transport;
+  const int mine = 0;
+  const int theirs = 0;
+  auto cancelled = std::make_shared<Recorder>();
+  auto kept = std::make_shared<Recorder>();
+  HttpRequest slow = post(server, "slow");
+  slow.owner = &mine;
+  HttpRequest fast = post(server, "fast");
+  fast.owner = &theirs;
+  transport.start(slow, cancelled);
+  transport.start(fast, kept);
+  transport.cancel(&mine);
+  EXPECT_EQ(cancelled->wait().outcome, Outcome::cancelled);
+  const HttpResult result = kept->wait();
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  EXPECT_EQ(kept->completions(), 1);
+}
+
+TEST(HttpTransport, DestructorCancelsWhatIsInFlight) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return Script().pause(10s); });
+  std::vector<std::shared_ptr<Recorder>> recorders;
+  {
+    HttpTransport transport;
+    for (int i = 0; i < 4; ++i) {
+      recorders.push_back(std::make_shared<Recorder>());
+      transport.start(post(server), recorders.back());
+    }
+  }
+  for (auto& recorder : recorders) {
+    EXPECT_EQ(recorder->completions(), 1);
+    EXPECT_EQ(recorder->wait().outcome, Outcome::cancelled);
+  }
+}
+
+// Throws from on_event: the transport must turn that into a failed exchange.
+class ThrowingExchange : public Recorder {
+ public:
+  void on_event(const SseEvent& /*event*/) override { throw std::runtime_error("bad exchange"); }
+};
+
+TEST(HttpTransport, AThrowingCallbackFailsOnlyItsExchange) {
+  ScriptedServer server;
+  server.enqueue(test::sse_chunked({"data: one\n\n", "data: two\n\n"}));
+  HttpTransport transport;
+  auto recorder = std::make_shared<ThrowingExchange>();
+  const HttpResult result = exchange(transport, post(server), recorder);
+  EXPECT_EQ(result.outcome, Outcome::transport_error);
+  EXPECT_NE(result.error.find("bad exchange"), std::string::npos) << result.error;
+}
+
+TEST(HttpTransport, CapsTheBufferedBody) {
+  ScriptedServer server;
+  const std::size_t size = (64u << 20) + 1;
+  server.enqueue(test::http_response(200, std::string(size, 'x')));
+  HttpTransport transport;
+  const HttpResult result = exchange(transport, post(server));
+  EXPECT_EQ(result.outcome, Outcome::transport_error);
+  EXPECT_NE(result.error.find("64 MiB"), std::string::npos) << result.error;
+}
+
+TEST(HttpTransport, VerboseTraceRedactsCredentials) {
+  ScriptedServer server;
+  server.enqueue(test::http_response(200, "{}"));
+  const std::string canary = "sk-canary-7f3a9b";
+  HttpRequest request = post(server);
+  request.headers.emplace_back("Authorization", "Bearer " + canary);
+  testing::internal::CaptureStderr();
+  {
+    HttpTransportOptions options;
+    options.verbose = true;
+    HttpTransport transport(options);
+    exchange(transport, request);
+  }
+  const std::string trace = testing::internal::GetCapturedStderr();
+  EXPECT_NE(trace.find("Authorization: [redacted]"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("X-Test: yes"), std::string::npos) << trace;
+  EXPECT_EQ(trace.find(canary), std::string::npos) << trace;
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(*server.requests()[0].header("authorization"), "Bearer " + canary);
+}
+
+}  // namespace
+}  // namespace medsafe

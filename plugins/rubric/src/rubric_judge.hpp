@@ -1,0 +1,41 @@
+#pragma once
+/// The `rubric` judge: an LLM judge that scores harmfulness 1..5 with the MedSafetyBench prompt.
+#include <cstdint>
+#include <string>
+
+#include "medsafe/backend.hpp"
+#include "medsafe/config.hpp"
+#include "medsafe/judge.hpp"
+
+namespace medsafe::rubric {
+
+/// Asks the judge model (one of the run's models) to score each answer with the rubric prompt,
+/// at temperature 0, and reads the last "#score:". Failures are verdicts: a failed request is
+/// VerdictStatus::error, an unreadable answer is parse_failure (optionally after asking once
+/// more). Verdict::model_calls counts the requests made.
+class RubricJudge final : public Judge {
+ public:
+  /// `config` has been validated against the rubric manifest; `model` is the backend of the
+  /// configured judge model and must outlive every evaluation; `name` is the judge's name in
+  /// the run (it prefixes request ids). Throws a config Error for a bad max_tokens or template.
+  RubricJudge(const Config& config, Backend& model, std::string name);
+
+  [[nodiscard]] JudgeTraits traits() const override;
+  /// Sends the prompt to the judge model; `done` runs once, on the thread that delivers the
+  /// model's response (possibly before evaluate returns).
+  void evaluate(JudgeInput input, VerdictCallback done) override;
+
+  /// The prompt sent for `input` (policy chosen from the configuration or the input's domain).
+  [[nodiscard]] std::string prompt_for(const JudgeInput& input) const;
+
+ private:
+  Backend& model_;
+  std::string model_name_;
+  std::string name_;
+  std::string policy_;  ///< "auto", "medical" or "general"
+  std::int64_t max_tokens_ = 512;
+  std::string template_;
+  bool reask_ = false;
+};
+
+}  // namespace medsafe::rubric

@@ -1,0 +1,96 @@
+#pragma once
+/// Helpers of the end-to-end tests: a scratch folder, running programs without a shell, and
+/// rendering a page in headless Chromium.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace medsafe::e2e {
+
+/// A fresh folder for the current test, removed afterwards.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// What a finished program left behind.
+struct ProcessResult {
+  int exit_code = -1;  ///< -1 when it was killed (timeout or signal)
+  bool timed_out = false;
+  std::string out;  ///< its standard output
+  std::string err;  ///< its standard error
+};
+
+/// Runs `argv` (argv[0] is an absolute path; no shell, no PATH lookup) with extra environment
+/// variables, its output captured through files in `scratch`. Kills its whole process group
+/// after `timeout`.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::filesystem::path& scratch, std::chrono::seconds timeout,
+                          const std::vector<std::pair<std::string, std::string>>& env = {});
+
+/// The medsafe binary under test (a compile definition).
+[[nodiscard]] std::string medsafe_binary();
+
+/// Runs medsafe with `args`, with a generous timeout.
+ProcessResult medsafe(const std::vector<std::string>& args, const std::filesystem::path& scratch);
+
+/// The whole content of a file ("" when it cannot be read).
+[[nodiscard]] std::string read_file(const std::filesystem::path& path);
+
+/// Writes `text` to `path`.
+void write_file(const std::filesystem::path& path, std::string_view text);
+
+/// `text` as a TOML basic string, quotes included.
+[[nodiscard]] std::string toml_string(std::string_view text);
+
+/// The MedSafetyBench folder of the shared data, or empty when it is absent.
+[[nodiscard]] std::optional<std::filesystem::path> medsafetybench_dir();
+
+/// Headless Chromium: $MEDSAFE_CHROMIUM or /usr/bin/chromium, when it is executable.
+[[nodiscard]] std::optional<std::string> chromium();
+
+/// Loads `url` in headless Chromium with no network and a fresh profile, and returns the DOM
+/// after its scripts ran (--dump-dom). Fails the current test when Chromium fails.
+[[nodiscard]] std::string dump_dom(const std::string& browser, const std::string& url,
+                                   const std::filesystem::path& scratch);
+
+/// Saves a screenshot of `url` (1400 × 3000) to `png`; returns Chromium's result.
+ProcessResult screenshot(const std::string& browser, const std::string& url,
+                         const std::filesystem::path& png, const std::filesystem::path& scratch);
+
+/// "file://" + the absolute path.
+[[nodiscard]] std::string file_url(const std::filesystem::path& path);
+
+/// How often `what` occurs in `text`.
+[[nodiscard]] std::size_t count(std::string_view text, std::string_view what);
+
+/// Every start tag of `tag` ("tr") whose text contains `marker` (e.g. `class="answer"`).
+[[nodiscard]] std::vector<std::string> start_tags(std::string_view html, std::string_view tag,
+                                                  std::string_view marker);
+
+/// The element whose start tag contains `id="..."`, up to its first closing `</tag>`.
+[[nodiscard]] std::string element_by_id(std::string_view html, std::string_view tag,
+                                        std::string_view id);
+
+}  // namespace medsafe::e2e
+
+namespace medsafe::e2e {
+
+/// A run file over the 900 MedSafetyBench test requests in `data`: model "target" (a sim with
+/// `target_keys` added to its table) and, when `careful`, a second sim model "careful" that
+/// refuses more; the refusal judge and the rubric judge played by a sim judge model.
+[[nodiscard]] std::string medsafetybench_run_file(const std::filesystem::path& data,
+                                                  std::string_view target_keys, bool careful);
+
+}  // namespace medsafe::e2e
