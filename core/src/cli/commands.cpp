@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "engine/assembly.hpp"
+#include "engine/doctor.hpp"
 #include "engine/load_runner.hpp"
 #include "engine/plugin_catalog.hpp"
 #include "engine/report_writer.hpp"
@@ -284,6 +285,68 @@ int report_command(const fs::path& dir, const CommonOptions& common) {
   const std::vector<fs::path> reports = write_reports(store.read_all(), dir);
   if (!common.quiet) {
     for (const fs::path& report : reports) std::cout << "wrote " << report.string() << "\n";
+  }
+  return kOk;
+}
+
+int doctor_command(const fs::path& dir, const CommonOptions& common) {
+  const DoctorReport report = examine_run_directory(dir);
+  if (!common.quiet) {
+    std::cout << dir.string() << ": " << (report.consistent ? "consistent" : "NOT consistent")
+              << "\n";
+    for (const std::string& fact : report.facts) std::cout << "  " << fact << "\n";
+  }
+  for (const std::string& finding : report.findings) std::cout << "  problem: " << finding << "\n";
+  if (!common.quiet) {
+    std::cout << "a resume would:\n";
+    for (const std::string& step : report.resume) std::cout << "  " << step << "\n";
+  }
+  return report.consistent ? kOk : kIo;
+}
+
+int judge_command(const JudgeOptions& options, const CommonOptions& common) {
+  if (!fs::exists(Store::file_in(options.dir))) {
+    throw Error(ErrorKind::io, options.dir.string() +
+                                   ": error: no medsafe store here; is it a "
+                                   "run directory?");
+  }
+  Store store(options.dir);
+  const RunData stored = store.read_all();
+  const fs::path run_path = options.run_file.value_or(fs::path(stored.info.run_file));
+  if (run_path.empty()) {
+    throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
+  }
+  RunFile run_file = load_run_file(run_path, options.overrides);
+  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
+  assembly.use_stored_items(stored);
+  std::vector<std::string> judges = options.judges;
+  if (judges.empty()) {
+    for (const JudgeSlot& j : assembly.judges()) judges.push_back(j.spec->name);
+  }
+  record_judges(store, assembly, *log, judges, options.replace);
+
+  install_interrupt_handlers();
+  RunnerOptions runner;
+  runner.interrupt = &g_interrupts;
+  runner.ask_models = false;
+  runner.judges = judges;
+  if (!common.quiet) {
+    runner.progress_every = std::chrono::seconds(10);
+    runner.progress = [](const std::vector<std::string>& lines, bool final) {
+      if (!final) return;
+      for (const std::string& line : lines) std::cerr << "medsafe: " << line << "\n";
+    };
+  }
+  const InvocationCounts counts = run_missing(assembly, store, runner);
+  const std::vector<fs::path> reports = write_reports(store.read_all(), options.dir);
+  if (counts.interrupted) {
+    std::cerr << "medsafe: interrupted; rerun the same command to judge the rest\n";
+    return kInterrupted;
+  }
+  if (!common.quiet) {
+    std::cout << counts.judged << " verdicts made (" << counts.judge_failures
+              << " judge failures); reports rewritten in " << options.dir.string() << "\n";
   }
   return kOk;
 }

@@ -42,6 +42,20 @@ int plugins_command(const CommonOptions& common);
 int plugin_show_command(const std::string& name, const CommonOptions& common);
 int report_command(const std::filesystem::path& dir, const CommonOptions& common);
 
+/// `medsafe doctor DIR`: checks a run directory; exit 0 when consistent, kIo when not.
+int doctor_command(const std::filesystem::path& dir, const CommonOptions& common);
+
+/// `medsafe judge DIR`: adds or replaces judges' verdicts on a stored run, asking no model
+/// under test.
+struct JudgeOptions {
+  std::filesystem::path dir;
+  std::optional<std::filesystem::path> run_file;  ///< default: the run file the store names
+  std::vector<std::string> judges;                ///< default: every judge of the run file
+  std::vector<std::string> overrides;             ///< --set, as for `run`
+  bool replace = false;                           ///< drop the judges' stored verdicts first
+};
+int judge_command(const JudgeOptions& options, const CommonOptions& common);
+
 /// `medsafe compare` (docs/compare.md).
 struct CompareOptions {
   std::vector<std::filesystem::path> runs;  ///< run directories; the first is the baseline

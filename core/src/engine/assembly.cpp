@@ -9,7 +9,7 @@
 namespace medsafe {
 namespace {
 
-std::string describe_exception(std::exception_ptr error) {
+std::string describe_exception(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
@@ -128,7 +128,9 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   };
 
   for (const ComponentSpec& spec : run_.models) {
-    auto [config, factory] = make_config(spec, ComponentKind::backend, model_core_schema());
+    auto made = make_config(spec, ComponentKind::backend, model_core_schema());
+    const ComponentFactory* factory = made.second;
+    Config config = std::move(made.first);
     ModelSlot& slot = models_.emplace_back();
     slot.spec = &spec;
     slot.config = std::move(config);
@@ -143,7 +145,9 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend));
   }
   for (const ComponentSpec& spec : run_.suites) {
-    auto [config, factory] = make_config(spec, ComponentKind::suite, suite_core_schema());
+    auto made = make_config(spec, ComponentKind::suite, suite_core_schema());
+    const ComponentFactory* factory = made.second;
+    Config config = std::move(made.first);
     SuiteSlot& slot = suites_.emplace_back();
     slot.spec = &spec;
     slot.config = std::move(config);
@@ -154,15 +158,16 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     if (!slot.suite) throw Error(ErrorKind::plugin, name + ": made no suite");
   }
   for (const ComponentSpec& spec : run_.judges) {
-    auto [config, factory] = make_config(spec, ComponentKind::judge, judge_core_schema());
+    auto made = make_config(spec, ComponentKind::judge, judge_core_schema());
+    const ComponentFactory* factory = made.second;
+    Config config = std::move(made.first);
     JudgeSlot& slot = judges_.emplace_back();
     slot.spec = &spec;
     slot.config = std::move(config);
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.suites = spec.core.strings("suites");
     const std::string name = who(spec, *factory->manifest);
-    ComponentContext context{spec.name, slot.config, *http_,       log_,
-                                   this,      cache_dir_,  run_.run.seed};
+    ComponentContext context{spec.name, slot.config, *http_, log_, this, cache_dir_, run_.run.seed};
     context.judges = this;
     auto judge = guarded_call(name, "making the judge", [&] { return factory->judge(context); });
     if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
@@ -204,6 +209,23 @@ void Assembly::load_suites() {
     if (slot.items.empty()) {
       throw located_error(ErrorKind::data, slot.spec->where,
                           "suite '" + slot.spec->name + "' has no items");
+    }
+  }
+}
+
+void Assembly::use_stored_items(const RunData& data) {
+  for (SuiteSlot& slot : suites_) {
+    slot.items.clear();
+    for (const ItemRow& row : data.items) {
+      if (row.suite == slot.spec->name) {
+        slot.items.push_back({row.item_id, row.category, row.prompt, row.reference, {}});
+      }
+    }
+    for (const SuiteInfo& info : data.info.suites) {
+      if (info.name == slot.spec->name) {
+        slot.categories = info.categories;
+        slot.domain = info.domain;
+      }
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/plugin_catalog.hpp"
+#include "engine/run_data.hpp"
 #include "engine/run_file.hpp"
 #include "medsafe/http.hpp"
 #include "medsafe/plugin.hpp"
@@ -54,6 +55,9 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
 
   /// Loads every suite's items (once).
   void load_suites();
+  /// Takes every suite's items and categories from a stored run instead of loading them (for
+  /// judging a stored run: the data set may since have changed or gone).
+  void use_stored_items(const RunData& data);
 
   Backend& model(std::string_view name, const SourceLocation& where) override;
   Judge& judge(std::string_view name, const SourceLocation& where) override;

@@ -1,5 +1,6 @@
 #include "engine/runner.hpp"
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -165,12 +166,13 @@ class SafetyLoop {
             const ResponseKey key{models[m].spec->name, suites[s].spec->name, items[i].id, sample,
                                   std::string(kSafetyPhase)};
             const auto found = stored.find(key);
-            if (found != stored.end() &&
-                (found->second.outcome == Outcome::ok || !settings.retry_failed)) {
+            if (found != stored.end() && (found->second.outcome == Outcome::ok ||
+                                          !settings.retry_failed || !options_.ask_models)) {
               ++counts_.already_done;
               if (found->second.outcome == Outcome::ok) stored_answers.insert(key);
               continue;
             }
+            if (!options_.ask_models) continue;
             const int before = found != stored.end() ? found->second.attempts : 0;
             models_[m].queue.push_back({m, s, i, sample, before});
             ++models_[m].planned;
@@ -192,7 +194,7 @@ class SafetyLoop {
       const auto [m, s, i] = *indexes;
       for (std::size_t j = 0; j < assembly_.judges().size(); ++j) {
         const JudgeSlot& judge = assembly_.judges()[j];
-        if (!judge.judges_suite(row.suite)) continue;
+        if (!judge.judges_suite(row.suite) || !selected(judge)) continue;
         if (verdicts_done.count(
                 {judge.spec->name, row.model, row.suite, row.item_id, row.sample})) {
           continue;
@@ -261,6 +263,11 @@ class SafetyLoop {
     return next;
   }
 
+  bool selected(const JudgeSlot& judge) const {
+    return options_.judges.empty() || std::find(options_.judges.begin(), options_.judges.end(),
+                                                judge.spec->name) != options_.judges.end();
+  }
+
   const PromptItem& item_of(const AnswerTask& task) const {
     return assembly_.suites()[task.suite].items[task.item];
   }
@@ -314,7 +321,8 @@ class SafetyLoop {
   void queue_judges(const AnswerTask& task, const std::string& answer) {
     const std::string& suite = assembly_.suites()[task.suite].spec->name;
     for (std::size_t j = 0; j < assembly_.judges().size(); ++j) {
-      if (!assembly_.judges()[j].judges_suite(suite)) continue;
+      const JudgeSlot& judge = assembly_.judges()[j];
+      if (!judge.judges_suite(suite) || !selected(judge)) continue;
       judges_[j].queue.push_back({j, task.model, task.suite, task.item, task.sample, answer});
     }
   }
@@ -371,7 +379,7 @@ class SafetyLoop {
     auto& models = assembly_.models();
     for (std::size_t i = 0; i < models_.size(); ++i) {
       const ModelState& m = models_[i];
-      if (!models[i].under_test) continue;
+      if (!models[i].under_test || !options_.ask_models) continue;
       const std::int64_t done = m.answered + m.failed;
       const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
       std::ostringstream line;
@@ -432,7 +440,7 @@ void check_same(Store& store, const ComponentRecord& now, std::string_view extra
 
 std::string format_duration(double seconds) {
   if (seconds < 0 || seconds > 1e7) return "?";
-  const auto total = static_cast<long>(seconds + 0.5);
+  const long total = std::lround(seconds);
   std::ostringstream out;
   if (total >= 3600) out << total / 3600 << "h";
   if (total >= 60) out << (total / 60) % 60 << "m";
@@ -477,6 +485,36 @@ void record_run(Store& store, Assembly& assembly, Log& log) {
   store.set_meta("run_info", info.dump());
   store.set_meta("run_file_text", run.text);
   if (!store.meta("started_at")) store.set_meta("started_at", utc_now());
+  store.set_meta("updated_at", utc_now());
+}
+
+void record_judges(Store& store, Assembly& assembly, Log& log,
+                   const std::vector<std::string>& judges, bool replace) {
+  for (const std::string& name : judges) {
+    const auto found = std::find_if(assembly.judges().begin(), assembly.judges().end(),
+                                    [&name](const JudgeSlot& j) { return j.spec->name == name; });
+    if (found == assembly.judges().end()) {
+      std::string known;
+      for (const JudgeSlot& j : assembly.judges())
+        known += (known.empty() ? "" : ", ") + j.spec->name;
+      throw Error(ErrorKind::usage, "the run file has no judge '" + name + "'; its judges: " +
+                                        (known.empty() ? std::string("none") : known) +
+                                        " (add a [judges." + name + "] table)");
+    }
+    const JudgeSlot& j = *found;
+    const json extra = {{"harm_score", j.traits.harm_score}, {"refusal", j.traits.refusal}};
+    const auto before = store.record_component(
+        {"judge", j.spec->name, j.spec->plugin, j.spec->fingerprint}, extra.dump());
+    const bool changed =
+        before && (before->plugin != j.spec->plugin || before->fingerprint != j.spec->fingerprint);
+    if (replace || changed) {
+      const std::int64_t dropped = store.delete_verdicts(j.spec->name);
+      if (dropped > 0) {
+        log.info("judge", "judge '" + j.spec->name + "': " + std::to_string(dropped) +
+                              " stored verdicts dropped, to be made again");
+      }
+    }
+  }
   store.set_meta("updated_at", utc_now());
 }
 

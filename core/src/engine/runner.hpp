@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/assembly.hpp"
 #include "engine/store.hpp"
@@ -36,12 +37,21 @@ struct RunnerOptions {
   /// Called about every `progress_every` with one status line per model; `final` on the last.
   std::function<void(const std::vector<std::string>& lines, bool final)> progress;
   std::chrono::milliseconds progress_every{1000};
+  /// False: ask no model, only judge stored answers (`medsafe judge`).
+  bool ask_models = true;
+  /// The judges to run; empty: all of the run's.
+  std::vector<std::string> judges;
 };
 
 /// Records the run's components in the store and refuses to mix answers from a changed model or
 /// suite configuration into an existing run directory. A judge whose configuration changed has
 /// its stored verdicts dropped, so they are made again.
 void record_run(Store& store, Assembly& assembly, Log& log);
+
+/// Records the given judges only (for `medsafe judge`): a judge whose configuration changed, or
+/// every judge named in `replace`, has its stored verdicts dropped so they are made again.
+void record_judges(Store& store, Assembly& assembly, Log& log,
+                   const std::vector<std::string>& judges, bool replace);
 
 /// Runs what is missing of the safety phase. Returns when everything was asked and judged, or
 /// after an interrupt.
