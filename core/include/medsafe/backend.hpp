@@ -24,7 +24,7 @@ struct Request {
   std::optional<double> temperature;       ///< overrides the backend's (judges ask for 0)
   std::optional<std::int64_t> max_tokens;  ///< overrides the backend's
   std::optional<std::uint64_t> seed;       ///< sampling seed, where the backend supports it
-  bool ignore_eos = false;  ///< load tests: generate max_tokens tokens, where the server can
+  bool ignore_eos = false;    ///< load tests: generate max_tokens tokens, where the server can
   std::string category;       ///< the item's category: metadata a simulated backend may use
   TimePoint intended_send{};  ///< when the schedule meant it to leave; epoch means "now"
 };
@@ -81,6 +81,10 @@ struct Response {
   Usage usage;
   Timing timing;
   std::optional<double> retry_after_s;  ///< the server's Retry-After, when it sent one
+  /// Requests this attempt put on the wire. More than 1 when the transport resent it by itself
+  /// (libcurl resends once when a reused connection turns out closed); the runner counts each
+  /// as an attempt so the store's attempts match what the server saw.
+  int wire_sends = 1;
 
   [[nodiscard]] bool ok() const noexcept { return outcome == Outcome::ok; }
 };

@@ -84,6 +84,9 @@ struct HttpResult {
   bool sse = false;              ///< the body was text/event-stream and went to on_event
   bool sse_truncated = false;    ///< the stream ended inside an event
   std::uint64_t sse_events = 0;  ///< how many events went to on_event
+  /// How many times the request went on the wire. 0 when no connection was made; 2 when
+  /// libcurl found a reused connection closed by the server and resent on a fresh one.
+  int sends = 0;
 
   /// The value of the first header named `lower_name` (lower case), or null.
   [[nodiscard]] const std::string* header(std::string_view lower_name) const noexcept {

@@ -1,5 +1,6 @@
 #include "engine/runner.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -298,7 +299,7 @@ class SafetyLoop {
                         response.usage.completion_tokens > 0
                             ? static_cast<double>(response.usage.completion_tokens)
                             : estimate_tokens(response.text));
-    ++task.attempts;
+    task.attempts += std::max(response.wire_sends, 1);
     // Every attempt's outcome is committed, so a killed run resumes with the right count.
     store_.put_response(to_row(response, slot_of(task), task.attempts));
     if (response.ok()) {
@@ -423,9 +424,10 @@ class SafetyLoop {
   TimePoint last_progress_{};
 };
 
-void check_same(Store& store, const ComponentRecord& now, std::string_view extra,
-                const SourceLocation& where) {
-  const auto before = store.record_component(now, extra);
+// Throws when the store holds `now` under another set-up. Writes nothing: a refused run must
+// leave the store as it was.
+void check_same(Store& store, const ComponentRecord& now, const SourceLocation& where) {
+  const auto before = store.component(now.kind, now.name);
   if (before && (before->plugin != now.plugin || before->fingerprint != now.fingerprint)) {
     throw located_error(
         ErrorKind::config, where,
@@ -450,15 +452,22 @@ std::string format_duration(double seconds) {
 
 void record_run(Store& store, Assembly& assembly, Log& log) {
   const RunFile& run = assembly.run();
+  // Every check first, so that a refused run changes nothing.
+  for (ModelSlot& m : assembly.models()) {
+    check_same(store, {"model", m.spec->name, m.spec->plugin, m.spec->fingerprint}, m.spec->where);
+  }
+  for (SuiteSlot& s : assembly.suites()) {
+    check_same(store, {"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint}, s.spec->where);
+  }
   for (ModelSlot& m : assembly.models()) {
     const json extra = {{"under_test", m.under_test}};
-    check_same(store, {"model", m.spec->name, m.spec->plugin, m.spec->fingerprint}, extra.dump(),
-               m.spec->where);
+    (void)store.record_component({"model", m.spec->name, m.spec->plugin, m.spec->fingerprint},
+                                 extra.dump());
   }
   for (SuiteSlot& s : assembly.suites()) {
     const json extra = {{"domain", s.domain}};
-    check_same(store, {"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint}, extra.dump(),
-               s.spec->where);
+    (void)store.record_component({"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint},
+                                 extra.dump());
     store.put_categories(s.spec->name, s.categories);
     store.put_items(s.spec->name, s.items);
   }

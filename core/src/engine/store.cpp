@@ -226,15 +226,17 @@ std::optional<std::string> Store::meta(std::string_view key) {
   return s.text(0);
 }
 
-std::optional<ComponentRecord> Store::record_component(const ComponentRecord& record,
-                                                       std::string_view extra_json) {
+std::optional<ComponentRecord> Store::component(std::string_view kind, std::string_view name) {
   Statement find(impl_->db,
                  "SELECT plugin, fingerprint FROM components WHERE kind = ?1 AND name = ?2");
-  find.bind(1, record.kind).bind(2, record.name);
-  std::optional<ComponentRecord> before;
-  if (find.step()) {
-    before = ComponentRecord{record.kind, record.name, find.text(0), find.text(1)};
-  }
+  find.bind(1, kind).bind(2, name);
+  if (!find.step()) return std::nullopt;
+  return ComponentRecord{std::string(kind), std::string(name), find.text(0), find.text(1)};
+}
+
+std::optional<ComponentRecord> Store::record_component(const ComponentRecord& record,
+                                                       std::string_view extra_json) {
+  std::optional<ComponentRecord> before = component(record.kind, record.name);
   Statement(impl_->db, R"sql(
     INSERT INTO components (kind, name, plugin, fingerprint, extra, ord)
     VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COUNT(*) FROM components))

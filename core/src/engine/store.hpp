@@ -64,6 +64,9 @@ class Store {
   void set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] std::optional<std::string> meta(std::string_view key);
 
+  /// The stored record of a component, if any.
+  [[nodiscard]] std::optional<ComponentRecord> component(std::string_view kind,
+                                                         std::string_view name);
   /// Records a component; returns the record that was there before, if any.
   std::optional<ComponentRecord> record_component(const ComponentRecord& record,
                                                   std::string_view extra_json);

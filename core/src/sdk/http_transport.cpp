@@ -213,6 +213,14 @@ size_t on_header(char* data, size_t size, size_t count, void* user) noexcept {
   }
 }
 
+// Called each time libcurl is about to send the request, including its own resend on a fresh
+// connection when a reused one was found closed.
+int on_prereq(void* user, char* /*conn_primary_ip*/, char* /*conn_local_ip*/,
+              int /*conn_primary_port*/, int /*conn_local_port*/) noexcept {
+  ++static_cast<Transfer*>(user)->result.sends;
+  return CURL_PREREQFUNC_OK;
+}
+
 size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
   auto& t = *static_cast<Transfer*>(user);
   const size_t length = size * count;
@@ -432,6 +440,8 @@ struct HttpTransport::Impl {
     set_option(easy, CURLOPT_HEADERDATA, static_cast<void*>(&t), failure);
     set_option(easy, CURLOPT_WRITEFUNCTION, &on_body, failure);
     set_option(easy, CURLOPT_WRITEDATA, static_cast<void*>(&t), failure);
+    set_option(easy, CURLOPT_PREREQFUNCTION, &on_prereq, failure);
+    set_option(easy, CURLOPT_PREREQDATA, static_cast<void*>(&t), failure);
     if (r.timeouts.connect.count() > 0) {
       set_option(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeouts.connect.count()),
                  failure);

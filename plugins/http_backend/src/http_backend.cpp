@@ -1,0 +1,151 @@
+#include "http_backend.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "medsafe/log.hpp"
+#include "wire_text.hpp"
+
+namespace medsafe::http_backend {
+
+HttpBackend::HttpBackend(const ComponentContext& context, Endpoint endpoint)
+    : http_(context.http), endpoint_(std::make_shared<const Endpoint>(std::move(endpoint))) {
+  if (!endpoint_->api_key.empty()) context.log.add_secret(endpoint_->api_key);
+}
+
+HttpBackend::~HttpBackend() {
+  // Requests in flight end now, so none calls back into a runner that outlives us by little.
+  http_.cancel(this);
+}
+
+void HttpBackend::submit(Request request, ResponseCallback done) {
+  HttpRequest http;
+  try {
+    http = make_http_request(*endpoint_, request, build_body(request), this);
+  } catch (const std::exception& error) {
+    Response response;
+    response.outcome = Outcome::backend_error;
+    response.error =
+        redact(std::string("cannot build the request: ") + error.what(), {endpoint_->api_key});
+    done(std::move(response));
+    return;
+  }
+  std::shared_ptr<HttpExchange> exchange = make_exchange(request, std::move(done));
+  http_.start(std::move(http), std::move(exchange));
+}
+
+void HttpBackend::cancel_all() { http_.cancel(this); }
+
+void FailureSlot::fail(Outcome outcome, std::string error) {
+  if (outcome_ != Outcome::ok) return;
+  outcome_ = outcome;
+  error_ = std::move(error);
+}
+
+void FailureSlot::move_to(Response& response) {
+  if (outcome_ == Outcome::ok) return;
+  response.outcome = outcome_;
+  response.error = std::move(error_);
+}
+
+namespace {
+
+// Fills what every exchange's Response has; returns true when it got a 2xx answer to decode.
+bool begin_response(const HttpResult& result, TimePoint intended_send, std::uint64_t events,
+                    Response& response) {
+  response.http_status = result.status;
+  response.timing.intended_send = intended_send == TimePoint{} ? result.sent : intended_send;
+  response.timing.sent = result.sent;
+  response.timing.first_byte = result.first_byte;
+  response.timing.finished = result.finished;
+  response.wire_sends = std::max(result.sends, 1);
+  if (const std::string* retry_after = result.header("retry-after")) {
+    response.retry_after_s = parse_retry_after(*retry_after, std::chrono::system_clock::now());
+  }
+  if (result.outcome != Outcome::ok) {
+    response.outcome = result.outcome;
+    response.error = result.error;
+    if (events > 0) response.error += " (after " + std::to_string(events) + " stream events)";
+    return false;
+  }
+  if (result.status < 200 || result.status >= 300) {
+    response.outcome = Outcome::http_error;
+    response.error =
+        "HTTP " + std::to_string(result.status) + ": " +
+        (result.body.empty() ? std::string("(empty body)") : error_message(result.body));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+AssemblerBase::AssemblerBase(std::string secret, TimePoint intended_send,
+                             std::string_view end_marker)
+    : secret_(std::move(secret)), intended_send_(intended_send), end_marker_(end_marker) {}
+
+AssemblerBase::~AssemblerBase() = default;
+AssemblerBase::AssemblerBase(AssemblerBase&&) noexcept = default;
+AssemblerBase& AssemblerBase::operator=(AssemblerBase&&) noexcept = default;
+
+std::string AssemblerBase::finish_reason() const { return finish_reason_; }
+
+void AssemblerBase::finish_stream(const HttpResult& result, Response& response) {
+  if (failure_.failed()) {
+    failure_.move_to(response);
+  } else if (!ended_) {
+    response.outcome = Outcome::stream_error;
+    response.error = "stream ended after " + std::to_string(events_) + " events without " +
+                     std::string(end_marker_);
+    if (result.sse_truncated) response.error += " (cut inside an event)";
+  }
+}
+
+void AssemblerBase::finish_body(const HttpResult& result, Response& response) {
+  std::string error;
+  switch (decode_body(result.body, error)) {
+    case DecodeStatus::error_object:
+      response.outcome = Outcome::stream_error;
+      response.error = "the server returned an error object: " + error;
+      return;
+    case DecodeStatus::malformed:
+      response.outcome = Outcome::malformed;
+      response.error = std::move(error);
+      return;
+    case DecodeStatus::ok:
+      return;
+  }
+}
+
+Response AssemblerBase::finish(HttpResult&& result) {
+  Response response;
+  const bool streamed = result.sse || events_ > 0;
+  if (begin_response(result, intended_send_, events_, response)) {
+    if (streamed) {
+      finish_stream(result, response);
+    } else {
+      finish_body(result, response);
+    }
+  }
+  response.text = std::move(text_);
+  response.finish_reason = finish_reason();
+  response.timing.token_events = std::move(token_events_);
+  response.usage.prompt_tokens = prompt_tokens_;
+  if (completion_tokens_ >= 0) {
+    response.usage.completion_tokens = completion_tokens_;
+    response.usage.source = TokenSource::usage;
+  } else if (streamed) {
+    response.usage.completion_tokens =
+        static_cast<std::int64_t>(response.timing.token_events.size());
+    response.usage.source = TokenSource::events;
+  }
+  // A hostile or careless server may echo the request's credentials back in its error text.
+  if (!secret_.empty()) {
+    response.error = redact(std::move(response.error), {secret_});
+    response.text = redact(std::move(response.text), {secret_});
+  }
+  return response;
+}
+
+}  // namespace medsafe::http_backend

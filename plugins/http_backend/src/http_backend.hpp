@@ -1,0 +1,129 @@
+#pragma once
+/// The plumbing every HTTP model backend shares around the core transport: a Backend base that
+/// builds and starts the request (the API only writes the body and decodes the answer), the
+/// exchange that feeds an API's response assembler, and the parts of a Response that every
+/// API fills alike (timing, status, Retry-After, HTTP-level failures, usage, redaction).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "endpoint.hpp"
+#include "medsafe/backend.hpp"
+#include "medsafe/http.hpp"
+#include "medsafe/plugin.hpp"
+
+namespace medsafe::http_backend {
+
+/// A Backend that sends each Request as one POST to a fixed Endpoint over the shared transport.
+/// Never throws for a failed request: a body that cannot be built is a backend_error Response.
+class HttpBackend : public Backend {
+ public:
+  /// Cancels this backend's requests in flight (each still gets its Response).
+  ~HttpBackend() override;
+  HttpBackend(const HttpBackend&) = delete;
+  HttpBackend& operator=(const HttpBackend&) = delete;
+
+  void submit(Request request, ResponseCallback done) final;
+  /// Cancels this backend's requests in flight (not those of other backends).
+  void cancel_all() final;
+
+ protected:
+  /// Registers the endpoint's API key with `context.log` as a secret.
+  HttpBackend(const ComponentContext& context, Endpoint endpoint);
+
+  [[nodiscard]] const Endpoint& endpoint() const noexcept { return *endpoint_; }
+  /// The request's JSON body; may throw (the request then fails as backend_error).
+  [[nodiscard]] virtual std::string build_body(const Request& request) const = 0;
+  /// The exchange that turns the transport's reports for `request` into its Response.
+  [[nodiscard]] virtual std::shared_ptr<HttpExchange> make_exchange(
+      const Request& request, ResponseCallback done) const = 0;
+
+ private:
+  HttpTransport& http_;
+  std::shared_ptr<const Endpoint> endpoint_;
+};
+
+/// An HttpExchange that feeds an API's assembler — a type with `void on_event(const SseEvent&)`
+/// and `Response finish(HttpResult&&)` — and hands the Response to `done`.
+template <typename Assembler>
+class AssemblingExchange final : public HttpExchange {
+ public:
+  AssemblingExchange(Assembler assembler, ResponseCallback done)
+      : assembler_(std::move(assembler)), done_(std::move(done)) {}
+
+  void on_event(const SseEvent& event) override { assembler_.on_event(event); }
+  void on_complete(HttpResult&& result) override { done_(assembler_.finish(std::move(result))); }
+
+ private:
+  Assembler assembler_;
+  ResponseCallback done_;
+};
+
+/// How decoding one stream event or one body went.
+enum class DecodeStatus : std::uint8_t {
+  ok,            ///< well-formed
+  error_object,  ///< the server sent an error object instead of an answer; the message says it
+  malformed,     ///< not decodable; the message says what was wrong
+};
+
+/// The first failure seen while reading one answer; later failures do not replace it.
+class FailureSlot {
+ public:
+  void fail(Outcome outcome, std::string error);
+  [[nodiscard]] bool failed() const noexcept { return outcome_ != Outcome::ok; }
+  /// Moves the failure (if any) into `response`.
+  void move_to(Response& response);
+
+ private:
+  Outcome outcome_ = Outcome::ok;
+  std::string error_;
+};
+
+/// What every API's response assembler shares: the answer as it accumulates, the first failure,
+/// and finish(), which makes the Response. A derived class decodes the API's stream events
+/// (on_event, setting the fields below and `ended_` at the end marker) and its bodies.
+class AssemblerBase {
+ public:
+  /// `secret` (the API key, may be empty) is removed from every error and the text;
+  /// `intended_send` is the schedule's time (epoch: the actual send time); `end_marker` names
+  /// the stream's last event in errors ("[DONE]", "message_stop").
+  AssemblerBase(std::string secret, TimePoint intended_send, std::string_view end_marker);
+  virtual ~AssemblerBase();
+  AssemblerBase(AssemblerBase&&) noexcept;
+  AssemblerBase& operator=(AssemblerBase&&) noexcept;
+
+  /// The Response, once the exchange is over: status, timing, Retry-After, and a failure for a
+  /// transport failure, a non-2xx status (http_error), a stream that failed or did not reach its
+  /// end marker (stream_error; malformed for an undecodable event), or a bad body; then usage
+  /// (the server's count, else the token events counted) and the text that arrived. Call once.
+  [[nodiscard]] Response finish(HttpResult&& result);
+
+ protected:
+  /// Decodes a 2xx non-streaming body into the fields below; returns its status and, unless
+  /// ok, the message in `error`.
+  virtual DecodeStatus decode_body(const std::string& body, std::string& error) = 0;
+  /// The finish reason as the Response gives it (default: finish_reason_ unchanged).
+  [[nodiscard]] virtual std::string finish_reason() const;
+
+  std::string text_;
+  std::string finish_reason_;
+  std::vector<TimePoint> token_events_;
+  std::int64_t prompt_tokens_ = -1;      ///< -1: unknown
+  std::int64_t completion_tokens_ = -1;  ///< -1: unknown (then counted from token events)
+  std::uint64_t events_ = 0;             ///< SSE events seen, the end marker included
+  bool ended_ = false;                   ///< the stream's end marker arrived
+  FailureSlot failure_;
+
+ private:
+  void finish_stream(const HttpResult& result, Response& response);
+  void finish_body(const HttpResult& result, Response& response);
+
+  std::string secret_;
+  TimePoint intended_send_;
+  std::string_view end_marker_;
+};
+
+}  // namespace medsafe::http_backend

@@ -1,0 +1,45 @@
+#pragma once
+/// Text helpers every HTTP backend needs, as pure functions: JSON string and number writing,
+/// sanitising hostile text for error messages, the human message of an error payload, and
+/// Retry-After. No I/O, no clocks except what a caller passes in.
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace medsafe::http_backend {
+
+/// Length of the valid UTF-8 sequence starting at text[at], or 0 when it is not valid
+/// (overlong forms and UTF-16 surrogates are not valid).
+[[nodiscard]] std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept;
+
+/// Appends `text` as a JSON string literal; invalid UTF-8 becomes U+FFFD (prompts come from data
+/// sets: a bad byte must not fail the request).
+void append_json_string(std::string& out, std::string_view text);
+
+/// Appends the shortest JSON number that reads back as `value`; null when it is not finite.
+void append_json_number(std::string& out, double value);
+
+/// A single-line, valid UTF-8 excerpt of hostile text: control characters become spaces,
+/// whitespace runs collapse, invalid UTF-8 becomes '?', and at most `limit` bytes are kept
+/// ("..." marks a cut).
+[[nodiscard]] std::string excerpt(std::string_view text, std::size_t limit = 300);
+
+/// The human message of an error payload: error.message (OpenAI, Anthropic), a string "error",
+/// a top-level "message" or "detail", or else an excerpt of the text itself. Always sanitised.
+[[nodiscard]] std::string error_message(std::string_view payload);
+
+/// The human message of an already parsed error payload (see error_message), sanitised;
+/// nullopt when it has none.
+[[nodiscard]] std::optional<std::string> error_message_in(const nlohmann::json& root);
+
+/// Seconds to wait from a Retry-After value: delay-seconds ("120", also "1.5") or an
+/// HTTP-date (IMF-fixdate, RFC 850 or asctime form) relative to `now`; a date in the past
+/// gives 0. Nullopt when the value is neither.
+[[nodiscard]] std::optional<double> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now);
+
+}  // namespace medsafe::http_backend

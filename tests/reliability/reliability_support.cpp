@@ -1,0 +1,351 @@
+#include "reliability_support.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "sim_model.hpp"
+
+extern char** environ;
+
+namespace medsafe::reliability {
+namespace {
+
+std::vector<std::string> environment_with(const Environment& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const std::string name = entry.substr(0, entry.find('='));
+    const bool replaced =
+        std::any_of(extra.begin(), extra.end(), [&](const auto& kv) { return kv.first == name; });
+    if (!replaced) env.push_back(entry);
+  }
+  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  return env;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+/// A read-only connection to a run directory's store.
+class ReadOnlyDb {
+ public:
+  explicit ReadOnlyDb(const fs::path& run_dir) {
+    const fs::path file = run_dir / "medsafe.db";
+    if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open " + file.string() + ": " + why);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~ReadOnlyDb() { sqlite3_close(db_); }
+  ReadOnlyDb(const ReadOnlyDb&) = delete;
+  ReadOnlyDb& operator=(const ReadOnlyDb&) = delete;
+
+  std::vector<std::vector<std::string>> rows(std::string_view sql) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
+        SQLITE_OK) {
+      throw std::runtime_error(std::string("bad query: ") + sqlite3_errmsg(db_));
+    }
+    std::vector<std::vector<std::string>> out;
+    int step = 0;
+    while ((step = sqlite3_step(statement)) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int c = 0; c < sqlite3_column_count(statement); ++c) {
+        const auto* text = sqlite3_column_text(statement, c);
+        row.emplace_back(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(statement);
+    if (step != SQLITE_DONE) throw std::runtime_error(std::string("query: ") + sqlite3_errmsg(db_));
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+ScratchDir::ScratchDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  path_ =
+      fs::temp_directory_path() / ("medsafe_reliability_" + std::string(info->test_suite_name()) +
+                                   "_" + info->name() + "_" + std::to_string(::getpid()));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  // A failed test's folder stays for a person to look at.
+  if (!::testing::Test::HasFailure()) fs::remove_all(path_, ignored);
+}
+
+Child::Child(const std::vector<std::string>& argv, const Environment& env,
+             const fs::path& scratch) {
+  static int serial = 0;
+  const std::string stem = "child-" + std::to_string(++serial);
+  out_file_ = scratch / (stem + ".out");
+  err_file_ = scratch / (stem + ".err");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file_.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file_.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  std::vector<std::string> args = argv;
+  std::vector<std::string> envs = environment_with(env);
+  auto arg_pointers = pointers(args);
+  auto env_pointers = pointers(envs);
+  const int spawned = posix_spawn(&pid_, args.front().c_str(), &actions, &attributes,
+                                  arg_pointers.data(), env_pointers.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (spawned != 0) {
+    pid_ = -1;
+    throw std::runtime_error("cannot start " + args.front() + ": " + std::strerror(spawned));
+  }
+}
+
+Child::~Child() {
+  if (pid_ > 0 && !reaped_) {
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+}
+
+void Child::signal(int signal) const { ::kill(pid_, signal); }
+
+bool Child::running() {
+  if (reaped_) return false;
+  const pid_t done = ::waitpid(pid_, &status_, WNOHANG);
+  if (done == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+ChildResult Child::wait(std::chrono::milliseconds timeout) {
+  ChildResult result;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      result.timed_out = true;
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      reaped_ = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(status_)) result.exit_code = WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) result.signal = WTERMSIG(status_);
+  result.out = read_file(out_file_);
+  result.err = read_file(err_file_);
+  return result;
+}
+
+std::string medsafe_binary() { return MEDSAFE_BINARY; }
+
+std::vector<std::string> medsafe_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {medsafe_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+ChildResult run_medsafe(const std::vector<std::string>& args, const Environment& env,
+                        const fs::path& scratch, std::chrono::milliseconds timeout) {
+  Child child(medsafe_argv(args), env, scratch);
+  return child.wait(timeout);
+}
+
+std::optional<fs::path> medsafetybench_dir() {
+  const fs::path dir = fs::path(MEDSAFE_SHARED_DATA) / "medsafetybench";
+  if (!fs::is_directory(dir / "test")) return std::nullopt;
+  return fs::absolute(dir);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_file(const fs::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::string toml_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::unique_ptr<sim::SimServer> start_sim_server(std::string_view settings_toml,
+                                                 std::string api_key) {
+  sim::ServerOptions options;
+  options.settings = sim::settings_from_toml(settings_toml, "test server settings");
+  options.api_key = std::move(api_key);
+  options.log_limit = 1'000'000;
+  auto server = std::make_unique<sim::SimServer>(options);
+  server->start();
+  return server;
+}
+
+std::string run_file(const RunFileSpec& spec) {
+  std::string text = "[run]\nname = \"reliability\"\nseed = 1\n\n";
+  text += "[models.target]\nplugin = \"openai\"\n";
+  text += "base_url = \"http://127.0.0.1:${" + std::string(kPortVariable) + "}/v1\"\n";
+  text += "model = \"medsafe-sim\"\n";
+  text += spec.model_keys + "\n\n";
+  text +=
+      "[suites.msb]\nplugin = \"medsafetybench\"\npath = " + toml_string(spec.data.string()) + "\n";
+  if (spec.limit_per_category > 0) {
+    text += "limit_per_category = " + std::to_string(spec.limit_per_category) + "\n";
+  }
+  if (!spec.safety) text += "safety = false\n";
+  if (spec.judge) text += "\n[judges.refusal]\nplugin = \"refusal\"\n";
+  text += "\n" + spec.extra;
+  return text;
+}
+
+Environment run_environment(std::uint16_t port, Environment more) {
+  // The plugins next to the binary under test, never a user's MEDSAFE_PLUGIN_PATH.
+  more.emplace_back("MEDSAFE_PLUGIN_PATH", "");
+  more.emplace_back(std::string(kPortVariable), std::to_string(port));
+  return more;
+}
+
+std::vector<StoredResponse> stored_responses(const fs::path& run_dir) {
+  std::vector<StoredResponse> out;
+  for (const auto& row : query(run_dir,
+                               "SELECT model, suite, item_id, sample, phase, outcome, attempts, "
+                               "http_status FROM responses")) {
+    StoredResponse r;
+    // The X-Request-Id medsafe sends (engine/response_row.cpp, request_id()).
+    r.request_id = row[0] + "/" + row[1] + "/" + row[2] + "#" + row[3];
+    if (row[4] != "safety") r.request_id += "@" + row[4];
+    r.item_id = row[2];
+    r.phase = row[4];
+    r.outcome = row[5];
+    r.attempts = std::stoi(row[6]);
+    r.http_status = std::stoi(row[7]);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> query(const fs::path& run_dir, std::string_view sql) {
+  ReadOnlyDb db(run_dir);
+  return db.rows(sql);
+}
+
+std::string integrity_check(const fs::path& run_dir) {
+  std::string report;
+  for (const auto& row : query(run_dir, "PRAGMA integrity_check")) {
+    report += (report.empty() ? "" : "; ") + row.at(0);
+  }
+  return report;
+}
+
+std::map<std::string, std::vector<sim::LogEntry>> log_by_id(const std::vector<sim::LogEntry>& log) {
+  std::map<std::string, std::vector<sim::LogEntry>> by_id;
+  for (const sim::LogEntry& entry : log) by_id[entry.id].push_back(entry);
+  return by_id;
+}
+
+bool wait_until_idle(const sim::SimServer& server, std::chrono::milliseconds bound) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (server.stats().in_flight != 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::vector<std::vector<std::string>> read_csv(const fs::path& file) {
+  const std::string text = read_file(file);
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      row.push_back(std::move(field));
+      field.clear();
+      rows.push_back(std::move(row));
+      row.clear();
+    } else {
+      field += c;
+    }
+  }
+  if (!field.empty() || !row.empty()) {
+    row.push_back(std::move(field));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<std::map<std::string, std::string>> csv_records(const fs::path& file) {
+  const auto rows = read_csv(file);
+  std::vector<std::map<std::string, std::string>> records;
+  if (rows.empty()) return records;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    std::map<std::string, std::string> record;
+    for (std::size_t c = 0; c < rows[0].size() && c < rows[r].size(); ++c) {
+      record[rows[0][c]] = rows[r][c];
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+}  // namespace medsafe::reliability
