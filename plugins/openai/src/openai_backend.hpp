@@ -3,45 +3,36 @@
 #include <memory>
 #include <string>
 
+#include "http_backend.hpp"
 #include "medsafe/backend.hpp"
-#include "medsafe/http.hpp"
 #include "medsafe/plugin.hpp"
 #include "openai_protocol.hpp"
 
 namespace medsafe::openai {
 
-/// Everything fixed at construction that a request needs. Shared with the exchanges in flight,
-/// which may outlive the backend.
-struct Endpoint {
-  std::string url;      ///< <base_url>/chat/completions
-  Headers headers;      ///< Content-Type, Accept, Authorization (when a key is set), extra headers
-  std::string api_key;  ///< empty: none; only ever sent in the Authorization header
+/// The endpoint (URL, headers, key, limits, TLS) and what every request body is built from.
+struct Settings {
+  http_backend::Endpoint endpoint;  ///< url = <base_url>/chat/completions
   BodySettings body;
-  HttpTimeouts timeouts;
-  bool verify_tls = true;
-  std::string ca_bundle;
 };
 
 /// Reads and checks the backend's configuration (and its API key, once). Throws a located
 /// config Error for a bad value; an error never contains the key.
-[[nodiscard]] Endpoint read_endpoint(const Config& config);
+[[nodiscard]] Settings read_settings(const Config& config);
 
 /// Chat completions against one endpoint. Never throws for a failed request: every failure is
 /// a Response with its outcome, and the API key never appears in one.
-class OpenAiBackend final : public Backend {
+class OpenAiBackend final : public http_backend::HttpBackend {
  public:
   explicit OpenAiBackend(const ComponentContext& context);
-  ~OpenAiBackend() override;
-  OpenAiBackend(const OpenAiBackend&) = delete;
-  OpenAiBackend& operator=(const OpenAiBackend&) = delete;
-
-  void submit(Request request, ResponseCallback done) override;
-  /// Cancels this backend's requests in flight (not those of other backends).
-  void cancel_all() override;
 
  private:
-  HttpTransport& http_;
-  std::shared_ptr<const Endpoint> endpoint_;
+  OpenAiBackend(const ComponentContext& context, Settings settings);
+  [[nodiscard]] std::string build_body(const Request& request) const override;
+  [[nodiscard]] std::shared_ptr<HttpExchange> make_exchange(const Request& request,
+                                                            ResponseCallback done) const override;
+
+  BodySettings body_;
 };
 
 }  // namespace medsafe::openai

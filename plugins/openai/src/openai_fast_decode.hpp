@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "openai_protocol.hpp"
+#include "wire_text.hpp"
 
 namespace medsafe::openai::detail {
 
@@ -15,8 +16,7 @@ namespace medsafe::openai::detail {
 /// the full parser must decide. When it returns a value, it equals what the full parser gives.
 [[nodiscard]] std::optional<Decoded> fast_decode(std::string_view text, bool stream);
 
-/// Length of the valid UTF-8 sequence starting at text[at], or 0 when it is not valid.
-[[nodiscard]] std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept;
+using http_backend::utf8_sequence_length;
 
 /// The full (nlohmann) decoder the fast path falls back to; exposed for differential tests.
 [[nodiscard]] Decoded full_decode(std::string_view text, bool stream);

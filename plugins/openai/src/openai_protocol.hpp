@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http_backend.hpp"
 #include "medsafe/backend.hpp"
+#include "wire_text.hpp"
 
 namespace medsafe::openai {
 
@@ -29,11 +31,7 @@ struct BodySettings {
 /// seed override the settings. Invalid UTF-8 in messages is replaced, never an exception.
 [[nodiscard]] std::string build_request_body(const Request& request, const BodySettings& settings);
 
-enum class DecodeStatus : std::uint8_t {
-  ok,            ///< a well-formed chunk or body
-  error_object,  ///< the server sent an error object ({"error": ...}); `message` is its text
-  malformed,     ///< not decodable; `message` says what was wrong
-};
+using http_backend::DecodeStatus;  ///< ok, error_object (`message`) or malformed (`message`)
 
 /// What one stream chunk or one non-streaming body says.
 struct Decoded {
@@ -58,19 +56,9 @@ struct Decoded {
 /// Decodes a non-streaming chat-completions response body.
 [[nodiscard]] Decoded decode_completion(std::string_view body);
 
-/// The human message of an error payload: error.message, a string "error", a top-level
-/// "message", or else an excerpt of the text itself. Always sanitised (see excerpt()).
-[[nodiscard]] std::string error_message(std::string_view payload);
-
-/// A single-line, valid UTF-8 excerpt of hostile text: control characters become spaces,
-/// whitespace runs collapse, invalid UTF-8 becomes '?', and at most `limit` bytes are kept
-/// ("..." marks a cut).
-[[nodiscard]] std::string excerpt(std::string_view text, std::size_t limit = 300);
-
-/// Seconds to wait from a Retry-After value: delay-seconds ("120", also "1.5") or an
-/// HTTP-date (IMF-fixdate, RFC 850 or asctime form) relative to `now`; a date in the past
-/// gives 0. Nullopt when the value is neither.
-[[nodiscard]] std::optional<double> parse_retry_after(std::string_view value,
-                                                      std::chrono::system_clock::time_point now);
+// Shared with every HTTP backend (plugins/http_backend): part of this API too.
+using http_backend::error_message;
+using http_backend::excerpt;
+using http_backend::parse_retry_after;
 
 }  // namespace medsafe::openai

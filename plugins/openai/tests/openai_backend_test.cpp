@@ -16,6 +16,7 @@
 #include "medsafe/http.hpp"
 #include "medsafe/log.hpp"
 #include "openai_backend.hpp"
+#include "support/backend_test_support.hpp"
 #include "support/scripted_server.hpp"
 
 namespace medsafe::openai {
@@ -23,70 +24,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::CapturingLog;
 using test::Script;
 using test::ScriptedServer;
+using test::Waiter;
 
 const ConfigSchema& schema() {
   static const ConfigSchema s = read_manifest(MEDSAFE_OPENAI_MANIFEST).config;
   return s;
 }
-
-// Keeps every line exactly as written (no redaction), so a test sees what the backend wrote.
-class CapturingLog : public Log {
- public:
-  void write(LogLevel level, std::string_view source, std::string_view message) override {
-    std::lock_guard lock(mutex_);
-    lines_.push_back(std::string(to_string(level)) + " " + std::string(source) + ": " +
-                     std::string(message));
-  }
-  void add_secret(std::string secret) override {
-    std::lock_guard lock(mutex_);
-    secrets_.push_back(std::move(secret));
-  }
-  [[nodiscard]] LogLevel level() const noexcept override { return LogLevel::debug; }
-
-  std::string text() {
-    std::lock_guard lock(mutex_);
-    std::string all;
-    for (const auto& line : lines_) all += line + "\n";
-    return all;
-  }
-  std::vector<std::string> secrets() {
-    std::lock_guard lock(mutex_);
-    return secrets_;
-  }
-
- private:
-  static std::string_view to_string(LogLevel level) {
-    return level == LogLevel::debug ? "debug" : level == LogLevel::info ? "info" : "other";
-  }
-  std::mutex mutex_;
-  std::vector<std::string> lines_;
-  std::vector<std::string> secrets_;
-};
-
-// Waits for one Response.
-class Waiter {
- public:
-  ResponseCallback callback() {
-    return [this](Response&& response) {
-      std::lock_guard lock(mutex_);
-      responses_.push_back(std::move(response));
-      cv_.notify_all();
-    };
-  }
-  Response wait() {
-    std::unique_lock lock(mutex_);
-    EXPECT_TRUE(cv_.wait_for(lock, 20s, [this] { return !responses_.empty(); })) << "no response";
-    EXPECT_EQ(responses_.size(), 1u);
-    return responses_.empty() ? Response{} : responses_.front();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<Response> responses_;
-};
 
 // One backend wired to a scripted server.
 class OpenAiBackendTest : public ::testing::Test {

@@ -75,8 +75,7 @@ class AnthropicFormat final : public WireFormat {
  public:
   [[nodiscard]] std::string_view api() const noexcept override { return "anthropic"; }
 
-  [[nodiscard]] std::optional<std::string> decode(const json& doc,
-                                                  ApiRequest& out) const override {
+  [[nodiscard]] std::optional<std::string> decode(const json& doc, ApiRequest& out) const override {
     if (!doc.is_object()) return "the body must be a JSON object";
     if (auto problem = check_field_kinds(doc, kFieldKinds)) return problem;
     // Required by the real API; a client that forgets them must find out here, not in production.
@@ -109,7 +108,9 @@ class AnthropicFormat final : public WireFormat {
   }
 
   void stream_start(const Exchange& ex, std::string& out) const override {
-    out += "event: message_start\n" R"(data: {"type":"message_start","message":)";
+    out +=
+        "event: message_start\n"
+        R"(data: {"type":"message_start","message":)";
     message_object(ex, out, /*complete=*/false);
     out += "}\n\n";
     out +=
@@ -130,14 +131,20 @@ class AnthropicFormat final : public WireFormat {
   }
 
   void stream_end(const Exchange& ex, std::string& out) const override {
-    out += "event: content_block_stop\n" R"(data: {"type":"content_block_stop","index":0})" "\n\n";
+    out +=
+        "event: content_block_stop\n"
+        R"(data: {"type":"content_block_stop","index":0})"
+        "\n\n";
     out += "event: message_delta\n";
     out += R"(data: {"type":"message_delta","delta":{"stop_reason":")";
     out += stop_reason(ex.answer);
     out += R"(","stop_sequence":null},"usage":{"output_tokens":)";
     append_int(out, ex.answer.completion_tokens);
     out += "}}\n\n";
-    out += "event: message_stop\n" R"(data: {"type":"message_stop"})" "\n\n";
+    out +=
+        "event: message_stop\n"
+        R"(data: {"type":"message_stop"})"
+        "\n\n";
   }
 
   void body(const Exchange& ex, std::string& out) const override {

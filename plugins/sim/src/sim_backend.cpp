@@ -100,8 +100,8 @@ void SimBackend::inject_fault(const Request& request, Job& job) {
   const FaultSettings& faults = model_.settings().faults;
   if (!faults.enabled()) return;
   // Requests without an id must not all share one draw.
-  const std::string id = request.id.empty() ? "#" + std::to_string(anonymous_.fetch_add(1))
-                                            : request.id;
+  const std::string id =
+      request.id.empty() ? "#" + std::to_string(anonymous_.fetch_add(1)) : request.id;
   const FaultKind fault = faults.draw(model_.settings().seed, id, attempts_.next(id));
   const auto after_events = static_cast<std::size_t>(faults.fault_after_events);
   Failure& failure = job.failure;

@@ -56,9 +56,9 @@ class SimBackend final : public Backend {
     ResponseCallback done;
     TimePoint intended{};
     TimePoint sent{};
-    TimePoint start{};        ///< epoch while waiting for a slot
-    bool holds_slot = true;   ///< false for an HTTP status fault: rejected before generation
-    Failure failure;          ///< outcome ok: no fault
+    TimePoint start{};       ///< epoch while waiting for a slot
+    bool holds_slot = true;  ///< false for an HTTP status fault: rejected before generation
+    Failure failure;         ///< outcome ok: no fault
   };
   struct Due {
     TimePoint at;
@@ -81,8 +81,8 @@ class SimBackend final : public Backend {
   static void deliver_cancelled(std::vector<std::unique_ptr<Job>> jobs);
 
   Model model_;
-  std::size_t capacity_;  ///< 0 = unlimited
-  AttemptCounter attempts_;                 ///< per request id, when faults are on
+  std::size_t capacity_;                     ///< 0 = unlimited
+  AttemptCounter attempts_;                  ///< per request id, when faults are on
   std::atomic<std::uint64_t> anonymous_{0};  ///< numbers requests without an id
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -47,9 +47,9 @@ FaultSettings FaultSettings::from_config(const Config& config) {
   }
   // A little slack: rates written as decimals rarely add up exactly in binary.
   if (sum > 1.0 + 1e-9) {
-    throw config.error(rate_key(FaultKind::status_429),
-                       "and the other fault_*_rate keys add up to " + std::to_string(sum) +
-                           ", more than 1");
+    throw config.error(
+        rate_key(FaultKind::status_429),
+        "and the other fault_*_rate keys add up to " + std::to_string(sum) + ", more than 1");
   }
   s.retry_after_s = non_negative_number(config, "retry_after_s");
   s.fault_after_events = integer_at_least(config, "fault_after_events", 0);

@@ -17,8 +17,7 @@ class OpenAiFormat final : public WireFormat {
  public:
   [[nodiscard]] std::string_view api() const noexcept override { return "openai"; }
 
-  [[nodiscard]] std::optional<std::string> decode(const json& doc,
-                                                  ApiRequest& out) const override;
+  [[nodiscard]] std::optional<std::string> decode(const json& doc, ApiRequest& out) const override;
 
   void prepare(Exchange& ex, std::uint64_t serial) const override {
     ex.completion_id.assign("chatcmpl-sim-");

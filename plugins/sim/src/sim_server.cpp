@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -1092,4 +1091,3 @@ std::vector<LogEntry> SimServer::log() const {
 void SimServer::reset() { reset_shared(shared_); }
 
 }  // namespace medsafe::sim
-

@@ -59,11 +59,11 @@ struct ServerStats {
 /// steady_clock nanoseconds (the same clock as medsafe::Clock in every process on the machine);
 /// 0 means "did not happen".
 struct LogEntry {
-  std::string id;                      ///< the X-Request-Id header, or a generated "sim-N"
-  std::string api;                     ///< "openai" or "anthropic"
-  int attempt = 1;                     ///< the n-th request with this id since start or reset
-  FaultKind fault = FaultKind::none;   ///< the fault injected into this attempt
-  bool authorized = false;             ///< it carried ServerOptions::api_key (false when unset)
+  std::string id;                     ///< the X-Request-Id header, or a generated "sim-N"
+  std::string api;                    ///< "openai" or "anthropic"
+  int attempt = 1;                    ///< the n-th request with this id since start or reset
+  FaultKind fault = FaultKind::none;  ///< the fault injected into this attempt
+  bool authorized = false;            ///< it carried ServerOptions::api_key (false when unset)
   /// The n-th chat request on its connection: above 1 the client reused a kept-alive connection
   /// (which matters for a reset before the response: libcurl then silently retries once on a
   /// new connection, an attempt the client never counts).

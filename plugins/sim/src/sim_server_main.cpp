@@ -3,8 +3,8 @@
 #include <sys/resource.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -93,9 +93,8 @@ int main(int argc, char** argv) {
     if (!api_key_env.empty()) {
       const char* key = std::getenv(api_key_env.c_str());
       if (key == nullptr || *key == '\0') {
-        throw medsafe::Error(medsafe::ErrorKind::usage,
-                             "--api-key-env: the environment variable " + api_key_env +
-                                 " is not set or empty");
+        throw medsafe::Error(medsafe::ErrorKind::usage, "--api-key-env: the environment variable " +
+                                                            api_key_env + " is not set or empty");
       }
       options.api_key = key;
     }

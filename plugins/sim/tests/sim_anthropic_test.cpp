@@ -121,7 +121,7 @@ TEST(SimAnthropic, RejectsBadRequestsInItsErrorFormat) {
   Client client(server->port());
   const std::vector<std::string> bad = {
       "{not json",
-      R"({"model":"m","messages":[{"role":"user","content":"x"}]})",  // no max_tokens
+      R"({"model":"m","messages":[{"role":"user","content":"x"}]})",     // no max_tokens
       R"({"max_tokens":5,"messages":[{"role":"user","content":"x"}]})",  // no model
       R"({"model":"m","max_tokens":0,"messages":[{"role":"user","content":"x"}]})",
       R"({"model":"m","max_tokens":5,"messages":[]})",

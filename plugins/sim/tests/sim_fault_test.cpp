@@ -77,7 +77,8 @@ TEST(SimFaults, RejectsRatesOutOfRangeOrAddingUpToMoreThanOne) {
   EXPECT_THROW((void)settings("fault_after_events = -1"), medsafe::Error);
   EXPECT_THROW((void)settings("stall_ms = -5"), medsafe::Error);
   // Decimal rates that add up to exactly 1 on paper are accepted.
-  EXPECT_NO_THROW((void)settings("fault_429_rate = 0.7\nfault_500_rate = 0.2\nfault_503_rate = 0.1"));
+  EXPECT_NO_THROW(
+      (void)settings("fault_429_rate = 0.7\nfault_500_rate = 0.2\nfault_503_rate = 0.1"));
 }
 
 TEST(SimFaults, NamesEveryKind) {
@@ -144,7 +145,8 @@ TEST(SimFaults, RetryAfterIsWholeSecondsOrADecimal) {
 }
 
 TEST(SimFaults, DripRespacesEventsAfterTheFirst) {
-  medsafe::sim::Model model(settings("refusal_rate = 0\noutput_tokens = 4\nttft_ms = 10\nitl_ms = 1"));
+  medsafe::sim::Model model(
+      settings("refusal_rate = 0\noutput_tokens = 4\nttft_ms = 10\nitl_ms = 1"));
   const auto messages = sim_test::ask("q");
   medsafe::sim::Answer answer = model.answer({messages, {}, {}, {}, false});
   apply_drip(answer, 50'000'000);
@@ -195,7 +197,7 @@ TEST(SimBackendFaults, InBandFaultsEndTheAnswerAfterTheirEvents) {
     ASSERT_TRUE(collector.wait());
     const Response& r = collector[0];
     EXPECT_EQ(r.outcome, std::string_view(key) == "fault_malformed_rate" ? Outcome::malformed
-                                                                          : Outcome::stream_error)
+                                                                         : Outcome::stream_error)
         << key;
     EXPECT_EQ(r.timing.token_events.size(), 3U) << key;
     EXPECT_EQ(r.text, "[simulated answer] Sure,") << key;

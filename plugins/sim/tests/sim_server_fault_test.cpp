@@ -73,9 +73,8 @@ TEST(SimServerFaults, StatusFaultsAnswerInTheApisFormatWithRetryAfter) {
 }
 
 TEST(SimServerFaults, ServerErrorsUseTheirStatusAndType) {
-  for (const auto& [key, status, type] :
-       {std::tuple{"fault_500_rate", 500, "api_error"},
-        std::tuple{"fault_503_rate", 503, "overloaded_error"}}) {
+  for (const auto& [key, status, type] : {std::tuple{"fault_500_rate", 500, "api_error"},
+                                          std::tuple{"fault_503_rate", 503, "overloaded_error"}}) {
     auto server = start_server(std::string("refusal_rate = 0\n") + key + " = 1");
     Client client(server->port());
     const HttpResponse openai = client.call("POST", "/v1/chat/completions", chat_body("q", false));
@@ -91,8 +90,8 @@ TEST(SimServerFaults, ServerErrorsUseTheirStatusAndType) {
 TEST(SimServerFaults, ResetBeforeTheResponseSendsNothing) {
   auto server = start_server("refusal_rate = 0\nfault_reset_rate = 1");
   Client client(server->port());
-  client.send_raw(Client::request("POST", "/v1/chat/completions", chat_body("q", true),
-                                  id_header("r-1")));
+  client.send_raw(
+      Client::request("POST", "/v1/chat/completions", chat_body("q", true), id_header("r-1")));
   EXPECT_EQ(client.read_until_closed(), Client::End::reset);
   EXPECT_TRUE(client.buffered().empty()) << client.buffered();
   const std::vector<LogEntry> log = log_of(*server, "r-1");
@@ -110,8 +109,8 @@ TEST(SimServerFaults, ResetMidStreamCutsTheStreamAfterItsEvents) {
       "refusal_rate = 0\noutput_tokens = 10\nfault_reset_mid_stream_rate = 1\n"
       "fault_after_events = 2");
   Client client(server->port());
-  client.send_raw(Client::request("POST", "/v1/chat/completions", chat_body("q", true),
-                                  id_header("m-1")));
+  client.send_raw(
+      Client::request("POST", "/v1/chat/completions", chat_body("q", true), id_header("m-1")));
   EXPECT_EQ(client.read_until_closed(), Client::End::reset);
   // What arrived before the reset (the kernel may drop unread bytes when a reset arrives) is at
   // most the head and two content events, never the end of the stream.
@@ -126,8 +125,8 @@ TEST(SimServerFaults, ResetMidStreamCutsTheStreamAfterItsEvents) {
 
   // Not streaming: the head promises the whole body, half of it comes, then the reset.
   Client whole(server->port());
-  whole.send_raw(Client::request("POST", "/v1/chat/completions", chat_body("q", false),
-                                 id_header("m-2")));
+  whole.send_raw(
+      Client::request("POST", "/v1/chat/completions", chat_body("q", false), id_header("m-2")));
   EXPECT_EQ(whole.read_until_closed(), Client::End::reset);
   EXPECT_EQ(log_of(*server, "m-2").at(0).fault, FaultKind::reset_mid_stream);
   EXPECT_EQ(server->stats().in_flight, 0U);
@@ -160,8 +159,8 @@ TEST(SimServerFaults, StalledClientsThatLeaveAreLoggedWithTheirFault) {
   auto server = start_server("refusal_rate = 0\nfault_stall_rate = 1\nstall_ms = 60000");
   {
     Client client(server->port());
-    client.send_raw(Client::request("POST", "/v1/chat/completions", chat_body("q", true),
-                                    id_header("gone")));
+    client.send_raw(
+        Client::request("POST", "/v1/chat/completions", chat_body("q", true), id_header("gone")));
     // Wait for the headers, then leave as an idle timeout would.
     while (server->stats().streamed == 0) std::this_thread::yield();
   }
@@ -193,8 +192,7 @@ TEST(SimServerFaults, MalformedBodiesAndBrokenEvents) {
   EXPECT_TRUE(json::parse(data.at(2), nullptr, false).is_discarded()) << data.at(2);
   EXPECT_EQ(data.back(), "[DONE]");
 
-  const HttpResponse anthropic =
-      client.call("POST", "/v1/messages", with_stream(kMessagesBody));
+  const HttpResponse anthropic = client.call("POST", "/v1/messages", with_stream(kMessagesBody));
   std::size_t a_broken = 0;
   for (const auto& event : sim_test::sse_events(anthropic.body)) {
     if (json::parse(event.data, nullptr, false).is_discarded()) {
@@ -241,8 +239,8 @@ TEST(SimServerFaults, InBandErrorsEndTheStreamWithoutItsEndMarker) {
 }
 
 TEST(SimServerFaults, SlowDripSpacesTheEvents) {
-  auto server = start_server(
-      "refusal_rate = 0\noutput_tokens = 3\nfault_slow_drip_rate = 1\ndrip_ms = 40");
+  auto server =
+      start_server("refusal_rate = 0\noutput_tokens = 3\nfault_slow_drip_rate = 1\ndrip_ms = 40");
   Client client(server->port());
   const HttpResponse r =
       client.call("POST", "/v1/chat/completions", chat_body("q", true), id_header("d-1"));

@@ -28,11 +28,11 @@ namespace {
 using json = nlohmann::json;
 using medsafe::sim::ServerOptions;
 using medsafe::sim::SimServer;
+using sim_test::chat_body;
 using sim_test::Client;
 using sim_test::HttpResponse;
 using sim_test::settings;
 using sim_test::start_server;
-using sim_test::chat_body;
 
 struct Stream {
   std::vector<json> chunks;  ///< every chunk before [DONE]

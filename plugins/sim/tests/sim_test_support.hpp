@@ -55,7 +55,7 @@ inline std::string numbered(std::string_view prefix, std::size_t n) {
 
 /// A started server with settings from TOML text (and, when given, a required API key).
 inline std::unique_ptr<medsafe::sim::SimServer> start_server(std::string_view toml_text,
-                                                            std::string api_key = {}) {
+                                                             std::string api_key = {}) {
   medsafe::sim::ServerOptions options;
   options.settings = settings(toml_text);
   options.api_key = std::move(api_key);
@@ -68,10 +68,10 @@ inline std::unique_ptr<medsafe::sim::SimServer> start_server(std::string_view to
 /// JSON merged into it.
 inline std::string chat_body(std::string_view prompt, bool stream, std::string_view extra = {}) {
   nlohmann::json body = {{"model", "test-model"},
-               {"messages", {{{"role", "user"}, {"content", std::string(prompt)}}}},
-               {"stream", stream},
-               {"temperature", 0},
-               {"seed", 11}};
+                         {"messages", {{{"role", "user"}, {"content", std::string(prompt)}}}},
+                         {"stream", stream},
+                         {"temperature", 0},
+                         {"seed", 11}};
   if (stream) body["stream_options"] = {{"include_usage", true}};
   if (!extra.empty()) body.update(nlohmann::json::parse(extra));
   return body.dump();
@@ -322,7 +322,7 @@ inline std::vector<SseEvent> sse_events(std::string_view body) {
 
 /// The log entries of one request id, in the order they finished.
 inline std::vector<medsafe::sim::LogEntry> log_of(const medsafe::sim::SimServer& server,
-                                                 std::string_view id) {
+                                                  std::string_view id) {
   std::vector<medsafe::sim::LogEntry> entries;
   for (auto& entry : server.log()) {
     if (entry.id == id) entries.push_back(std::move(entry));
