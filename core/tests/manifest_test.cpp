@@ -64,6 +64,26 @@ doc = "n"
       << message;
 }
 
+// Found by the manifest fuzz target: a list default of the wrong element type was accepted and
+// the first Config::numbers() on it threw from inside a component.
+TEST(Manifest, ListDefaultsMustHoldTheElementType) {
+  const std::string header =
+      "name = \"x\"\nkind = \"judge\"\nlibrary = \"l\"\nabi = 1\n"
+      "description = \"d\"\n";
+  EXPECT_NE(error_of(header + "[config.w]\ntype = \"number-list\"\ndefault = [\"overdose\"]\n"
+                              "doc = \"w\"\n")
+                .find("'config.w.default' does not have the key's type (number-list)"),
+            std::string::npos);
+  EXPECT_NE(error_of(header + "[config.w]\ntype = \"string-list\"\ndefault = [\"a\", 2]\n"
+                              "doc = \"w\"\n")
+                .find("'config.w.default' does not have the key's type"),
+            std::string::npos);
+  EXPECT_NE(error_of(header + "[config.mode]\ntype = \"string\"\nchoices = [\"a\", \"b\"]\n"
+                              "default = \"c\"\ndoc = \"m\"\n")
+                .find("'config.mode.default' is not one of its choices"),
+            std::string::npos);
+}
+
 TEST(Manifest, EveryKeyNeedsADoc) {
   const std::string message = error_of(R"(name = "x"
 kind = "judge"

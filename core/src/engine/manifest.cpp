@@ -1,5 +1,6 @@
 #include "engine/manifest.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -44,9 +45,8 @@ const ConfigSchema& key_schema() {
       s.keys.push_back(std::move(spec));
     };
     key("type", ValueType::string, true, "the value's type");
-    s.keys.back().choices = {"string", "integer",     "number", "float",     "boolean",
-                             "path",   "string-list", "table",  "table-list",
-                             "number-list"};
+    s.keys.back().choices = {"string", "integer",     "number", "float",      "boolean",
+                             "path",   "string-list", "table",  "table-list", "number-list"};
     key("doc", ValueType::string, true, "what the key means");
     key("required", ValueType::boolean, false, "the run file must set it");
     key("env", ValueType::boolean, false, "${NAME} is expanded from the environment");
@@ -55,6 +55,14 @@ const ConfigSchema& key_schema() {
     return s;
   }();
   return schema;
+}
+
+// A list default must hold only values of the list's element type: a component reads it with
+// the same accessor as a configured value (Config::strings, Config::numbers).
+template <typename Predicate>
+bool every_element(const toml::node& value, Predicate predicate) {
+  const toml::array* array = value.as_array();
+  return array != nullptr && std::all_of(array->begin(), array->end(), predicate);
 }
 
 bool default_matches(const toml::node& value, ValueType type) {
@@ -69,9 +77,11 @@ bool default_matches(const toml::node& value, ValueType type) {
     case ValueType::boolean:
       return value.is_boolean();
     case ValueType::string_list:
+      return every_element(value, [](const toml::node& n) { return n.is_string(); });
     case ValueType::table_list:
+      return every_element(value, [](const toml::node& n) { return n.is_table(); });
     case ValueType::number_list:
-      return value.is_array();
+      return every_element(value, [](const toml::node& n) { return n.is_number(); });
     case ValueType::table:
       return value.is_table();
   }
@@ -103,6 +113,13 @@ KeySpec read_key(const std::string& owner, std::string_view name, const toml::no
       throw located_error(ErrorKind::config, location_of(*value),
                           "'" + owner + ".default' does not have the key's type (" +
                               std::string(to_string(spec.type)) + ")");
+    }
+    // A configured value must be one of the choices; so must the default that stands for it.
+    if (const auto* text = value->as_string();
+        text != nullptr && !spec.choices.empty() &&
+        std::find(spec.choices.begin(), spec.choices.end(), text->get()) == spec.choices.end()) {
+      throw located_error(ErrorKind::config, location_of(*value),
+                          "'" + owner + ".default' is not one of its choices");
     }
     std::shared_ptr<toml::node> copy;
     value->visit([&copy](const auto& v) { copy = std::make_shared<std::decay_t<decltype(v)>>(v); });
