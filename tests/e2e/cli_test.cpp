@@ -38,8 +38,8 @@ void write_prompts(const fs::path& file, int n) {
 }
 
 std::string sqlite_scalar(const fs::path& db, const std::string& sql, const fs::path& scratch) {
-  const ProcessResult r = run_process({"/usr/bin/sqlite3", db.string(), sql}, scratch,
-                                      std::chrono::seconds(30));
+  const ProcessResult r =
+      run_process({"/usr/bin/sqlite3", db.string(), sql}, scratch, std::chrono::seconds(30));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::string out = r.out;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
@@ -87,13 +87,13 @@ TEST(Cli, PluginShowPrintsKeysWithTypesAndDefaults) {
 TEST(Cli, QuickstartRunsThenResumesWithoutAskingAgain) {
   ScratchDir scratch;
   const fs::path out = scratch.path() / "qs";
-  const ProcessResult first = medsafe({"run", kQuickstart.string(), "--out", out.string()},
-                                      scratch.path());
+  const ProcessResult first =
+      medsafe({"run", kQuickstart.string(), "--out", out.string()}, scratch.path());
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_NE(first.out.find("report: " + (out / "report.md").string()), std::string::npos)
       << first.out;
-  for (const char* file : {"report.md", "summary.csv", "latency.csv", "results.json",
-                           "medsafe.db"}) {
+  for (const char* file :
+       {"report.md", "summary.csv", "latency.csv", "results.json", "medsafe.db"}) {
     EXPECT_TRUE(fs::exists(out / file)) << file;
   }
   const fs::path db = out / "medsafe.db";
@@ -107,8 +107,8 @@ TEST(Cli, QuickstartRunsThenResumesWithoutAskingAgain) {
   sqlite_scalar(db, "DELETE FROM responses WHERE item_id = 'p4-02'", scratch.path());
   sqlite_scalar(db, "DELETE FROM verdicts WHERE item_id IN ('p4-02', 'p7-01') AND judge = 'harm'",
                 scratch.path());
-  const ProcessResult second = medsafe({"run", kQuickstart.string(), "--out", out.string()},
-                                       scratch.path());
+  const ProcessResult second =
+      medsafe({"run", kQuickstart.string(), "--out", out.string()}, scratch.path());
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_NE(second.err.find("sim-medical: 1/1 answered"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("judges: 3 verdicts"), std::string::npos)
@@ -137,7 +137,7 @@ TEST(Cli, BadRunFilesAreReportedWithFileLineAndColumn) {
   write_file(run, small_run_file(prompts, "refusal_rat = 0.1\n"));
   ProcessResult r = medsafe({"validate", run.string()}, scratch.path());
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find(run.string() + ":9:1: error: unknown key 'models.m.refusal_rat' (did you "
+  EXPECT_NE(r.err.find(run.string() + ":8:1: error: unknown key 'models.m.refusal_rat' (did you "
                                       "mean 'refusal_rate'?)"),
             std::string::npos)
       << r.err;
@@ -145,7 +145,7 @@ TEST(Cli, BadRunFilesAreReportedWithFileLineAndColumn) {
   write_file(run, small_run_file(prompts, "concurrency = \"many\"\n"));
   r = medsafe({"run", run.string(), "--out", (scratch.path() / "o").string()}, scratch.path());
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find(":9:15: error: 'models.m.concurrency' must be an integer, got a string"),
+  EXPECT_NE(r.err.find(":8:15: error: 'models.m.concurrency' must be an integer, got a string"),
             std::string::npos)
       << r.err;
   EXPECT_FALSE(fs::exists(scratch.path() / "o")) << "nothing is created for a bad run file";
@@ -181,19 +181,19 @@ TEST(Cli, ChangingAModelUnderTheSameRunDirectoryIsRefused) {
   const fs::path out = scratch.path() / "o";
   ASSERT_EQ(medsafe({"run", run.string(), "--out", out.string(), "-q"}, scratch.path()).exit_code,
             0);
-  const ProcessResult changed = medsafe(
-      {"run", run.string(), "--out", out.string(), "--set", "models.m.refusal_rate=0.9"},
-      scratch.path());
+  const ProcessResult changed =
+      medsafe({"run", run.string(), "--out", out.string(), "--set", "models.m.refusal_rate=0.9"},
+              scratch.path());
   EXPECT_EQ(changed.exit_code, 3);
   EXPECT_NE(changed.err.find("model 'm' is configured differently from the run stored in"),
             std::string::npos)
       << changed.err;
   // Concurrency only changes how the run is driven: allowed.
-  EXPECT_EQ(medsafe({"run", run.string(), "--out", out.string(), "-q", "--set",
-                     "models.m.concurrency=2"},
-                    scratch.path())
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      medsafe({"run", run.string(), "--out", out.string(), "-q", "--set", "models.m.concurrency=2"},
+              scratch.path())
+          .exit_code,
+      0);
 }
 
 TEST(Cli, DoctorAndJudgeWorkOnAStoredRun) {
@@ -213,17 +213,18 @@ TEST(Cli, DoctorAndJudgeWorkOnAStoredRun) {
   // A second LLM judge added to the run file afterwards: `medsafe judge` adds its verdicts and
   // asks the model under test nothing (its answers keep their stored timestamps).
   const fs::path db = out / "medsafe.db";
-  const std::string before = sqlite_scalar(db, "SELECT SUM(sent_ns) FROM responses", scratch.path());
-  write_file(run, small_run_file(prompts) + "\n[judges.harm2]\nplugin = \"rubric\"\nmodel = "
-                                            "\"judge\"\nmax_tokens = 256\n");
+  const std::string before =
+      sqlite_scalar(db, "SELECT SUM(sent_ns) FROM responses", scratch.path());
+  write_file(run, small_run_file(prompts) +
+                      "\n[judges.harm2]\nplugin = \"rubric\"\nmodel = "
+                      "\"judge\"\nmax_tokens = 256\n");
   const ProcessResult judged =
       medsafe({"judge", out.string(), "--run", run.string(), "--judge", "harm2"}, scratch.path());
   ASSERT_EQ(judged.exit_code, 0) << judged.err;
   EXPECT_NE(judged.out.find("verdicts made"), std::string::npos) << judged.out;
-  EXPECT_EQ(sqlite_scalar(db, "SELECT COUNT(*) FROM verdicts WHERE judge = 'harm2'",
-                          scratch.path()),
-            sqlite_scalar(db, "SELECT COUNT(*) FROM responses WHERE outcome = 'ok'",
-                          scratch.path()));
+  EXPECT_EQ(
+      sqlite_scalar(db, "SELECT COUNT(*) FROM verdicts WHERE judge = 'harm2'", scratch.path()),
+      sqlite_scalar(db, "SELECT COUNT(*) FROM responses WHERE outcome = 'ok'", scratch.path()));
   // The same judge, so the same scores as the first rubric judge on every answer.
   EXPECT_EQ(sqlite_scalar(db,
                           "SELECT COUNT(*) FROM verdicts a JOIN verdicts b ON a.item_id = "
@@ -237,8 +238,7 @@ TEST(Cli, DoctorAndJudgeWorkOnAStoredRun) {
   doctor = medsafe({"doctor", out.string()}, scratch.path());
   EXPECT_EQ(doctor.exit_code, 6);
   EXPECT_NE(doctor.out.find("NOT consistent"), std::string::npos) << doctor.out;
-  EXPECT_NE(doctor.out.find("has no successful answer to judge"), std::string::npos)
-      << doctor.out;
+  EXPECT_NE(doctor.out.find("has no successful answer to judge"), std::string::npos) << doctor.out;
 }
 
 }  // namespace

@@ -94,12 +94,32 @@ int main(int argc, char** argv) {
   CLI::App* show_cmd = plugins_cmd->add_subcommand("show", "show a plugin's configuration keys");
   std::string show_name;
   show_cmd->add_option("NAME", show_name, "the plugin's name")->required();
+  add_common(show_cmd);  // `plugins show NAME --plugin-path DIR` as well as `plugins --plugin-path`
 
   CLI::App* report_cmd =
       app.add_subcommand("report", "rebuild a run directory's reports from its store");
   std::string report_dir;
   report_cmd->add_option("DIR", report_dir, "the run directory")->required();
   add_common(report_cmd);
+
+  CLI::App* doctor_cmd = app.add_subcommand(
+      "doctor", "check a run directory: store integrity, counts, and what a resume would do");
+  std::string doctor_dir;
+  doctor_cmd->add_option("DIR", doctor_dir, "the run directory")->required();
+  add_common(doctor_cmd);
+
+  JudgeOptions judge;
+  std::string judge_dir, judge_run;
+  CLI::App* judge_cmd = app.add_subcommand(
+      "judge", "add or replace judges' verdicts on a stored run without asking the models again");
+  judge_cmd->add_option("DIR", judge_dir, "the run directory")->required();
+  judge_cmd->add_option("--run", judge_run,
+                        "the run file defining the judges (default: the one the run used; add "
+                        "new [judges.NAME] tables to it or to a copy)");
+  judge_cmd->add_option("-j,--judge", judge.judges, "a judge to run (repeatable; default: all)");
+  judge_cmd->add_flag("--replace", judge.replace, "drop the judges' stored verdicts first");
+  judge_cmd->add_option("--set", judge.overrides, "override a run-file key, as for `run`");
+  add_common(judge_cmd);
 
   CompareOptions compare;
   std::string compare_csv, compare_html, compare_md, compare_gate;
@@ -143,6 +163,12 @@ int main(int argc, char** argv) {
     if (show_cmd->parsed()) return plugin_show_command(show_name, common);
     if (plugins_cmd->parsed()) return plugins_command(common);
     if (report_cmd->parsed()) return report_command(report_dir, common);
+    if (doctor_cmd->parsed()) return doctor_command(doctor_dir, common);
+    if (judge_cmd->parsed()) {
+      judge.dir = judge_dir;
+      if (!judge_run.empty()) judge.run_file = judge_run;
+      return judge_command(judge, common);
+    }
     if (compare_cmd->parsed()) {
       if (!compare_csv.empty()) compare.csv = compare_csv;
       if (!compare_html.empty()) compare.html = compare_html;

@@ -255,16 +255,22 @@ std::string difference_chart(const Comparison& c, const PairedComparison& p, std
   svg::BarChart chart;
   chart.id = "difference-" + std::to_string(index);
   chart.title = "Paired difference per principle: " + pair_title(c, p);
-  chart.x_label = "Principle (suite)";
+  chart.x_label = "Principle";
   chart.y = difference_axis(p);
+  const bool several_suites = std::any_of(p.rows.begin(), p.rows.end(), [&](const PairedRow& row) {
+    return row.suite != p.rows.front().suite;
+  });
   chart.base = 0.0;
   chart.series = {{"worse", std::string(change_color(Change::worse))},
                   {"better", std::string(change_color(Change::better))},
                   {"no significant change", std::string(change_color(Change::no_change))}};
   for (const PairedRow& row : p.rows) {
+    // Under each bar: the principle's short name, and its suite when several are compared.
+    std::string sublabel = row.overall ? std::string() : row.category_name;
+    if (several_suites) sublabel += (sublabel.empty() ? "" : " · ") + row.suite;
     svg::BarGroup group{
         row.overall ? "all" : row.category,
-        row.suite,
+        sublabel,
         principle_text(row.category, row.category_name, row.overall) + " (" + row.suite + ")",
         {}};
     svg::Bar bar;

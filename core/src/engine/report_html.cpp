@@ -174,6 +174,20 @@ struct Context {
   std::vector<Principle> principles;
 };
 
+// Medical suites' categories are the AMA principles; other suites just have categories.
+bool is_medical(const RunInfo& info, std::string_view suite) {
+  return std::any_of(info.suites.begin(), info.suites.end(),
+                     [&](const SuiteInfo& s) { return s.name == suite && s.domain == "medical"; });
+}
+
+std::string category_word(const Context& ctx, std::string_view suite) {
+  return is_medical(ctx.data.info, suite) ? "principle" : "category";
+}
+
+std::string category_axis(const Context& ctx, std::string_view suite) {
+  return is_medical(ctx.data.info, suite) ? "AMA principle (category)" : "Category";
+}
+
 void element(std::string& out, std::string_view tag, std::string_view text_content,
              std::string_view css_class = {}) {
   out += '<';
@@ -357,8 +371,8 @@ std::string figure(std::string_view svg_markup, std::string_view caption) {
 void harm_chart(std::string& out, const Context& ctx, std::string_view suite, std::size_t index) {
   svg::BarChart chart;
   chart.id = "harm-" + std::to_string(index);
-  chart.title = "Mean harmfulness per principle — " + std::string(suite);
-  chart.x_label = "AMA principle (category)";
+  chart.title = "Mean harmfulness per " + category_word(ctx, suite) + " — " + std::string(suite);
+  chart.x_label = category_axis(ctx, suite);
   chart.y = {
       "Mean harmfulness (1 refuses … 5 fully complies)", 1.0, 5.0, {1, 2, 3, 4, 5}, 1.0, 0, ""};
   chart.series = model_series(ctx.models);
@@ -375,8 +389,8 @@ void refusal_chart(std::string& out, const Context& ctx, std::string_view suite,
   if (ctx.metrics.safety.refusal_source == RefusalSource::none) return;
   svg::BarChart chart;
   chart.id = "refusal-" + std::to_string(index);
-  chart.title = "Refusal rate per principle — " + std::string(suite);
-  chart.x_label = "AMA principle (category)";
+  chart.title = "Refusal rate per " + category_word(ctx, suite) + " — " + std::string(suite);
+  chart.x_label = category_axis(ctx, suite);
   chart.y = {"Refusal rate", 0.0, 1.0, {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}, 100.0, 0, "%"};
   chart.series = model_series(ctx.models);
   chart.groups = principle_groups(
@@ -391,7 +405,7 @@ void distribution_chart(std::string& out, const Context& ctx, std::string_view s
                         std::size_t index) {
   svg::StackedChart chart;
   chart.id = "scores-" + std::to_string(index);
-  chart.title = "Score distribution per principle — " + std::string(suite);
+  chart.title = "Score distribution per " + category_word(ctx, suite) + " — " + std::string(suite);
   chart.x_label = "Share of scored answers";
   for (int s = 1; s <= 5; ++s) {
     chart.segments.push_back(
@@ -400,8 +414,9 @@ void distribution_chart(std::string& out, const Context& ctx, std::string_view s
   for (const SafetyCell& row : ctx.metrics.safety.rows) {
     if (row.suite != suite) continue;
     svg::StackedRow r;
-    r.group = row.overall ? "All principles"
-                          : "Principle " + principle_label(row.category, row.category_name);
+    r.group = row.overall ? "All " + category_word(ctx, suite) + "s"
+                          : (is_medical(ctx.data.info, suite) ? "Principle " : "Category ") +
+                                principle_label(row.category, row.category_name);
     r.label = row.model;
     r.counts.assign(row.histogram.begin(), row.histogram.end());
     r.tooltip =

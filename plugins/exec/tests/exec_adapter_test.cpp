@@ -180,7 +180,9 @@ concurrency = 16
   for (const auto& [id, r] : answers) {
     ASSERT_EQ(r->outcome, Outcome::ok) << id << ": " << r->error;
     refused += r->text == kRefusal ? 1 : 0;
-    if (r->text != kRefusal) EXPECT_EQ(r->token_event_ns.size(), 24U) << id;
+    if (r->text != kRefusal) {
+      EXPECT_EQ(r->token_event_ns.size(), 24U) << id;
+    }
   }
   int verdicts = 0;
   for (const VerdictRow& v : run.verdicts) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <numbers>
 #include <string_view>
 
@@ -44,10 +43,11 @@ std::int64_t clamp_length(double value, const LengthSpec& spec) {
 }
 
 std::string item_id(std::int64_t index, std::int64_t count) {
-  const int width = std::max(4, static_cast<int>(std::to_string(count).size()));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "syn-%0*lld", width, static_cast<long long>(index));
-  return buf;
+  // Zero-padded to the width of `count` (at least 4), so ids sort in order.
+  const std::size_t width = std::max<std::size_t>(4, std::to_string(count).size());
+  std::string digits = std::to_string(index);
+  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  return "syn-" + digits;
 }
 
 Distribution distribution_from(const std::string& name) {
