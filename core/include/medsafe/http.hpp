@@ -78,7 +78,10 @@ struct HttpResult {
   Headers headers;                ///< response headers (names lower-cased, values trimmed)
   std::string body;               ///< the whole body, unless it was delivered as SSE events
   std::string error;              ///< why it failed, for people
-  TimePoint sent{};               ///< the transfer really started (not queue time)
+  /// When the request went out: the moment it was written on its connection, less the time
+  /// this transfer spent opening that connection (so set-up counts, queueing in the client does
+  /// not); when it was never written, when the transfer started.
+  TimePoint sent{};
   TimePoint first_byte{};         ///< first byte of the response headers
   TimePoint finished{};
   bool sse = false;              ///< the body was text/event-stream and went to on_event
