@@ -83,11 +83,12 @@ TEST(LatencyCsv, HeaderAndOneRowPerModelPhase) {
   EXPECT_EQ(rows[0],
             "model,mode,load,requests,failed,duration_s,req_per_s,out_tok_per_s,ttft_p50_ms,"
             "ttft_p90_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms,itl_p99_ms,e2e_p50_ms,"
-            "e2e_p99_ms,goodput_req_per_s,send_lag_p99_ms,slo_attainment,valid,phase,note");
+            "e2e_p99_ms,goodput_req_per_s,send_lag_p50_ms,send_lag_p99_ms,slo_attainment,valid,"
+            "phase,note");
   // One timed request: 2 tokens, TTFT 100, E2E 200, TPOT 100, ITL 100, window 0.2 s.
   EXPECT_EQ(rows[1],
             "m,safety,,3,0,0.2000,15.0000,10.0000,100.0000,100.0000,100.0000,100.0000,100.0000,"
-            "100.0000,100.0000,200.0000,200.0000,,,,true,safety,");
+            "100.0000,100.0000,200.0000,200.0000,,,,,true,safety,");
 }
 
 TEST(LatencyCsv, LoadPointsLeaveOutWarmupAndReportGoodput) {
@@ -123,7 +124,7 @@ TEST(LatencyCsv, LoadPointsLeaveOutWarmupAndReportGoodput) {
   // 2 measured requests over [2.0 s, 2.41 s]; 1 meets the SLO: goodput 1 / 0.41 s.
   EXPECT_EQ(rows[2],
             "m,concurrency,2.0000,2,0,0.4100,4.8780,9.7561,200.0000,280.0000,298.0000,10.0000,"
-            "10.0000,10.0000,10.0000,210.0000,308.0000,2.4390,0.0000,0.5000,true,"
+            "10.0000,10.0000,10.0000,210.0000,308.0000,2.4390,0.0000,0.0000,0.5000,true,"
             "load/sweep/m/concurrency=2,");
 }
 

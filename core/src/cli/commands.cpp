@@ -169,9 +169,12 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   }
   if (!common.quiet) {
     for (const fs::path& report : reports) {
-      if (report.filename() == "report.md") std::cout << "report: " << report.string() << "\n";
+      if (report.filename() == "report.html" || report.filename() == "report.md") {
+        std::cout << "report: " << report.string() << "\n";
+      }
     }
-    std::cout << "results: " << out.string() << " (results.json, summary.csv, latency.csv)\n";
+    std::cout << "results: " << out.string()
+              << " (results.json, summary.csv, latency.csv, responses.jsonl)\n";
   }
   return kOk;
 }

@@ -32,15 +32,30 @@ constexpr std::array<std::string_view, 20> kSummaryColumns = {"model",
                                                               "refusal_rate_ci_high",
                                                               "judge_failures"};
 
-constexpr std::array<std::string_view, 23> kLatencyColumns = {
-    "model",          "mode",          "load",
-    "requests",       "failed",        "duration_s",
-    "req_per_s",      "out_tok_per_s", "ttft_p50_ms",
-    "ttft_p90_ms",    "ttft_p99_ms",   "tpot_p50_ms",
-    "tpot_p99_ms",    "itl_p50_ms",    "itl_p99_ms",
-    "e2e_p50_ms",     "e2e_p99_ms",    "goodput_req_per_s",
-    "send_lag_p99_ms", "slo_attainment", "valid",
-    "phase",          "note"};
+constexpr std::array<std::string_view, 24> kLatencyColumns = {"model",
+                                                              "mode",
+                                                              "load",
+                                                              "requests",
+                                                              "failed",
+                                                              "duration_s",
+                                                              "req_per_s",
+                                                              "out_tok_per_s",
+                                                              "ttft_p50_ms",
+                                                              "ttft_p90_ms",
+                                                              "ttft_p99_ms",
+                                                              "tpot_p50_ms",
+                                                              "tpot_p99_ms",
+                                                              "itl_p50_ms",
+                                                              "itl_p99_ms",
+                                                              "e2e_p50_ms",
+                                                              "e2e_p99_ms",
+                                                              "goodput_req_per_s",
+                                                              "send_lag_p50_ms",
+                                                              "send_lag_p99_ms",
+                                                              "slo_attainment",
+                                                              "valid",
+                                                              "phase",
+                                                              "note"};
 
 template <std::size_t N>
 void header(CsvWriter& csv, const std::array<std::string_view, N>& columns) {
@@ -88,7 +103,8 @@ std::string latency_csv(const std::vector<LatencyStats>& latency) {
     csv.number(row.tpot_ms.p50).number(row.tpot_ms.p99);
     csv.number(row.itl_ms.p50).number(row.itl_ms.p99);
     csv.number(row.e2e_ms.p50).number(row.e2e_ms.p99);
-    csv.number(row.goodput_req_per_s).number(row.send_lag_ms.p99).number(row.slo_attainment);
+    csv.number(row.goodput_req_per_s).number(row.send_lag_ms.p50).number(row.send_lag_ms.p99);
+    csv.number(row.slo_attainment);
     csv.text(row.valid ? "true" : "false").text(row.phase).text(row.note).end_row();
   }
   return csv.str();
