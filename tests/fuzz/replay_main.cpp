@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+// libFuzzer's entry point, named by libFuzzer.
+// NOLINTNEXTLINE(readability-identifier-naming)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace {
@@ -64,8 +66,8 @@ constexpr std::size_t kMaxInput = 1 << 16;
 
 // One random edit of `input`; `other` is another input to splice from.
 void mutate(std::string& input, const std::string& other, std::mt19937_64& random) {
-  static constexpr char kInteresting[] = {'\0', '\n', '\r', '"', '\\', ':', '=', '[', ']',
-                                          '{',  '}',  ',',  '#', '\x7f', '\xff', '\xc3'};
+  static constexpr char kInteresting[] = {'\0', '\n', '\r', '"', '\\', ':',    '=',    '[',
+                                          ']',  '{',  '}',  ',', '#',  '\x7f', '\xff', '\xc3'};
   auto below = [&random](std::size_t n) { return n == 0 ? 0 : random() % n; };
   switch (random() % 7) {
     case 0:  // flip a bit
@@ -73,9 +75,8 @@ void mutate(std::string& input, const std::string& other, std::mt19937_64& rando
       break;
     case 1:  // set a byte to a random or an interesting value
       if (!input.empty()) {
-        input[below(input.size())] = random() % 2 != 0
-                                         ? static_cast<char>(random())
-                                         : kInteresting[below(sizeof kInteresting)];
+        input[below(input.size())] = random() % 2 != 0 ? static_cast<char>(random())
+                                                       : kInteresting[below(sizeof kInteresting)];
       }
       break;
     case 2:  // delete a run
@@ -85,8 +86,7 @@ void mutate(std::string& input, const std::string& other, std::mt19937_64& rando
       }
       break;
     case 3:  // insert interesting bytes
-      input.insert(below(input.size() + 1), 1 + below(4),
-                   kInteresting[below(sizeof kInteresting)]);
+      input.insert(below(input.size() + 1), 1 + below(4), kInteresting[below(sizeof kInteresting)]);
       break;
     case 4:  // duplicate a run
       if (!input.empty()) {
