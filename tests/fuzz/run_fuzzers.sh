@@ -64,15 +64,15 @@ print_summary() {
     { seen[$2] = 1; secs[$2] += $3; execs[$2] += $4; cov[$2] = $5; ft[$2] = $6; corp[$2] = $7
       runs[$2]++; if ($8 != "ok") bad[$2]++ }
     END {
-      printf "%-14s %5s %9s %13s %7s %7s %7s %s\n", "target", "runs", "seconds", "executions",
-             "cov", "ft", "corpus", "findings"
-      n = asorti(seen, names)
-      for (i = 1; i <= n; i++) {
-        t = names[i]
+      # POSIX awk only (Debian ships mawk: no asorti); sort(1) orders the lines.
+      for (t in seen) {
         printf "%-14s %5d %9d %13d %7s %7s %7s %d\n", t, runs[t], secs[t], execs[t], cov[t], ft[t],
                corp[t], bad[t] + 0
       }
-    }' "$results"
+    }' "$results" | sort | {
+    printf "%-14s %5s %9s %13s %7s %7s %7s %s\n" target runs seconds executions cov ft corpus findings
+    cat
+  }
 }
 
 if [[ $summary -eq 1 ]]; then
