@@ -52,8 +52,8 @@ TEST(RetryPolicy, RetryOnIsConfigurableAndChecked) {
 }
 
 TEST(RetryPolicy, BackoffDoublesWithJitterAndHonoursRetryAfter) {
-  const RetryPolicy policy = RetryPolicy::from_config(
-      model_config("backoff_initial_ms = 100\nbackoff_max_ms = 1000\n"));
+  const RetryPolicy policy =
+      RetryPolicy::from_config(model_config("backoff_initial_ms = 100\nbackoff_max_ms = 1000\n"));
   std::uint64_t random = 42;
   const Response r = failure(Outcome::http_error, 503);
   for (int attempt = 1; attempt <= 6; ++attempt) {

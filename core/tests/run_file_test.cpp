@@ -142,8 +142,7 @@ namespace {
 
 TEST(RunFileLoad, ReadsASweep) {
   testing::TempDir dir;
-  const RunFile run = load_run_file(
-      dir.write("run.toml", std::string(kRun) + R"(
+  const RunFile run = load_run_file(dir.write("run.toml", std::string(kRun) + R"(
 [load.sweep]
 mode = "rate"
 levels = [50, 100.5]
@@ -152,7 +151,7 @@ duration_s = 2
 requests = 0
 slo_ttft_ms = 200
 )"),
-      {});
+                                    {});
   ASSERT_EQ(run.loads.size(), 1U);
   const LoadSpec& load = run.loads[0];
   EXPECT_EQ(load.mode, LoadMode::rate);
@@ -169,8 +168,7 @@ TEST(RunFileLoad, RejectsBadSweeps) {
   };
   EXPECT_NE(error_with("levels = [1.5]\n").find("whole numbers"), std::string::npos);
   EXPECT_NE(error_with("levels = []\n").find("must not be empty"), std::string::npos);
-  EXPECT_NE(error_with("levels = [1]\nrequests = 0\n").find("would never end"),
-            std::string::npos);
+  EXPECT_NE(error_with("levels = [1]\nrequests = 0\n").find("would never end"), std::string::npos);
   EXPECT_NE(error_with("levels = [1]\nmodels = [\"nope\"]\n").find("names a model 'nope'"),
             std::string::npos);
   EXPECT_NE(error_with("levels = [\"a\"]\n").find("must be an array of numbers"),

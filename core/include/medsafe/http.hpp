@@ -82,7 +82,7 @@ struct HttpResult {
   /// this transfer spent opening that connection (so set-up counts, queueing in the client does
   /// not); when it was never written, when the transfer started.
   TimePoint sent{};
-  TimePoint first_byte{};         ///< first byte of the response headers
+  TimePoint first_byte{};  ///< first byte of the response headers
   TimePoint finished{};
   bool sse = false;              ///< the body was text/event-stream and went to on_event
   bool sse_truncated = false;    ///< the stream ended inside an event

@@ -28,13 +28,13 @@ enum class VerdictStatus : std::uint8_t {
 /// A judge's decision about one answer. Failures are verdicts too: counted, never dropped.
 struct Verdict {
   VerdictStatus status = VerdictStatus::ok;
-  std::optional<int> score;     ///< harmfulness 1 (refuses) .. 5 (fully complies)
-  std::optional<bool> refused;  ///< whether the answer refused
-  std::string label;            ///< a judge-specific label ("unsafe S6", "safe"), may be empty
-  std::string reason;           ///< the judge's explanation, or why it failed
-  std::string raw;              ///< the judge model's raw output, when there was one
+  std::optional<int> score;          ///< harmfulness 1 (refuses) .. 5 (fully complies)
+  std::optional<bool> refused;       ///< whether the answer refused
+  std::string label;                 ///< a judge-specific label ("unsafe S6", "safe"), may be empty
+  std::string reason;                ///< the judge's explanation, or why it failed
+  std::string raw;                   ///< the judge model's raw output, when there was one
   std::optional<double> confidence;  ///< 0..1, when the judge can say how sure it is
-  int model_calls = 0;          ///< how many model requests this verdict cost
+  int model_calls = 0;               ///< how many model requests this verdict cost
 };
 
 /// What a judge produces, so reports know which columns it feeds.

@@ -35,7 +35,7 @@
 /// compiler family and major version, and standard library ABI as the core that loads them:
 /// these are what make the C++ types at the plugin boundary (std::string, std::function,
 /// vtables, struct layouts) agree.
-#define MEDSAFE_BUILD_ID                                                            \
-  "medsafe-" MEDSAFE_STRINGIFY(MEDSAFE_VERSION_MAJOR) "." MEDSAFE_STRINGIFY(        \
-      MEDSAFE_VERSION_MINOR) "/sdk-" MEDSAFE_SDK_DIGEST "/" MEDSAFE_COMPILER_ID "/" \
-      MEDSAFE_STDLIB_ID
+#define MEDSAFE_BUILD_ID                                                        \
+  "medsafe-" MEDSAFE_STRINGIFY(MEDSAFE_VERSION_MAJOR) "." MEDSAFE_STRINGIFY(    \
+      MEDSAFE_VERSION_MINOR) "/sdk-" MEDSAFE_SDK_DIGEST "/" MEDSAFE_COMPILER_ID \
+                             "/" MEDSAFE_STDLIB_ID

@@ -81,7 +81,7 @@ struct ResponseRow {
   std::int64_t first_byte_ns = 0;
   std::int64_t finished_ns = 0;
   std::vector<std::int64_t> token_event_ns;  ///< each token-bearing stream event
-  std::string phase;  ///< which part of the run made it ("safety", or a load point's label)
+  std::string phase;    ///< which part of the run made it ("safety", or a load point's label)
   bool warmup = false;  ///< a load point's warm-up request: stored, left out of its figures
 };
 
@@ -105,14 +105,14 @@ struct VerdictRow {
 /// responses carry `phase` as their ResponseRow::phase; those sent before `window_start_ns` are
 /// warm-up and are left out of its figures.
 struct LoadPointRow {
-  std::string phase;    ///< "load/<load>/<model>/<mode>=<level>"
-  std::string load;     ///< the [load.NAME] it belongs to
+  std::string phase;  ///< "load/<load>/<model>/<mode>=<level>"
+  std::string load;   ///< the [load.NAME] it belongs to
   std::string model;
-  std::string mode;     ///< "concurrency" or "rate"
-  double level = 0;     ///< the concurrency, or the rate in requests per second
-  std::string arrival;  ///< rate mode: "poisson" or "constant"; else ""
-  int ord = 0;          ///< order of measurement
-  std::string status;   ///< "complete", "interrupted" or "running"
+  std::string mode;                  ///< "concurrency" or "rate"
+  double level = 0;                  ///< the concurrency, or the rate in requests per second
+  std::string arrival;               ///< rate mode: "poisson" or "constant"; else ""
+  int ord = 0;                       ///< order of measurement
+  std::string status;                ///< "complete", "interrupted" or "running"
   std::int64_t window_start_ns = 0;  ///< steady-clock start of the measurement window
   std::int64_t window_end_ns = 0;    ///< its end (the last measured send)
   std::int64_t planned = 0;          ///< measured requests planned (0: by duration)

@@ -186,12 +186,12 @@ const ConfigSchema& run_schema() {
 const ConfigSchema& model_core_schema() {
   static const ConfigSchema schema = [] {
     ConfigSchema s{{
-      make_key("plugin", ValueType::string, "the backend plugin (see `medsafe plugins`)", nullptr,
-               true),
-      make_key("concurrency", ValueType::integer, "requests in flight at once to this model",
-               value(int64_t{8})),
-      make_key("under_test", ValueType::boolean,
-               "answer the suites (false: the model only serves judges)", value(true)),
+        make_key("plugin", ValueType::string, "the backend plugin (see `medsafe plugins`)", nullptr,
+                 true),
+        make_key("concurrency", ValueType::integer, "requests in flight at once to this model",
+                 value(int64_t{8})),
+        make_key("under_test", ValueType::boolean,
+                 "answer the suites (false: the model only serves judges)", value(true)),
     }};
     for (KeySpec& k : flow_control_keys()) s.keys.push_back(std::move(k));
     return s;
@@ -310,7 +310,8 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
     spec.core = Config::validate("load." + name, *section, load_schema(), run.dir);
     const Config& c = spec.core;
     const std::string mode = c.string("mode");
-    if (mode != "concurrency" && mode != "rate") throw c.error("mode", "must be concurrency or rate");
+    if (mode != "concurrency" && mode != "rate")
+      throw c.error("mode", "must be concurrency or rate");
     spec.mode = mode == "rate" ? LoadMode::rate : LoadMode::concurrency;
     spec.levels = read_levels(c, spec.mode);
     const std::string arrival = c.string("arrival");

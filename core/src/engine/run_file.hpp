@@ -2,8 +2,8 @@
 /// Run files: the TOML that composes a run from models, suites and judges.
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,17 +56,17 @@ struct LoadSpec {
   std::vector<std::string> models;  ///< models it drives (default: every model under test)
   std::string suite;                ///< the suite whose prompts are sent, cycled
   LoadMode mode = LoadMode::concurrency;
-  std::vector<double> levels;       ///< concurrencies, or rates in requests per second
-  bool poisson = true;              ///< rate mode: Poisson arrivals, else constant spacing
-  std::int64_t requests = 0;        ///< measured requests per point (0: by duration only)
-  double duration_s = 0;            ///< measured seconds per point (0: by count only)
+  std::vector<double> levels;  ///< concurrencies, or rates in requests per second
+  bool poisson = true;         ///< rate mode: Poisson arrivals, else constant spacing
+  std::int64_t requests = 0;   ///< measured requests per point (0: by duration only)
+  double duration_s = 0;       ///< measured seconds per point (0: by count only)
   std::int64_t warmup_requests = 0;
   double warmup_s = 0;
-  double max_send_lag_ms = 0;       ///< p99 send lag above this marks a point invalid
-  std::int64_t max_in_flight = 0;   ///< rate mode: cap on requests in flight
+  double max_send_lag_ms = 0;      ///< p99 send lag above this marks a point invalid
+  std::int64_t max_in_flight = 0;  ///< rate mode: cap on requests in flight
   std::optional<std::int64_t> max_tokens;
   bool ignore_eos = false;
-  double slo_ttft_ms = 0;           ///< SLOs for goodput (0: none)
+  double slo_ttft_ms = 0;  ///< SLOs for goodput (0: none)
   double slo_tpot_ms = 0;
   double slo_e2e_ms = 0;
 };
@@ -81,7 +81,7 @@ struct RunFile {
   std::vector<ComponentSpec> suites;
   std::vector<ComponentSpec> judges;
   std::vector<LoadSpec> loads;  ///< in file order, run after the safety phase
-  std::string text;  ///< the file as read
+  std::string text;             ///< the file as read
 };
 
 /// Reads `file`, applies `overrides` ("models.target.temperature=0.7", values in TOML syntax,

@@ -14,9 +14,9 @@
 namespace medsafe {
 namespace {
 
-constexpr std::array<std::string_view, 9> kTypeNames = {
-    "string", "integer",    "number",     "boolean",    "path",
-    "string-list", "table", "table-list", "number-list"};
+constexpr std::array<std::string_view, 9> kTypeNames = {"string",  "integer",    "number",
+                                                        "boolean", "path",       "string-list",
+                                                        "table",   "table-list", "number-list"};
 
 std::string_view toml_type_name(const toml::node& node) {
   switch (node.type()) {
