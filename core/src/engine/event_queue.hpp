@@ -1,9 +1,11 @@
 #pragma once
-/// Hands work from backend and judge threads to the runner's thread.
+/// Hands work and answers from backend and judge threads to the runner's thread.
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
+#include <vector>
 
 #include "medsafe/clock.hpp"
 
@@ -33,6 +35,38 @@ class EventQueue {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> events_;
+};
+
+/// A multi-producer, single-consumer queue of values, for a consumer that takes them in batches.
+/// Cheaper than EventQueue when every event is the same kind: no closure per value.
+template <typename Value>
+class Mailbox {
+ public:
+  void push(Value value) {
+    {
+      std::lock_guard lock(mutex_);
+      values_.push_back(std::move(value));
+    }
+    ready_.notify_one();
+  }
+
+  /// Waits until a value is queued or `deadline` passes; moves every queued value to the end
+  /// of `out`.
+  void take_all(std::vector<Value>& out, TimePoint deadline) {
+    std::unique_lock lock(mutex_);
+    ready_.wait_until(lock, deadline, [this] { return !values_.empty(); });
+    if (out.empty()) {
+      out.swap(values_);  // the two buffers trade places: no copy, capacity kept
+    } else {
+      std::move(values_.begin(), values_.end(), std::back_inserter(out));
+      values_.clear();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<Value> values_;
 };
 
 }  // namespace medsafe

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -16,10 +17,12 @@ namespace medsafe {
 namespace {
 
 constexpr auto kIdleTick = std::chrono::milliseconds(100);
-// A load point's rows are committed at most this often: one SQLite commit per answer was most
-// of the client's CPU at thousands of requests per second. Nothing of value is at risk: a load
-// point cut short is measured again from the start on resume.
-constexpr auto kCommitEvery = std::chrono::milliseconds(100);
+// A load point keeps its rows in memory while it measures and writes them when it ends: a
+// SQLite insert costs about as much CPU as the request itself, and on a machine shared with the
+// server under test that CPU is taken from the server. Nothing of value is at risk: a load point
+// cut short is measured again from the start on resume. A very long point writes every this
+// many rows (a short pause in sending) so memory stays bounded.
+constexpr std::size_t kMaxPendingRows = 250'000;
 // Open-loop schedules start a little in the future, so the first send is not already late.
 constexpr auto kScheduleLead = std::chrono::milliseconds(20);
 
@@ -60,6 +63,14 @@ class Schedule {
   Xoshiro256 random_;
 };
 
+// One answer as it arrives, kept as it is until the point writes its rows.
+struct Answer {
+  std::int64_t index = 0;  ///< the request's position in its load point
+  TimePoint intended;
+  bool warmup = false;
+  Response response;
+};
+
 class LoadPoint {
  public:
   LoadPoint(const LoadSpec& load, ModelSlot& model, const SuiteSlot& suite, double level,
@@ -82,8 +93,6 @@ class LoadPoint {
     }
     TimePoint cancel_at = TimePoint::max();
     bool stopping = false;
-    std::optional<Transaction> batch;
-    TimePoint last_commit = start;
     while (true) {
       if (!stopping && interrupted()) {
         stopping = true;
@@ -96,18 +105,12 @@ class LoadPoint {
         model_.backend->cancel_all();
         cancel_at = TimePoint::max();
       }
-      auto events = events_.wait_until(std::min(wake, cancel_at));
-      if (!events.empty()) {
-        if (!batch) batch.emplace(store_.batch());
-        for (auto& event : events) event();
-      }
-      if (batch && Clock::now() - last_commit >= kCommitEvery) {
-        batch->commit();
-        batch.reset();
-        last_commit = Clock::now();
-      }
+      arrived_.clear();
+      answers_.take_all(arrived_, std::min(wake, cancel_at));
+      for (Answer& answer : arrived_) on_done(std::move(answer));
+      if (pending_.size() >= kMaxPendingRows) write_pending();
     }
-    if (batch) batch->commit();
+    write_pending();
     return !stopping;
   }
 
@@ -167,39 +170,57 @@ class LoadPoint {
       ++measured_;
       row_.window_end_ns = to_ns(intended);
     }
-    const auto index = static_cast<std::size_t>(row_.sent);
-    const std::size_t n = suite_.items.size();
-    const PromptItem& item = suite_.items[index % n];
-    const ResponseSlot slot{model_.spec->name, suite_.spec->name, item.id,
-                            static_cast<int>(index / n), row_.phase};
+    const std::int64_t index = row_.sent;
+    const PromptItem& item = item_at(index);
     ++row_.sent;
     if (warmup) ++row_.warmup;
     ++in_flight_;
     Request request;
-    request.id = request_id(slot);
+    request.id = request_id(slot_of(index));
     request.messages.push_back({"user", item.prompt});
     request.category = item.category;
     request.max_tokens = load_.max_tokens;
     request.ignore_eos = load_.ignore_eos;
     request.intended_send = intended;
-    model_.backend->submit(std::move(request), [this, slot, intended, warmup](Response&& response) {
-      auto shared = std::make_shared<Response>(std::move(response));
-      events_.push(
-          [this, slot, intended, warmup, shared] { on_done(slot, intended, warmup, *shared); });
-    });
+    model_.backend->submit(std::move(request),
+                           [this, index, intended, warmup](Response&& response) {
+                             answers_.push(Answer{index, intended, warmup, std::move(response)});
+                           });
   }
 
-  void on_done(const ResponseSlot& slot, TimePoint intended, bool warmup,
-               const Response& response) {
+  // The point's index-th request asks the suite's prompts in turn, round after round.
+  [[nodiscard]] const PromptItem& item_at(std::int64_t index) const {
+    return suite_.items[static_cast<std::size_t>(index) % suite_.items.size()];
+  }
+
+  [[nodiscard]] ResponseSlot slot_of(std::int64_t index) const {
+    const std::size_t n = suite_.items.size();
+    return ResponseSlot{model_.spec->name, suite_.spec->name, item_at(index).id,
+                        static_cast<int>(static_cast<std::size_t>(index) / n), row_.phase};
+  }
+
+  void on_done(Answer&& answer) {
     --in_flight_;
+    const Response& response = answer.response;
     if (!response.ok()) ++failed_;
-    if (!warmup && response.timing.sent != TimePoint{}) {
+    if (!answer.warmup && response.timing.sent != TimePoint{}) {
       send_lags_ms_.push_back(
-          std::chrono::duration<double, std::milli>(response.timing.sent - intended).count());
+          std::chrono::duration<double, std::milli>(response.timing.sent - answer.intended)
+              .count());
     }
-    ResponseRow row = to_row(response, slot, 1, intended);
-    row.warmup = warmup;
-    store_.put_response(row);
+    pending_.push_back(std::move(answer));
+  }
+
+  void write_pending() {
+    if (pending_.empty()) return;
+    Transaction batch = store_.batch();
+    for (const Answer& answer : pending_) {
+      ResponseRow row = to_row(answer.response, slot_of(answer.index), 1, answer.intended);
+      row.warmup = answer.warmup;
+      store_.put_response(row);
+    }
+    batch.commit();
+    pending_.clear();
   }
 
  public:
@@ -217,7 +238,8 @@ class LoadPoint {
   Store& store_;
   const RunnerOptions& options_;
   std::uint64_t seed_;
-  EventQueue events_;
+  Mailbox<Answer> answers_;
+  std::vector<Answer> arrived_;  ///< the batch being handled
   std::optional<Schedule> schedule_;
   TimePoint warmup_ends_{};
   std::int64_t in_flight_ = 0;
@@ -226,6 +248,7 @@ class LoadPoint {
   bool window_started_ = false;
   bool sending_done_ = false;
   std::vector<double> send_lags_ms_;
+  std::deque<Answer> pending_;  ///< answered, not yet in the store
 };
 
 }  // namespace
