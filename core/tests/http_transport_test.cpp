@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -343,6 +344,111 @@ TEST(HttpTransport, RunsManyExchangesFromManyThreads) {
     EXPECT_EQ(events[0].data, std::to_string(n));
     EXPECT_EQ(recorders[n]->completions(), 1);
   }
+}
+
+// Notes which I/O thread completed it.
+class ThreadNotingRecorder : public Recorder {
+ public:
+  void on_complete(HttpResult&& result) override {
+    thread = std::this_thread::get_id();
+    Recorder::on_complete(std::move(result));
+  }
+  std::thread::id thread;  // written before completion is signalled, read after wait()
+};
+
+HttpTransportOptions io_threads(int n) {
+  HttpTransportOptions options;
+  options.io_threads = n;
+  return options;
+}
+
+TEST(HttpTransport, DealsAConcurrentLoadToEveryIoThread) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) {
+    return Script().pause(200ms).send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+  });
+  HttpTransport transport(io_threads(3));
+  std::vector<std::shared_ptr<ThreadNotingRecorder>> recorders;
+  for (int i = 0; i < 6; ++i) {
+    recorders.push_back(std::make_shared<ThreadNotingRecorder>());
+    transport.start(post(server), recorders.back());
+  }
+  std::set<std::thread::id> threads;
+  for (auto& recorder : recorders) {
+    EXPECT_EQ(recorder->wait().outcome, Outcome::ok);
+    threads.insert(recorder->thread);
+  }
+  EXPECT_EQ(threads.size(), 3u) << "six exchanges at once are dealt two to each of three loops";
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+}
+
+TEST(HttpTransport, OneExchangeAtATimeKeepsToOneConnectionWhateverTheIoThreads) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
+  HttpTransport transport(io_threads(3));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok);
+  }
+  EXPECT_EQ(server.connections(), 1u);
+}
+
+// Calls cancel_all from its on_complete, then records the completion.
+class CancellingRecorder : public Recorder {
+ public:
+  explicit CancellingRecorder(HttpTransport& transport) : transport_(transport) {}
+  void on_complete(HttpResult&& result) override {
+    transport_.cancel_all();
+    Recorder::on_complete(std::move(result));
+  }
+
+ private:
+  HttpTransport& transport_;
+};
+
+TEST(HttpTransport, CancelAllFromCallbacksOnTwoIoThreadsAtOnceDoesNotDeadlock) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest& r) {
+    Script script;
+    script.pause(r.body == "slow" ? 10s : 100ms);
+    return script.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+  });
+  HttpTransport transport(io_threads(2));
+  const TimePoint began = Clock::now();
+  std::vector<std::shared_ptr<Recorder>> slow;
+  std::vector<std::shared_ptr<Recorder>> cancelling;
+  // Dealt alternately (each loop holds as many): a slow and a cancelling exchange on each loop.
+  for (int i = 0; i < 2; ++i) {
+    slow.push_back(std::make_shared<Recorder>());
+    transport.start(post(server, "slow"), slow.back());
+  }
+  for (int i = 0; i < 2; ++i) {
+    cancelling.push_back(std::make_shared<CancellingRecorder>(transport));
+    transport.start(post(server, "fast"), cancelling.back());
+  }
+  for (auto& recorder : cancelling) {
+    // Answered, or cancelled by the other one's cancel_all if that came first.
+    const Outcome outcome = recorder->wait().outcome;
+    EXPECT_TRUE(outcome == Outcome::ok || outcome == Outcome::cancelled);
+  }
+  for (auto& recorder : slow) EXPECT_EQ(recorder->wait().outcome, Outcome::cancelled);
+  EXPECT_LT(Clock::now() - began, 5s);
+}
+
+TEST(HttpTransport, AConnectionCapIsKeptByOneIoThread) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) {
+    return Script().pause(50ms).send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+  });
+  HttpTransportOptions options = io_threads(4);
+  options.max_connections = 1;
+  HttpTransport transport(options);
+  std::vector<std::shared_ptr<Recorder>> recorders;
+  for (int i = 0; i < 4; ++i) {
+    recorders.push_back(std::make_shared<Recorder>());
+    transport.start(post(server), recorders.back());
+  }
+  for (auto& recorder : recorders) EXPECT_EQ(recorder->wait().outcome, Outcome::ok);
+  EXPECT_EQ(server.connections(), 1u) << "four loops of one connection each would open four";
 }
 
 // Starts the next exchange from on_complete, as a closed-loop runner does.

@@ -113,12 +113,17 @@ class MEDSAFE_API HttpExchange {
 struct HttpTransportOptions {
   long max_connections = 0;         ///< total connection cap; 0: no cap
   long max_host_connections = 0;    ///< connection cap per host; 0: no cap
-  long max_idle_connections = 256;  ///< connections kept open for reuse
+  long max_idle_connections = 256;  ///< connections kept open for reuse (over all I/O threads)
   bool verbose = false;             ///< libcurl's trace to stderr, credential headers redacted
+  /// I/O threads, each with its own connections; 0: one per core, at most 4. A connection cap
+  /// (max_connections or max_host_connections) makes it one, so the cap holds exactly.
+  int io_threads = 0;
 };
 
-/// Owns the libcurl multi handle and its I/O thread. start() is thread-safe; callbacks run on
-/// the I/O thread. The destructor cancels what is in flight (each gets on_complete) and joins.
+/// Owns libcurl multi handles and their I/O threads. start() is thread-safe; callbacks run on
+/// an I/O thread (one exchange's callbacks always on the same one; different exchanges may run
+/// at the same time on different ones). The destructor cancels what is in flight (each gets
+/// on_complete) and joins.
 class MEDSAFE_API HttpTransport {
  public:
   explicit HttpTransport(HttpTransportOptions options = {});

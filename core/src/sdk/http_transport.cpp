@@ -1,7 +1,10 @@
-// The shared HTTP transport: one I/O thread owns a libcurl multi handle and every easy handle.
+// The shared HTTP transport: a few event loops, each an I/O thread that owns a libcurl multi
+// handle and the easy handles of the exchanges given to it. One loop runs out of CPU at a few
+// thousand requests per second (libcurl's work per request, not the waiting), so a load test
+// on a multi-core client needs more than one.
 //
-// Other threads only touch the hand-over queue (under a mutex) and curl_multi_wakeup, which is
-// the one multi function libcurl allows from another thread. Timeouts other than connect are
+// Other threads only touch a loop's hand-over queue (under a mutex) and curl_multi_wakeup, which
+// is the one multi function libcurl allows from another thread. Timeouts other than connect are
 // measured here against steady_clock stamps, because libcurl's own TIMEOUT_MS also counts the
 // time a transfer waits for a free connection, which is not the server's latency.
 //
@@ -11,6 +14,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <cstdio>
@@ -41,6 +45,8 @@ constexpr auto kBusyPollInterval = 20ms;
 constexpr auto kIdlePollInterval = 1000ms;
 constexpr auto kTimeoutCheckInterval = 5ms;
 constexpr std::size_t kMaxSpareHandles = 256;
+// Event loops when HttpTransportOptions::io_threads is 0: one per core, at most this many.
+constexpr std::size_t kMaxDefaultLoops = 4;
 
 void init_curl_once() {
   static std::once_flag once;
@@ -263,9 +269,8 @@ void set_option(CURL* easy, CURLoption option, Value value, CURLcode& first_fail
   if (code != CURLE_OK && first_failure == CURLE_OK) first_failure = code;
 }
 
-}  // namespace
-
-struct HttpTransport::Impl {
+// One I/O thread with its multi handle, its connections and the exchanges dealt to it.
+struct EventLoop {
   struct Cancel {
     bool all = true;
     const void* owner = nullptr;
@@ -276,6 +281,8 @@ struct HttpTransport::Impl {
   HttpTransportOptions options;
   CURLM* multi = nullptr;
   std::thread io;
+  /// Exchanges started here and not yet delivered; read by the transport to choose a loop.
+  std::atomic<std::int64_t> in_hand{0};
 
   std::mutex mutex;  // guards everything down to `stopped`
   std::condition_variable cancelled_cv;
@@ -291,8 +298,7 @@ struct HttpTransport::Impl {
   std::vector<CURL*> spare_handles;
   TimePoint next_timeout_check{};
 
-  explicit Impl(HttpTransportOptions opts) : options(opts) {
-    init_curl_once();
+  explicit EventLoop(HttpTransportOptions opts) : options(opts) {
     multi = curl_multi_init();
     if (multi == nullptr) throw Error(ErrorKind::internal, "curl_multi_init failed");
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, std::max(options.max_idle_connections, 1L));
@@ -302,25 +308,30 @@ struct HttpTransport::Impl {
     io = std::thread([this] { run(); });
   }
 
-  ~Impl() {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-      curl_multi_wakeup(multi);
-    }
-    io.join();
+  // Stopping is in two steps so that no loop's object goes away while another loop's callback
+  // may still hand it an exchange: every loop is told to stop, then each is joined.
+  void request_stop() {
+    std::lock_guard lock(mutex);
+    stopping = true;
+    curl_multi_wakeup(multi);
+  }
+
+  ~EventLoop() {
+    request_stop();
+    if (io.joinable()) io.join();
     for (CURL* easy : spare_handles) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi);
   }
 
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
 
   [[nodiscard]] bool on_io_thread() const noexcept {
     return std::this_thread::get_id() == io.get_id();
   }
 
   void start(std::unique_ptr<Transfer> transfer) {
+    in_hand.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex);
       if (!stopped) {
@@ -336,9 +347,10 @@ struct HttpTransport::Impl {
     complete_unstarted(std::move(transfer));
   }
 
-  void cancel(bool all, const void* owner) {
-    std::unique_lock lock(mutex);
-    if (stopped) return;
+  // Queues a cancellation; returns its ticket for await_cancel (0: nothing to wait for).
+  std::uint64_t request_cancel(bool all, const void* owner) {
+    std::lock_guard lock(mutex);
+    if (stopped) return 0;
     Cancel request{all, owner, ++cancel_tickets, {}};
     // Queued exchanges of the owner are cancelled too; later ones stay (they come after).
     auto keep = std::stable_partition(incoming.begin(), incoming.end(), [&](const auto& t) {
@@ -347,9 +359,13 @@ struct HttpTransport::Impl {
     std::move(keep, incoming.end(), std::back_inserter(request.queued));
     incoming.erase(keep, incoming.end());
     cancels.push_back(std::move(request));
-    if (on_io_thread()) return;  // handled before the I/O thread next sleeps
-    curl_multi_wakeup(multi);
-    const std::uint64_t ticket = cancel_tickets;
+    // From this loop's own thread it is handled before the thread next sleeps.
+    if (!on_io_thread()) curl_multi_wakeup(multi);
+    return cancel_tickets;
+  }
+
+  void await_cancel(std::uint64_t ticket) {
+    std::unique_lock lock(mutex);
     cancelled_cv.wait(lock, [&] { return cancel_tickets_done >= ticket || stopped; });
   }
 
@@ -620,7 +636,9 @@ struct HttpTransport::Impl {
     deliver(*t);
   }
 
-  static void deliver(Transfer& t) {
+  void deliver(Transfer& t) {
+    // Counted out first, so a caller woken by on_complete sees this loop free again.
+    in_hand.fetch_sub(1, std::memory_order_relaxed);
     if (!t.exchange) return;
     try {
       t.exchange->on_complete(std::move(t.result));
@@ -629,6 +647,77 @@ struct HttpTransport::Impl {
                    error.what());
     } catch (...) {
       std::fprintf(stderr, "medsafe: error: http: an on_complete callback threw\n");
+    }
+  }
+};
+
+std::size_t loop_count(const HttpTransportOptions& options) {
+  // A connection cap is kept exactly only by a single loop.
+  if (options.max_connections > 0 || options.max_host_connections > 0) return 1;
+  if (options.io_threads > 0) return static_cast<std::size_t>(options.io_threads);
+  const unsigned cores = std::thread::hardware_concurrency();
+  return std::clamp<std::size_t>(cores, 1, kMaxDefaultLoops);
+}
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  std::vector<std::unique_ptr<EventLoop>> loops;
+
+  explicit Impl(HttpTransportOptions options) {
+    init_curl_once();
+    const std::size_t count = loop_count(options);
+    HttpTransportOptions each = options;
+    each.max_idle_connections =
+        std::max(options.max_idle_connections / static_cast<long>(count), 1L);
+    loops.reserve(count);
+    try {
+      for (std::size_t i = 0; i < count; ++i) loops.push_back(std::make_unique<EventLoop>(each));
+    } catch (...) {
+      stop_all();
+      throw;
+    }
+  }
+
+  ~Impl() { stop_all(); }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void stop_all() {
+    for (auto& loop : loops) loop->request_stop();
+    for (auto& loop : loops) {
+      if (loop->io.joinable()) loop->io.join();
+    }
+    loops.clear();
+  }
+
+  // The loop with the fewest exchanges in hand, the first of equals: one request at a time
+  // keeps to one loop (and its warm connection), a load spreads evenly.
+  void start(std::unique_ptr<Transfer> transfer) {
+    EventLoop* chosen = loops.front().get();
+    std::int64_t fewest = chosen->in_hand.load(std::memory_order_relaxed);
+    for (std::size_t i = 1; i < loops.size() && fewest > 0; ++i) {
+      const std::int64_t n = loops[i]->in_hand.load(std::memory_order_relaxed);
+      if (n < fewest) {
+        fewest = n;
+        chosen = loops[i].get();
+      }
+    }
+    chosen->start(std::move(transfer));
+  }
+
+  void cancel(bool all, const void* owner) {
+    // From any loop's thread nothing waits: a loop waiting on another could wait on one that is
+    // waiting on it. The cancellations are queued and done before each loop next sleeps.
+    const bool from_a_loop = std::any_of(loops.begin(), loops.end(),
+                                         [](const auto& loop) { return loop->on_io_thread(); });
+    std::vector<std::uint64_t> tickets;
+    tickets.reserve(loops.size());
+    for (auto& loop : loops) tickets.push_back(loop->request_cancel(all, owner));
+    if (from_a_loop) return;
+    for (std::size_t i = 0; i < loops.size(); ++i) {
+      if (tickets[i] != 0) loops[i]->await_cancel(tickets[i]);
     }
   }
 };
