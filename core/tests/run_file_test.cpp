@@ -54,6 +54,15 @@ TEST(RunFile, ReadsSectionsInFileOrder) {
   EXPECT_EQ(run.dir, dir.path());
 }
 
+TEST(RunFile, HttpThreadsDefaultToTheTransportsChoiceAndAreBounded) {
+  TempDir dir;
+  EXPECT_EQ(load_run_file(dir.write("run.toml", kRun), {}).run.http_threads, 0);
+  EXPECT_EQ(load_run_file(dir.write("run.toml", kRun), {"run.http_threads=3"}).run.http_threads, 3);
+  const std::string error = error_of(dir, kRun, {"run.http_threads=65"});
+  EXPECT_NE(error.find("http_threads"), std::string::npos) << error;
+  EXPECT_NE(error.find("0..64"), std::string::npos) << error;
+}
+
 TEST(RunFile, NameDefaultsToTheFileStem) {
   TempDir dir;
   const RunFile run = load_run_file(dir.write("nightly.toml",

@@ -116,7 +116,9 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   for (const CatalogProblem& problem : catalog_.problems()) {
     log_.warn("plugins", "skipped a manifest: " + problem.message);
   }
-  http_ = std::make_unique<HttpTransport>();
+  HttpTransportOptions http_options;
+  http_options.io_threads = run_.run.http_threads;
+  http_ = std::make_unique<HttpTransport>(http_options);
 
   auto make_config = [this](
                          const ComponentSpec& spec, ComponentKind kind,

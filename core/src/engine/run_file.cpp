@@ -179,6 +179,9 @@ const ConfigSchema& run_schema() {
                value(std::string("info"))),
       make_key("retry_failed", ValueType::boolean,
                "on resume, ask again the requests that failed before", value(true)),
+      make_key("http_threads", ValueType::integer,
+               "I/O threads of the HTTP transport, 1..64 (0: one per core, at most 4)",
+               value(int64_t{0})),
   }};
   return schema;
 }
@@ -419,6 +422,9 @@ RunFile load_run_file(const fs::path& file, const std::vector<std::string>& over
   if (!level) throw settings.error("log_level", "must be debug, info, warn, error or off");
   run.run.log_level = *level;
   run.run.retry_failed = settings.boolean("retry_failed");
+  const std::int64_t http_threads = settings.integer("http_threads");
+  if (http_threads < 0 || http_threads > 64) throw settings.error("http_threads", "must be 0..64");
+  run.run.http_threads = static_cast<int>(http_threads);
 
   run.models = read_section(root, "models", model_core_schema(), run.dir);
   run.suites = read_section(root, "suites", suite_core_schema(), run.dir);

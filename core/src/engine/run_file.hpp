@@ -40,6 +40,7 @@ struct RunSettings {
   std::filesystem::path out;  ///< empty: runs/<name> in the current folder
   LogLevel log_level = LogLevel::info;
   bool retry_failed = true;
+  int http_threads = 0;  ///< the transport's I/O threads; 0: its default
 };
 
 /// How a load point drives its model.
