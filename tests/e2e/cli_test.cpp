@@ -46,6 +46,20 @@ std::string sqlite_scalar(const fs::path& db, const std::string& sql, const fs::
   return out;
 }
 
+TEST(Cli, VersionNamesTheAllocatorAndMimallocServesMallocWhenLinked) {
+  ScratchDir scratch;
+  const ProcessResult r = medsafe({"--version"}, scratch.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("plugin ABI"), std::string::npos) << r.out;
+#if MEDSAFE_EXPECT_MIMALLOC
+  // Linked and in charge: a link order in which glibc's malloc won would say "not".
+  EXPECT_NE(r.out.find("allocator: mimalloc "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("not mimalloc"), std::string::npos) << r.out;
+#else
+  EXPECT_NE(r.out.find("allocator: glibc malloc"), std::string::npos) << r.out;
+#endif
+}
+
 TEST(Cli, PluginsListsEveryBuiltInPluginWithKindAndDescription) {
   ScratchDir scratch;
   const ProcessResult r = medsafe({"plugins"}, scratch.path());

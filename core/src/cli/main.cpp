@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli/allocator.hpp"
 #include "cli/commands.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/plugin.hpp"
@@ -52,9 +53,10 @@ int main(int argc, char** argv) {
                "run directory (store, results.json, summary.csv, report.md)."};
   app.footer(kExitCodes);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "medsafe " MEDSAFE_VERSION " (plugin ABI " +
-                                        std::to_string(medsafe::kAbiVersion) + ", " +
-                                        MEDSAFE_BUILD_ID + ")");
+  app.set_version_flag("--version",
+                       "medsafe " MEDSAFE_VERSION " (plugin ABI " +
+                           std::to_string(medsafe::kAbiVersion) + ", " + MEDSAFE_BUILD_ID +
+                           ", allocator: " + medsafe::cli::allocator_description() + ")");
 
   CommonOptions common;
   std::string log_level;
