@@ -14,11 +14,11 @@ namespace medsafe {
 /// A multi-producer, single-consumer queue of closures. Producers never block on the consumer.
 class EventQueue {
  public:
+  /// Notifies under the lock: once the consumer can see the event it may destroy the queue,
+  /// so the producer must not touch it after unlocking.
   void push(std::function<void()> event) {
-    {
-      std::lock_guard lock(mutex_);
-      events_.push_back(std::move(event));
-    }
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
     ready_.notify_one();
   }
 
@@ -42,11 +42,10 @@ class EventQueue {
 template <typename Value>
 class Mailbox {
  public:
+  /// Notifies under the lock, as EventQueue::push does.
   void push(Value value) {
-    {
-      std::lock_guard lock(mutex_);
-      values_.push_back(std::move(value));
-    }
+    std::lock_guard lock(mutex_);
+    values_.push_back(std::move(value));
     ready_.notify_one();
   }
 
