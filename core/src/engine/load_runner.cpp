@@ -105,7 +105,6 @@ class LoadPoint {
         model_.backend->cancel_all();
         cancel_at = TimePoint::max();
       }
-      arrived_.clear();
       answers_.take_all(arrived_, std::min(wake, cancel_at));
       for (Answer& answer : arrived_) on_done(std::move(answer));
       if (pending_.size() >= kMaxPendingRows) write_pending();

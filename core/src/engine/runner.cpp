@@ -96,12 +96,12 @@ class SafetyLoop {
         cancel_at = TimePoint::max();
       }
       wake = std::min({wake, cancel_at, last_progress_ + options_.progress_every});
-      auto events = events_.wait_until(wake);
-      if (!events.empty()) {
+      events_.take_all(arrived_, wake);
+      if (!arrived_.empty()) {
         // One transaction per batch: fewer syncs under load, and every row is still committed
         // before the runner sleeps again.
         Transaction batch = store_.batch();
-        for (auto& event : events) event();
+        for (auto& event : arrived_) event();
         batch.commit();
       }
       report_progress(false);
@@ -415,6 +415,7 @@ class SafetyLoop {
   Store& store_;
   const RunnerOptions& options_;
   EventQueue events_;
+  std::vector<std::function<void()>> arrived_;  ///< the batch being run
   std::deque<ModelState> models_;
   std::vector<JudgeState> judges_;
   std::vector<std::map<std::string, std::size_t>> item_index_;
