@@ -67,8 +67,8 @@ TEST(PluginCatalog, WrongKindIsAnError) {
 
 TEST(PluginCatalog, RefusesAnotherAbi) {
   const std::string message = load_error("bad_abi", "fixture_bad_abi");
-  EXPECT_NE(message.find("built for medsafe ABI 999, this medsafe supports ABI 1: rebuild the "
-                         "plugin"),
+  EXPECT_NE(message.find("built for medsafe ABI 999, this medsafe supports ABI " +
+                         std::to_string(kAbiVersion) + ": rebuild the plugin"),
             std::string::npos)
       << message;
 }
@@ -93,8 +93,8 @@ TEST(PluginCatalog, ReportsARegistrationThatThrows) {
 TEST(PluginCatalog, MissingLibraryIsReadable) {
   testing::TempDir dir;
   dir.write("ghost.toml",
-            "name = \"ghost\"\nkind = \"backend\"\nlibrary = \"libghost.so\"\nabi = 1\n"
-            "description = \"d\"\n");
+            "name = \"ghost\"\nkind = \"backend\"\nlibrary = \"libghost.so\"\nabi = " +
+                std::to_string(kAbiVersion) + "\ndescription = \"d\"\n");
   PluginCatalog catalog = PluginCatalog::discover({dir.path()});
   try {
     (void)catalog.load("ghost", ComponentKind::backend, {});

@@ -92,8 +92,8 @@ struct Response {
 /// Receives a finished Response. Called exactly once per submit, from any thread.
 using ResponseCallback = std::function<void(Response&&)>;
 
-/// A model endpoint. Driven from the runner's thread; never throws for a request's failure:
-/// failures are data in Response.
+/// A model endpoint. Driven from the runner's thread (and, when it says so, from inside its own
+/// callbacks); never throws for a request's failure: failures are data in Response.
 class MEDSAFE_API Backend {
  public:
   virtual ~Backend();
@@ -102,6 +102,12 @@ class MEDSAFE_API Backend {
   virtual void submit(Request request, ResponseCallback done) = 0;
   /// Asks every request in flight to end soon with Outcome::cancelled. Default: nothing.
   virtual void cancel_all();
+  /// Whether `submit` may be called from inside this backend's own `done` callbacks, on the
+  /// thread that runs them (and so from several threads at once). A fixed-concurrency load
+  /// point then sends the next request right there, instead of first waking the runner's
+  /// thread for every answer. Say true only if `done` is never called while holding a lock
+  /// that `submit` takes. Default: false.
+  [[nodiscard]] virtual bool reentrant_submit() const noexcept;
 };
 
 }  // namespace medsafe

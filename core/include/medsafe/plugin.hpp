@@ -26,7 +26,7 @@ namespace medsafe {
 class HttpTransport;
 
 /// The ABI of the plugin interface. Bumped whenever a type a plugin sees changes layout.
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 
 /// Lets a judge use one of the run's models (its "judge model").
 class MEDSAFE_API ModelDirectory {

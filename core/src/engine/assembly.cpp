@@ -72,6 +72,10 @@ class GuardedBackend final : public Backend {
     }
   }
 
+  [[nodiscard]] bool reentrant_submit() const noexcept override {
+    return inner_->reentrant_submit();
+  }
+
  private:
   std::string who_;
   std::unique_ptr<Backend> inner_;

@@ -3,6 +3,7 @@
 /// or rate (open loop, on an absolute schedule), with warm-up left out of the measurement window,
 /// recording every request's timing and each point's schedule-keeping.
 #include <cstdint>
+#include <optional>
 
 #include "engine/assembly.hpp"
 #include "engine/runner.hpp"
@@ -19,6 +20,20 @@ struct LoadCounts {
   std::int64_t failed = 0;
   bool interrupted = false;
 };
+
+/// What measuring one load point gave.
+struct LoadPointResult {
+  bool complete = false;  ///< false: interrupted
+  std::int64_t failed = 0;
+  std::optional<double> send_lag_p99_ms;  ///< over the measured requests; none when none sent
+};
+
+/// Measures one load point: `model` at `level` (a concurrency or a rate, by `load.mode`), asking
+/// `suite`'s prompts in turn. Fills `row`'s counts and measurement window, and writes each
+/// request's response to `store` under `row.phase`.
+LoadPointResult measure_load_point(const LoadSpec& load, ModelSlot& model, const SuiteSlot& suite,
+                                   double level, LoadPointRow& row, Store& store,
+                                   const RunnerOptions& options, std::uint64_t seed);
 
 /// Measures every load point that the store does not hold as complete. A point that was
 /// started but not completed (a killed or interrupted run) is measured again from scratch: a

@@ -15,6 +15,7 @@ namespace medsafe {
 
 Backend::~Backend() = default;
 void Backend::cancel_all() {}
+bool Backend::reentrant_submit() const noexcept { return false; }
 Suite::~Suite() = default;
 std::vector<Category> Suite::categories() const { return {}; }
 std::string Suite::domain() const { return "general"; }

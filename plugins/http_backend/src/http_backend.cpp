@@ -37,6 +37,8 @@ void HttpBackend::submit(Request request, ResponseCallback done) {
 
 void HttpBackend::cancel_all() { http_.cancel(this); }
 
+bool HttpBackend::reentrant_submit() const noexcept { return true; }
+
 void FailureSlot::fail(Outcome outcome, std::string error) {
   if (outcome_ != Outcome::ok) return;
   outcome_ = outcome;

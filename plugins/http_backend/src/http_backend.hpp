@@ -29,6 +29,10 @@ class HttpBackend : public Backend {
   void submit(Request request, ResponseCallback done) final;
   /// Cancels this backend's requests in flight (not those of other backends).
   void cancel_all() final;
+  /// True: `done` runs on a transport I/O thread (or inside submit, when the request cannot be
+  /// built) and never under a lock of ours, and the transport accepts new exchanges from its
+  /// own threads.
+  [[nodiscard]] bool reentrant_submit() const noexcept final;
 
  protected:
   /// Registers the endpoint's API key with `context.log` as a secret.
