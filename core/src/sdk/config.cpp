@@ -1,5 +1,7 @@
 #include "medsafe/config.hpp"
 
+#include "medsafe/json_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -166,38 +168,6 @@ std::string qualified(const std::string& owner, std::string_view key) {
   return owner.empty() ? std::string(key) : owner + "." + std::string(key);
 }
 
-void json_escape(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 void append_json(std::string& out, const toml::node& node) {
   if (const auto* t = node.as_table()) {
     out += '{';
@@ -205,7 +175,7 @@ void append_json(std::string& out, const toml::node& node) {
     for (const auto& [key, value] : *t) {
       if (!first) out += ',';
       first = false;
-      json_escape(out, key.str());
+      append_json_string(out, key.str());
       out += ':';
       append_json(out, value);
     }
@@ -220,7 +190,7 @@ void append_json(std::string& out, const toml::node& node) {
     }
     out += ']';
   } else if (const auto* s = node.as_string()) {
-    json_escape(out, s->get());
+    append_json_string(out, s->get());
   } else if (const auto* i = node.as_integer()) {
     out += std::to_string(i->get());
   } else if (const auto* f = node.as_floating_point()) {
@@ -238,7 +208,7 @@ void append_json(std::string& out, const toml::node& node) {
   } else {
     std::ostringstream text;  // dates and times: their TOML text, as a JSON string
     node.visit([&text](const auto& value) { text << value; });
-    json_escape(out, text.str());
+    append_json_string(out, text.str());
   }
 }
 
@@ -261,7 +231,7 @@ std::string KeySpec::default_text() const {
   if (!default_value) return {};
   if (const auto* s = default_value->as_string()) {
     std::string out;
-    json_escape(out, s->get());
+    append_json_string(out, s->get());
     return out;
   }
   std::ostringstream out;

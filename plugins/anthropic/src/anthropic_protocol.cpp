@@ -10,7 +10,6 @@ namespace medsafe::anthropic {
 namespace {
 
 using http_backend::append_json_number;
-using http_backend::append_json_string;
 using nlohmann::json;
 
 constexpr std::array<std::pair<std::string_view, EventKind>, 8> kEventKinds = {{
@@ -249,7 +248,7 @@ std::string build_request_body(const Request& request, const BodySettings& setti
   std::string out;
   out.reserve(size);
   out += "{\"model\":";
-  append_json_string(out, settings.model);
+  append_json_string(out, settings.model, InvalidUtf8::replace);
   const std::int64_t max_tokens = request.max_tokens.value_or(settings.max_tokens);
   out += ",\"max_tokens\":" + std::to_string(max_tokens > 0 ? max_tokens : settings.max_tokens);
   std::string system;
@@ -261,7 +260,7 @@ std::string build_request_body(const Request& request, const BodySettings& setti
   if (system.empty()) system = settings.system_prompt;
   if (!system.empty()) {
     out += ",\"system\":";
-    append_json_string(out, system);
+    append_json_string(out, system, InvalidUtf8::replace);
   }
   out += ",\"messages\":[";
   bool first = true;
@@ -269,9 +268,9 @@ std::string build_request_body(const Request& request, const BodySettings& setti
     if (message.role == "system") continue;
     out += first ? "{\"role\":" : ",{\"role\":";
     first = false;
-    append_json_string(out, message.role);
+    append_json_string(out, message.role, InvalidUtf8::replace);
     out += ",\"content\":";
-    append_json_string(out, message.content);
+    append_json_string(out, message.content, InvalidUtf8::replace);
     out += '}';
   }
   out += "],\"stream\":";

@@ -1,5 +1,6 @@
 #pragma once
-/// Text helpers every HTTP backend needs, as pure functions: JSON string and number writing,
+/// Text helpers every HTTP backend needs, as pure functions: JSON number writing (strings: see
+/// medsafe/json_text.hpp),
 /// sanitising hostile text for error messages, the human message of an error payload, and
 /// Retry-After. No I/O, no clocks except what a caller passes in.
 #include <chrono>
@@ -10,15 +11,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "medsafe/json_text.hpp"
+
 namespace medsafe::http_backend {
-
-/// Length of the valid UTF-8 sequence starting at text[at], or 0 when it is not valid
-/// (overlong forms and UTF-16 surrogates are not valid).
-[[nodiscard]] std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept;
-
-/// Appends `text` as a JSON string literal; invalid UTF-8 becomes U+FFFD (prompts come from data
-/// sets: a bad byte must not fail the request).
-void append_json_string(std::string& out, std::string_view text);
 
 /// Appends the shortest JSON number that reads back as `value`; null when it is not finite.
 void append_json_number(std::string& out, double value);

@@ -16,8 +16,6 @@ namespace medsafe::openai::detail {
 /// the full parser must decide. When it returns a value, it equals what the full parser gives.
 [[nodiscard]] std::optional<Decoded> fast_decode(std::string_view text, bool stream);
 
-using http_backend::utf8_sequence_length;
-
 /// The full (nlohmann) decoder the fast path falls back to; exposed for differential tests.
 [[nodiscard]] Decoded full_decode(std::string_view text, bool stream);
 

@@ -16,7 +16,6 @@ namespace medsafe::openai {
 namespace {
 
 using http_backend::append_json_number;
-using http_backend::append_json_string;
 using http_backend::error_message_in;
 using nlohmann::json;
 
@@ -196,16 +195,16 @@ std::string build_request_body(const Request& request, const BodySettings& setti
   std::string out;
   out.reserve(size);
   out += "{\"model\":";
-  append_json_string(out, settings.model);
+  append_json_string(out, settings.model, InvalidUtf8::replace);
   out += ",\"messages\":[";
   const bool has_system = !request.messages.empty() && request.messages.front().role == "system";
   bool first = true;
   const auto append_message = [&](std::string_view role, std::string_view content) {
     out += first ? "{\"role\":" : ",{\"role\":";
     first = false;
-    append_json_string(out, role);
+    append_json_string(out, role, InvalidUtf8::replace);
     out += ",\"content\":";
-    append_json_string(out, content);
+    append_json_string(out, content, InvalidUtf8::replace);
     out += '}';
   };
   if (!settings.system_prompt.empty() && !has_system) {

@@ -43,43 +43,6 @@ void append_int(std::string& out, std::int64_t value) {
   out.append(buf, result.ptr);
 }
 
-// JSON string literal, quotes included. Plain ASCII runs are copied in one piece: answers are
-// mostly such runs, and this is on every stream event.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      }
-    }
-  }
-  out.append(text, run, std::string_view::npos);
-  out += '"';
-}
-
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

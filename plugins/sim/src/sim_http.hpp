@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "medsafe/json_text.hpp"  // append_json_string
+
 namespace medsafe::sim {
 
 /// Largest request head and body the server accepts.
@@ -13,9 +15,6 @@ inline constexpr std::size_t kMaxBodyBytes = 64 * 1024 * 1024;
 
 /// Appends `value` in decimal.
 void append_int(std::string& out, std::int64_t value);
-
-/// Appends `text` as a JSON string literal, quotes included.
-void append_json_string(std::string& out, std::string_view text);
 
 /// ASCII case-insensitive equality.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
