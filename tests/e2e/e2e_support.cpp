@@ -1,115 +1,18 @@
 #include "e2e_support.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <thread>
-
-extern char** environ;
 
 namespace medsafe::e2e {
-namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> environment_with(
-    const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const std::string name = entry.substr(0, entry.find('='));
-    const bool replaced =
-        std::any_of(extra.begin(), extra.end(), [&](const auto& kv) { return kv.first == name; });
-    if (!replaced) env.push_back(entry);
-  }
-  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
-  return env;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-}  // namespace
-
-ScratchDir::ScratchDir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  path_ = fs::temp_directory_path() / ("medsafe_e2e_" + std::string(info->test_suite_name()) + "_" +
-                                       info->name() + "_" + std::to_string(::getpid()));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;
-  // Keep the folder of a failed test for a person to look at.
-  if (!::testing::Test::HasFailure()) fs::remove_all(path_, ignored);
-}
-
 ProcessResult run_process(const std::vector<std::string>& argv, const fs::path& scratch,
-                          std::chrono::seconds timeout,
-                          const std::vector<std::pair<std::string, std::string>>& env) {
-  static int serial = 0;
-  const std::string stem = "process-" + std::to_string(++serial);
-  const fs::path out_file = scratch / (stem + ".out");
-  const fs::path err_file = scratch / (stem + ".err");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  // Its own process group, so a timeout also ends the helpers it started (Chromium's).
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attributes, 0);
-  std::vector<std::string> args = argv;
-  std::vector<std::string> envs = environment_with(env);
-  auto arg_pointers = pointers(args);
-  auto env_pointers = pointers(envs);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, args.front().c_str(), &actions, &attributes,
-                                  arg_pointers.data(), env_pointers.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  ProcessResult result;
-  if (spawned != 0) {
-    result.err = "cannot start " + args.front() + ": " + std::strerror(spawned);
-    return result;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  while (true) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0 && errno != EINTR) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      result.timed_out = true;
-      ::kill(-pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = read_file(out_file);
-  result.err = read_file(err_file);
-  return result;
+                          std::chrono::seconds timeout, const testing::Environment& env) {
+  return testing::run_child(argv, env, scratch, timeout);
 }
 
 std::string medsafe_binary() { return MEDSAFE_BINARY; }
@@ -119,33 +22,6 @@ ProcessResult medsafe(const std::vector<std::string>& args, const fs::path& scra
   argv.insert(argv.end(), args.begin(), args.end());
   // The plugins next to the binary under test, never a user's MEDSAFE_PLUGIN_PATH.
   return run_process(argv, scratch, std::chrono::seconds(240), {{"MEDSAFE_PLUGIN_PATH", ""}});
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-std::string toml_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-std::optional<fs::path> medsafetybench_dir() {
-  const fs::path dir = fs::path(MEDSAFE_SHARED_DATA) / "medsafetybench";
-  if (!fs::is_directory(dir / "test")) return std::nullopt;
-  return fs::absolute(dir);
 }
 
 std::optional<std::string> chromium() {

@@ -1,6 +1,6 @@
 #pragma once
-/// Helpers of the end-to-end tests: a scratch folder, running programs without a shell, and
-/// rendering a page in headless Chromium.
+/// Helpers of the end-to-end tests: the medsafe binary and headless Chromium as child
+/// processes (support/child_process.hpp), and reading the pages they render.
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -9,53 +9,32 @@
 #include <utility>
 #include <vector>
 
+#include "support/child_process.hpp"
+#include "support/test_folder.hpp"
+
 namespace medsafe::e2e {
 
-/// A fresh folder for the current test, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::medsafetybench_dir;
+using testing::read_file;
+using testing::ScratchDir;
+using testing::toml_string;
+using testing::write_file;
 
 /// What a finished program left behind.
-struct ProcessResult {
-  int exit_code = -1;  ///< -1 when it was killed (timeout or signal)
-  bool timed_out = false;
-  std::string out;  ///< its standard output
-  std::string err;  ///< its standard error
-};
+using ProcessResult = testing::ChildResult;
 
 /// Runs `argv` (argv[0] is an absolute path; no shell, no PATH lookup) with extra environment
 /// variables, its output captured through files in `scratch`. Kills its whole process group
 /// after `timeout`.
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::filesystem::path& scratch, std::chrono::seconds timeout,
-                          const std::vector<std::pair<std::string, std::string>>& env = {});
+                          const testing::Environment& env = {});
 
 /// The medsafe binary under test (a compile definition).
 [[nodiscard]] std::string medsafe_binary();
 
 /// Runs medsafe with `args`, with a generous timeout.
 ProcessResult medsafe(const std::vector<std::string>& args, const std::filesystem::path& scratch);
-
-/// The whole content of a file ("" when it cannot be read).
-[[nodiscard]] std::string read_file(const std::filesystem::path& path);
-
-/// Writes `text` to `path`.
-void write_file(const std::filesystem::path& path, std::string_view text);
-
-/// `text` as a TOML basic string, quotes included.
-[[nodiscard]] std::string toml_string(std::string_view text);
-
-/// The MedSafetyBench folder of the shared data, or empty when it is absent.
-[[nodiscard]] std::optional<std::filesystem::path> medsafetybench_dir();
 
 /// Headless Chromium: $MEDSAFE_CHROMIUM or /usr/bin/chromium, when it is executable.
 [[nodiscard]] std::optional<std::string> chromium();

@@ -1,48 +1,17 @@
 #include "reliability_support.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "sim_model.hpp"
 
-extern char** environ;
-
 namespace medsafe::reliability {
 namespace {
-
-std::vector<std::string> environment_with(const Environment& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const std::string name = entry.substr(0, entry.find('='));
-    const bool replaced =
-        std::any_of(extra.begin(), extra.end(), [&](const auto& kv) { return kv.first == name; });
-    if (!replaced) env.push_back(entry);
-  }
-  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
-  return env;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 /// A read-only connection to a run directory's store.
 class ReadOnlyDb {
@@ -87,91 +56,6 @@ class ReadOnlyDb {
 
 }  // namespace
 
-ScratchDir::ScratchDir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  path_ =
-      fs::temp_directory_path() / ("medsafe_reliability_" + std::string(info->test_suite_name()) +
-                                   "_" + info->name() + "_" + std::to_string(::getpid()));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;
-  // A failed test's folder stays for a person to look at.
-  if (!::testing::Test::HasFailure()) fs::remove_all(path_, ignored);
-}
-
-Child::Child(const std::vector<std::string>& argv, const Environment& env,
-             const fs::path& scratch) {
-  static int serial = 0;
-  const std::string stem = "child-" + std::to_string(++serial);
-  out_file_ = scratch / (stem + ".out");
-  err_file_ = scratch / (stem + ".err");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attributes, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  std::vector<std::string> args = argv;
-  std::vector<std::string> envs = environment_with(env);
-  auto arg_pointers = pointers(args);
-  auto env_pointers = pointers(envs);
-  const int spawned = posix_spawn(&pid_, args.front().c_str(), &actions, &attributes,
-                                  arg_pointers.data(), env_pointers.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (spawned != 0) {
-    pid_ = -1;
-    throw std::runtime_error("cannot start " + args.front() + ": " + std::strerror(spawned));
-  }
-}
-
-Child::~Child() {
-  if (pid_ > 0 && !reaped_) {
-    ::kill(-pid_, SIGKILL);
-    ::waitpid(pid_, &status_, 0);
-  }
-}
-
-void Child::signal(int signal) const { ::kill(pid_, signal); }
-
-bool Child::running() {
-  if (reaped_) return false;
-  const pid_t done = ::waitpid(pid_, &status_, WNOHANG);
-  if (done == pid_) reaped_ = true;
-  return !reaped_;
-}
-
-ChildResult Child::wait(std::chrono::milliseconds timeout) {
-  ChildResult result;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      result.timed_out = true;
-      ::kill(-pid_, SIGKILL);
-      ::waitpid(pid_, &status_, 0);
-      reaped_ = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (WIFEXITED(status_)) result.exit_code = WEXITSTATUS(status_);
-  if (WIFSIGNALED(status_)) result.signal = WTERMSIG(status_);
-  result.out = read_file(out_file_);
-  result.err = read_file(err_file_);
-  return result;
-}
-
 std::string medsafe_binary() { return MEDSAFE_BINARY; }
 
 std::vector<std::string> medsafe_argv(const std::vector<std::string>& args) {
@@ -184,33 +68,6 @@ ChildResult run_medsafe(const std::vector<std::string>& args, const Environment&
                         const fs::path& scratch, std::chrono::milliseconds timeout) {
   Child child(medsafe_argv(args), env, scratch);
   return child.wait(timeout);
-}
-
-std::optional<fs::path> medsafetybench_dir() {
-  const fs::path dir = fs::path(MEDSAFE_SHARED_DATA) / "medsafetybench";
-  if (!fs::is_directory(dir / "test")) return std::nullopt;
-  return fs::absolute(dir);
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-std::string toml_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
 }
 
 std::unique_ptr<sim::SimServer> start_sim_server(std::string_view settings_toml,

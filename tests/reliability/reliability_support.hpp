@@ -18,6 +18,8 @@
 #include <gtest/gtest.h>
 
 #include "sim_server.hpp"
+#include "support/child_process.hpp"
+#include "support/test_folder.hpp"
 
 namespace medsafe::sim {
 /// Prints a FaultKind by name in test failures.
@@ -28,55 +30,14 @@ namespace medsafe::reliability {
 
 namespace fs = std::filesystem;
 
-/// Environment variables given to a child on top of the test's own.
-using Environment = std::vector<std::pair<std::string, std::string>>;
-
-/// A fresh folder for the current test, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-/// How a child process ended.
-struct ChildResult {
-  int exit_code = -1;  ///< -1 when it did not exit normally
-  int signal = 0;      ///< the signal that ended it, or 0
-  bool timed_out = false;
-  std::string out;  ///< its standard output
-  std::string err;  ///< its standard error
-};
-
-/// A program started without a shell, its output captured in files of a scratch folder, in its
-/// own process group. The destructor kills it (SIGKILL) if it still runs.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const Environment& env, const fs::path& scratch);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-  /// Sends `signal` to the process.
-  void signal(int signal) const;
-  /// True while it has not ended.
-  [[nodiscard]] bool running();
-  /// Waits for its end; kills its group after `timeout`.
-  ChildResult wait(std::chrono::milliseconds timeout);
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int status_ = 0;
-  fs::path out_file_;
-  fs::path err_file_;
-};
+using testing::Child;
+using testing::ChildResult;
+using testing::Environment;
+using testing::medsafetybench_dir;
+using testing::read_file;
+using testing::ScratchDir;
+using testing::toml_string;
+using testing::write_file;
 
 /// The medsafe binary under test (a compile definition).
 [[nodiscard]] std::string medsafe_binary();
@@ -88,15 +49,6 @@ class Child {
 ChildResult run_medsafe(const std::vector<std::string>& args, const Environment& env,
                         const fs::path& scratch,
                         std::chrono::milliseconds timeout = std::chrono::minutes(3));
-
-/// The MedSafetyBench folder of the shared data, or nothing when it is absent.
-[[nodiscard]] std::optional<fs::path> medsafetybench_dir();
-
-[[nodiscard]] std::string read_file(const fs::path& path);
-void write_file(const fs::path& path, std::string_view text);
-
-/// `text` as a TOML basic string, quotes included.
-[[nodiscard]] std::string toml_string(std::string_view text);
 
 /// A simulated server on 127.0.0.1 with settings from TOML text (the `sim` manifest's keys).
 [[nodiscard]] std::unique_ptr<sim::SimServer> start_sim_server(std::string_view settings_toml,
