@@ -316,6 +316,47 @@ TEST(HttpTransport, ReusesTheConnection) {
   EXPECT_EQ(server.connections(), 1u);
 }
 
+TEST(HttpTransport, ReplacesAKeptConnectionTheServerClosedWhileIdle) {
+  // The server closes each connection after its answer, without saying so. The idle socket's
+  // end is seen by the loop while libcurl wants nothing of it; the next request must notice the
+  // dead connection and open another, which often gets the same socket number.
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) {
+    Script script = test::http_response(200, "{}");
+    script.close();
+    return script;
+  });
+  HttpTransportOptions options;
+  options.io_threads = 1;
+  HttpTransport transport(options);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok) << i;
+    std::this_thread::sleep_for(50ms);  // the close arrives while the connection is idle
+  }
+  EXPECT_EQ(server.requests().size(), 5u);
+  EXPECT_EQ(server.connections(), 5u);
+}
+
+TEST(HttpTransport, OpensANewConnectionAfterOneThatSaidClose) {
+  // "Connection: close": libcurl closes the socket as the transfer ends, with no event from the
+  // socket first. The next connection often gets the same socket number and must be watched.
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) {
+    Script script = test::http_response(
+        200, "{}", {{"Content-Type", "application/json"}, {"Connection", "close"}});
+    script.close();
+    return script;
+  });
+  HttpTransportOptions options;
+  options.io_threads = 1;
+  HttpTransport transport(options);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok) << i;
+  }
+  EXPECT_EQ(server.requests().size(), 5u);
+  EXPECT_EQ(server.connections(), 5u);
+}
+
 TEST(HttpTransport, RunsManyExchangesFromManyThreads) {
   ScriptedServer server;
   server.set_handler([](const test::ReceivedRequest& r) {
