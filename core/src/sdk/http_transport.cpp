@@ -377,7 +377,7 @@ struct EventLoop {
     return std::this_thread::get_id() == io.get_id();
   }
 
-  // Wakes the I/O thread from poll(); from any thread, while the loop exists.
+  // Wakes the I/O thread from epoll_wait; from any thread, while the loop exists.
   void wake() const noexcept {
     const std::uint64_t one = 1;
     // EAGAIN (the counter is full) still leaves the descriptor readable: no wake-up is lost.
@@ -593,7 +593,13 @@ struct EventLoop {
       }
       if ((event.events & EPOLLOUT) != 0 && (want & EPOLLOUT) != 0) mask |= CURL_CSELECT_OUT;
       if ((event.events & EPOLLERR) != 0) mask |= CURL_CSELECT_ERR;
-      if (mask != 0) drive(socket, mask);
+      // A hang-up while libcurl waits to write, say: let libcurl try what it wanted and find
+      // out, or level-triggered epoll would report the socket again at once, forever.
+      if ((mask & (CURL_CSELECT_IN | CURL_CSELECT_OUT)) == 0) {
+        if ((want & EPOLLIN) != 0) mask |= CURL_CSELECT_IN;
+        if ((want & EPOLLOUT) != 0) mask |= CURL_CSELECT_OUT;
+      }
+      drive(socket, mask);
     }
   }
 
