@@ -4,8 +4,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -84,6 +86,23 @@ HttpResult exchange(HttpTransport& transport, HttpRequest request,
   HttpResult result = recorder->wait();
   EXPECT_EQ(recorder->completions(), 1);
   return result;
+}
+
+HttpTransportOptions io_threads(int n) {
+  HttpTransportOptions options;
+  options.io_threads = n;
+  return options;
+}
+
+// `count` POSTs to `server`, each after the previous one ended and `pause` later, on a
+// transport with one I/O thread (so every connection is that thread's); each must succeed.
+void exchange_in_turn_on_one_io_thread(const ScriptedServer& server, int count,
+                                       std::chrono::milliseconds pause) {
+  HttpTransport transport(io_threads(1));
+  for (int i = 0; i < count; ++i) {
+    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok) << i;
+    std::this_thread::sleep_for(pause);
+  }
 }
 
 TEST(HttpTransport, PostsAndReadsAPlainResponse) {
@@ -305,6 +324,73 @@ TEST(HttpTransport, ABadUrlIsATransportError) {
   EXPECT_FALSE(result.error.empty());
 }
 
+TEST(HttpTransport, AUrlThatDoesNotParseIsATransportErrorThatSaysSo) {
+  HttpTransport transport;
+  HttpRequest request;
+  request.url = "http://bad host/v1/chat/completions";
+  for (int i = 0; i < 2; ++i) {  // the second time, the loop already knows the URL is bad
+    const HttpResult result = exchange(transport, request);
+    EXPECT_EQ(result.outcome, Outcome::transport_error);
+    EXPECT_NE(result.error.find("URL"), std::string::npos) << result.error;
+  }
+}
+
+TEST(HttpTransport, EachUrlReachesItsOwnTargetOnOneIoThread) {
+  // The I/O thread keeps each URL parsed; requests to different URLs must not share one.
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
+  HttpTransport transport(io_threads(1));
+  const std::vector<std::string> targets = {"/v1/a?x=1", "/v1/b", "/v1/a?x=1", "/v1/b%20c"};
+  for (const std::string& target : targets) {
+    HttpRequest request = post(server);
+    request.url = server.base_url() + target;
+    EXPECT_EQ(exchange(transport, request).outcome, Outcome::ok) << target;
+  }
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), targets.size());
+  for (std::size_t i = 0; i < targets.size(); ++i) EXPECT_EQ(requests[i].target, targets[i]);
+}
+
+// Sets an environment variable for one scope and puts back what was there.
+class ScopedVariable {
+ public:
+  ScopedVariable(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedVariable() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedVariable(const ScopedVariable&) = delete;
+  ScopedVariable& operator=(const ScopedVariable&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(HttpTransport, SendsThroughTheProxyTheEnvironmentNames) {
+  // A transport started without proxy variables tells libcurl "no proxy" itself; one started
+  // with them must leave the choice to libcurl, as before.
+  ScriptedServer proxy;
+  proxy.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
+  const ScopedVariable http_proxy("http_proxy", proxy.base_url());
+  const ScopedVariable no_proxy("no_proxy", "");
+  HttpTransport transport(io_threads(1));
+  HttpRequest request;
+  request.url = "http://medsafe-proxy-test.invalid/v1/chat/completions";
+  request.body = "{}";
+  const HttpResult result = exchange(transport, request);
+  EXPECT_EQ(result.outcome, Outcome::ok) << result.error;
+  const auto requests = proxy.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].target, request.url);  // a proxy gets the absolute URL
+}
+
 TEST(HttpTransport, ReusesTheConnection) {
   ScriptedServer server;
   server.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
@@ -326,13 +412,7 @@ TEST(HttpTransport, ReplacesAKeptConnectionTheServerClosedWhileIdle) {
     script.close();
     return script;
   });
-  HttpTransportOptions options;
-  options.io_threads = 1;
-  HttpTransport transport(options);
-  for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok) << i;
-    std::this_thread::sleep_for(50ms);  // the close arrives while the connection is idle
-  }
+  exchange_in_turn_on_one_io_thread(server, 5, 50ms);  // the close arrives while idle
   EXPECT_EQ(server.requests().size(), 5u);
   EXPECT_EQ(server.connections(), 5u);
 }
@@ -347,12 +427,7 @@ TEST(HttpTransport, OpensANewConnectionAfterOneThatSaidClose) {
     script.close();
     return script;
   });
-  HttpTransportOptions options;
-  options.io_threads = 1;
-  HttpTransport transport(options);
-  for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(exchange(transport, post(server)).outcome, Outcome::ok) << i;
-  }
+  exchange_in_turn_on_one_io_thread(server, 5, 0ms);
   EXPECT_EQ(server.requests().size(), 5u);
   EXPECT_EQ(server.connections(), 5u);
 }
@@ -365,8 +440,9 @@ TEST(HttpTransport, RunsManyExchangesFromManyThreads) {
   HttpTransport transport;
   constexpr int kThreads = 4;
   constexpr int kPerThread = 25;
-  std::vector<std::shared_ptr<Recorder>> recorders(kThreads * kPerThread);
+  std::vector<std::shared_ptr<Recorder>> recorders(std::size_t{kThreads} * kPerThread);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
@@ -396,12 +472,6 @@ class ThreadNotingRecorder : public Recorder {
   }
   std::thread::id thread;  // written before completion is signalled, read after wait()
 };
-
-HttpTransportOptions io_threads(int n) {
-  HttpTransportOptions options;
-  options.io_threads = n;
-  return options;
-}
 
 TEST(HttpTransport, DealsAConcurrentLoadToEveryIoThread) {
   ScriptedServer server;

@@ -21,9 +21,10 @@ constexpr auto kIdleTick = std::chrono::milliseconds(100);
 // A load point keeps its rows in memory while it measures and writes them when it ends: a
 // SQLite insert costs about as much CPU as the request itself, and on a machine shared with the
 // server under test that CPU is taken from the server. Nothing of value is at risk: a load point
-// cut short is measured again from the start on resume. A very long point writes every this
-// many rows (a short pause in sending) so memory stays bounded.
-constexpr std::size_t kMaxPendingRows = 250'000;
+// cut short is measured again from the start on resume. Only a point whose answers outgrow this
+// much memory writes them while it measures (and the CPU that takes is then missing from the
+// measurement): at 300 bytes per short answer, that is 1.7 million requests.
+constexpr std::size_t kMaxPendingBytes = std::size_t{512} << 20;
 // Open-loop schedules start a little in the future, so the first send is not already late.
 constexpr auto kScheduleLead = std::chrono::milliseconds(20);
 
@@ -71,6 +72,17 @@ struct Answer {
   bool warmup = false;
   Response response;
 };
+
+// The memory one kept answer holds, near enough to bound a point's: the struct and what its
+// strings and time stamps hold outside it.
+std::size_t memory_of(const Answer& answer) {
+  const Response& r = answer.response;
+  const auto outside = [](const std::string& text) {
+    return text.capacity() > std::string().capacity() ? text.capacity() + 1 : 0;
+  };
+  return sizeof(Answer) + outside(r.error) + outside(r.text) + outside(r.finish_reason) +
+         r.timing.token_events.capacity() * sizeof(TimePoint);
+}
 
 // The thread that is inside LoadPoint::send, on which point: an answer given inside submit
 // is kept for send() instead of taking the lock this thread already holds.
@@ -133,7 +145,7 @@ class LoadPoint {
         lock.lock();
         continue;
       }
-      if (pending_.size() >= kMaxPendingRows) {
+      if (pending_bytes_ >= kMaxPendingBytes) {
         write_pending(lock);
         continue;
       }
@@ -254,7 +266,7 @@ class LoadPoint {
   // Whether the runner's thread has something to do after an answer. Holding the lock.
   [[nodiscard]] bool runner_needed() const {
     if (!refill_in_callbacks_) return true;  // it sends, or waits for the end
-    return in_flight_ == 0 || pending_.size() >= kMaxPendingRows ||
+    return in_flight_ == 0 || pending_bytes_ >= kMaxPendingBytes ||
            (in_flight_ < concurrency() && !sending_done_ && !stopping_);
   }
 
@@ -278,6 +290,7 @@ class LoadPoint {
           std::chrono::duration<double, std::milli>(response.timing.sent - answer.intended)
               .count());
     }
+    pending_bytes_ += memory_of(answer);
     pending_.push_back(std::move(answer));
   }
 
@@ -287,6 +300,7 @@ class LoadPoint {
     if (pending_.empty()) return;
     std::deque<Answer> rows;
     rows.swap(pending_);
+    pending_bytes_ = 0;
     lock.unlock();
     Transaction batch = store_.batch();
     for (const Answer& answer : rows) {
@@ -327,7 +341,8 @@ class LoadPoint {
   bool window_started_ = false;
   bool sending_done_ = false;
   std::vector<double> send_lags_ms_;
-  std::deque<Answer> pending_;  ///< answered, not yet in the store
+  std::deque<Answer> pending_;     ///< answered, not yet in the store
+  std::size_t pending_bytes_ = 0;  ///< the memory pending_ holds, roughly (memory_of)
 };
 
 }  // namespace

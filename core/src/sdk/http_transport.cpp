@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -56,8 +57,22 @@ constexpr auto kBusyPollInterval = 20ms;
 constexpr auto kIdlePollInterval = 1000ms;
 constexpr auto kTimeoutCheckInterval = 5ms;
 constexpr std::size_t kMaxSpareHandles = 256;
+// Distinct request URLs an I/O thread keeps parsed (a run has one per endpoint); others are
+// handed to libcurl as text.
+constexpr std::size_t kMaxParsedUrls = 64;
 // Event loops when HttpTransportOptions::io_threads is 0: one per core, at most this many.
 constexpr std::size_t kMaxDefaultLoops = 4;
+
+// Whether the environment holds any of the variables libcurl reads to choose a proxy for
+// http(s) URLs. When none is set, each transfer says "no proxy" itself: the same choice, without
+// libcurl scanning the environment five times per request. Read when the transport starts.
+bool environment_names_a_proxy() {
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                           "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
 
 void init_curl_once() {
   static std::once_flag once;
@@ -280,6 +295,11 @@ void set_option(CURL* easy, CURLoption option, Value value, CURLcode& first_fail
   if (code != CURLE_OK && first_failure == CURLE_OK) first_failure = code;
 }
 
+struct UrlHandleDeleter {
+  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
+};
+using UrlHandle = std::unique_ptr<CURLU, UrlHandleDeleter>;
+
 // One I/O thread with its multi handle, its connections and the exchanges dealt to it.
 struct EventLoop {
   struct Cancel {
@@ -290,6 +310,7 @@ struct EventLoop {
   };
 
   HttpTransportOptions options;
+  bool proxy_from_environment = environment_names_a_proxy();
   CURLM* multi = nullptr;
   int wake_fd = -1;   ///< an eventfd: other threads write it to wake the I/O thread
   int epoll_fd = -1;  ///< the wake fd and the sockets libcurl waits on (and idle ones, lazily)
@@ -317,6 +338,10 @@ struct EventLoop {
   TimePoint curl_deadline = TimePoint::max();  ///< libcurl's timer; max: none
   std::vector<std::unique_ptr<Transfer>> active;
   std::vector<CURL*> spare_handles;
+  // Request URLs parsed once: libcurl copies the parsed form for each transfer instead of
+  // parsing the text again. Null: the text did not parse (libcurl then reports it as usual).
+  // Declared after the handles' members, so destroyed after them.
+  std::unordered_map<std::string, UrlHandle> parsed_urls;
   TimePoint next_timeout_check{};
 
   explicit EventLoop(HttpTransportOptions opts) : options(opts) {
@@ -660,12 +685,32 @@ struct EventLoop {
     }
   }
 
+  // `url` parsed as libcurl parses a CURLOPT_URL; null when it does not parse or too many
+  // distinct URLs were seen.
+  CURLU* parsed_url(const std::string& url) {
+    if (const auto found = parsed_urls.find(url); found != parsed_urls.end()) {
+      return found->second.get();
+    }
+    if (parsed_urls.size() >= kMaxParsedUrls) return nullptr;
+    UrlHandle parsed(curl_url());
+    if (parsed != nullptr &&
+        curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(),
+                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+      parsed.reset();
+    }
+    return parsed_urls.emplace(url, std::move(parsed)).first->second.get();
+  }
+
   // Sets every option of the transfer's easy handle; returns the first failure.
   CURLcode configure(Transfer& t) {
     CURL* easy = t.easy;
     const HttpRequest& r = t.request;
     CURLcode failure = CURLE_OK;
-    set_option(easy, CURLOPT_URL, r.url.c_str(), failure);
+    if (CURLU* parsed = parsed_url(r.url)) {
+      set_option(easy, CURLOPT_CURLU, parsed, failure);
+    } else {
+      set_option(easy, CURLOPT_URL, r.url.c_str(), failure);
+    }
     set_option(easy, CURLOPT_PRIVATE, static_cast<void*>(&t), failure);
     set_option(easy, CURLOPT_NOSIGNAL, 1L, failure);
     set_option(easy, CURLOPT_TCP_NODELAY, 1L, failure);
@@ -695,6 +740,10 @@ struct EventLoop {
         set_option(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()),
                    failure);
       }
+    }
+    if (!proxy_from_environment) {
+      set_option(easy, CURLOPT_PROXY, "", failure);
+      set_option(easy, CURLOPT_NOPROXY, "", failure);
     }
     set_option(easy, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L, failure);
     set_option(easy, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L, failure);
