@@ -9,35 +9,33 @@
 
 namespace medsafe {
 
-/// A multi-producer, single-consumer queue for a consumer that takes everything at once.
-/// Producers never block on the consumer.
-template <typename Value>
-class Mailbox {
+/// Closures to run on the runner's thread: a multi-producer, single-consumer queue for a
+/// consumer that takes everything at once. Producers never block on the consumer.
+class EventQueue {
  public:
-  /// Notifies under the lock: once the consumer can see the value it may destroy the mailbox,
+  using Event = std::function<void()>;
+
+  /// Notifies under the lock: once the consumer can see the event it may destroy the queue,
   /// so the producer must not touch it after unlocking.
-  void push(Value value) {
+  void push(Event event) {
     std::lock_guard lock(mutex_);
-    values_.push_back(std::move(value));
+    events_.push_back(std::move(event));
     ready_.notify_one();
   }
 
-  /// Waits until a value is queued or `deadline` passes; replaces `out` with every queued
-  /// value (the two buffers trade places, so capacity is kept and nothing is copied).
-  void take_all(std::vector<Value>& out, TimePoint deadline) {
+  /// Waits until an event is queued or `deadline` passes; replaces `out` with every queued
+  /// event (the two buffers trade places, so capacity is kept and nothing is copied).
+  void take_all(std::vector<Event>& out, TimePoint deadline) {
     out.clear();
     std::unique_lock lock(mutex_);
-    ready_.wait_until(lock, deadline, [this] { return !values_.empty(); });
-    out.swap(values_);
+    ready_.wait_until(lock, deadline, [this] { return !events_.empty(); });
+    out.swap(events_);
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::vector<Value> values_;
+  std::vector<Event> events_;
 };
-
-/// Closures to run on the runner's thread.
-using EventQueue = Mailbox<std::function<void()>>;
 
 }  // namespace medsafe
