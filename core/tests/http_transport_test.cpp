@@ -133,6 +133,28 @@ TEST(HttpTransport, PostsAndReadsAPlainResponse) {
   EXPECT_EQ(requests[0].header("expect"), nullptr) << "no 100-continue round trip";
 }
 
+TEST(HttpTransport, SendsEveryHeaderItIsGivenOneWithAnEmptyValueToo) {
+  ScriptedServer server;
+  server.set_handler([](const test::ReceivedRequest&) { return test::http_response(200, "{}"); });
+  HttpTransport transport;
+  HttpRequest request = post(server);
+  request.headers = {{"X-First", "1"}, {"X-Empty", ""}, {"X-Last", "two words"}};
+  for (int i = 0; i < 2; ++i) {  // the second time on a reused handle
+    EXPECT_EQ(exchange(transport, request).outcome, Outcome::ok);
+  }
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const auto& seen : requests) {
+    ASSERT_NE(seen.header("x-first"), nullptr);
+    EXPECT_EQ(*seen.header("x-first"), "1");
+    ASSERT_NE(seen.header("x-empty"), nullptr);
+    EXPECT_EQ(*seen.header("x-empty"), "");
+    ASSERT_NE(seen.header("x-last"), nullptr);
+    EXPECT_EQ(*seen.header("x-last"), "two words");
+    EXPECT_EQ(seen.header("expect"), nullptr);
+  }
+}
+
 TEST(HttpTransport, SendsLargeBodiesWithoutWaitingForContinue) {
   ScriptedServer server;
   server.enqueue(test::http_response(200, "{}"));

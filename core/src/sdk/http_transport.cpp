@@ -172,7 +172,10 @@ struct Transfer {
   HttpRequest request;
   std::shared_ptr<HttpExchange> exchange;
   CURL* easy = nullptr;
-  curl_slist* header_list = nullptr;
+  // The request's header lines as libcurl's list, in two allocations rather than two per
+  // line: the lines (each ended by a NUL) and the list's nodes, which point into them.
+  std::string header_text;
+  std::vector<curl_slist> header_nodes;
   HttpResult result;
   SseParser parser;
   SseParser::EventCallback event_sink;
@@ -230,7 +233,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) noexcept {
     t.last_byte = now;
     const std::string_view line = trim(std::string_view(data, length));
     if (line.rfind("HTTP/", 0) == 0) {
-      t.result.headers.clear();  // a new response (after 1xx): only the final one's headers
+      t.result.headers.clear();      // a new response (after 1xx): only the final one's headers
+      t.result.headers.reserve(12);  // most responses have fewer: one allocation, no regrowth
       return length;
     }
     const std::size_t colon = line.find(':');
@@ -752,17 +756,42 @@ struct EventLoop {
       set_option(easy, CURLOPT_DEBUGFUNCTION, &on_curl_debug, failure);
       set_option(easy, CURLOPT_VERBOSE, 1L, failure);
     }
-    // "Expect:" stops libcurl from waiting for "100 Continue" before sending larger bodies.
-    t.header_list = curl_slist_append(t.header_list, "Expect:");
-    for (const auto& [name, value] : r.headers) {
-      // libcurl sends "Name;" as a header with an empty value ("Name:" would remove it).
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
-      curl_slist* grown = curl_slist_append(t.header_list, line.c_str());
-      if (grown == nullptr) return CURLE_OUT_OF_MEMORY;
-      t.header_list = grown;
-    }
-    set_option(easy, CURLOPT_HTTPHEADER, t.header_list, failure);
+    set_option(easy, CURLOPT_HTTPHEADER, header_list(t), failure);
     return failure;
+  }
+
+  // The header lines libcurl adds to or replaces in its own, kept in `t`.
+  static curl_slist* header_list(Transfer& t) {
+    // "Expect:" stops libcurl from waiting for "100 Continue" before sending larger bodies.
+    static constexpr std::string_view kNoExpect = "Expect:";
+    // libcurl sends "Name;" as a header with an empty value ("Name:" would remove it).
+    const auto line_size = [](const std::string& name, const std::string& value) {
+      return name.size() + (value.empty() ? 1 : 2 + value.size());
+    };
+    std::string& text = t.header_text;
+    text.clear();
+    text.append(kNoExpect).push_back('\0');
+    for (const auto& [name, value] : t.request.headers) {
+      text.append(name);
+      if (value.empty()) {
+        text.push_back(';');
+      } else {
+        text.append(": ").append(value);
+      }
+      text.push_back('\0');
+    }
+    // The text is complete (it moves no more): point the nodes into it, one line each.
+    t.header_nodes.assign(t.request.headers.size() + 1, curl_slist{});
+    char* line = text.data();
+    t.header_nodes[0].data = line;
+    line += kNoExpect.size() + 1;
+    for (std::size_t i = 0; i < t.request.headers.size(); ++i) {
+      const auto& [name, value] = t.request.headers[i];
+      t.header_nodes[i].next = &t.header_nodes[i + 1];
+      t.header_nodes[i + 1].data = line;
+      line += line_size(name, value) + 1;
+    }
+    return t.header_nodes.data();
   }
 
   void begin(std::unique_ptr<Transfer> transfer) {
@@ -795,8 +824,6 @@ struct EventLoop {
   void release(Transfer& t) {
     if (t.easy != nullptr) return_handle(t.easy);
     t.easy = nullptr;
-    curl_slist_free_all(t.header_list);
-    t.header_list = nullptr;
   }
 
   void collect_finished() {
