@@ -82,11 +82,12 @@ std::string AccuracyFigures::describe() const {
       line, sizeof line,
       "concurrency %3d: %lld ok, %lld failed | TTFT p50 medsafe %.3f ms, server %.3f "
       "ms, error %+.3f ms | ITL p50 medsafe %.3f ms, server %.3f ms, error %+.3f ms | "
-      "event delay p50 %.3f ms, p99 %.3f ms",
+      "event delay p50 %.3f ms, p99 %.3f ms | arrival delay p50 %.3f ms, min %.3f ms",
       setup.concurrency, static_cast<long long>(succeeded), static_cast<long long>(failed),
       client_ttft_ms.p50.value_or(-1), server_ttft_ms.p50.value_or(-1), ttft_median_error_ms(),
       client_itl_ms.p50.value_or(-1), server_itl_ms.p50.value_or(-1), itl_median_error_ms(),
-      event_delay_ms.p50.value_or(-1), event_delay_ms.p99.value_or(-1));
+      event_delay_ms.p50.value_or(-1), event_delay_ms.p99.value_or(-1),
+      arrival_delay_ms.p50.value_or(-1), arrival_delay_ms.min.value_or(-1));
   return line;
 }
 
@@ -120,6 +121,7 @@ AccuracyFigures measure_accuracy(const AccuracySetup& setup) {
   std::vector<double> server_ttft;
   std::vector<double> server_itl;
   std::vector<double> delays;
+  std::vector<double> arrivals;
   for (const Answer& answer : answers) {
     if (!answer.response.ok()) {
       ++figures.failed;
@@ -135,6 +137,7 @@ AccuracyFigures measure_accuracy(const AccuracySetup& setup) {
     }
     const sim::LogEntry& entry = found->second;
     server_ttft.push_back(ms(entry.first_event_ns - entry.received_ns));
+    arrivals.push_back(ms(entry.received_ns - to_ns(answer.response.timing.sent)));
     for (std::size_t i = 1; i < entry.event_ns.size(); ++i) {
       server_itl.push_back(ms(entry.event_ns[i] - entry.event_ns[i - 1]));
     }
@@ -156,6 +159,7 @@ AccuracyFigures measure_accuracy(const AccuracySetup& setup) {
   figures.server_ttft_ms = summarize(std::move(server_ttft));
   figures.server_itl_ms = summarize(std::move(server_itl));
   figures.event_delay_ms = summarize(std::move(delays));
+  figures.arrival_delay_ms = summarize(std::move(arrivals));
   return figures;
 }
 

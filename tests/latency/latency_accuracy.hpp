@@ -2,7 +2,8 @@
 /// Measures how exactly medsafe times a stream: requests go through the real `openai` backend
 /// and HTTP transport to an embedded simulated server, keeping a fixed number in flight; the
 /// engine's metrics compute TTFT and ITL from the Responses, and the same statistics are taken of
-/// the server's own stamps (/sim/log: received, each event written), on the shared steady clock.
+/// the server's own stamps (/sim/log: request arrived, each event written), on the shared steady
+/// clock.
 #include <cstdint>
 #include <string>
 
@@ -29,11 +30,14 @@ struct AccuracyFigures {
   std::int64_t failed = 0;
   std::int64_t unmatched = 0;   ///< responses without a server log line (should be 0)
   Distribution client_ttft_ms;  ///< medsafe's TTFT: first token event − sent
-  Distribution server_ttft_ms;  ///< the server's: first event written − request received
+  Distribution server_ttft_ms;  ///< the server's: first event written − request arrived
   Distribution client_itl_ms;   ///< medsafe's ITL: gaps between token events, pooled
   Distribution server_itl_ms;   ///< the server's: gaps between events written, pooled
   /// Per token event: the client's stamp − the server's write stamp (delivery + parse delay).
   Distribution event_delay_ms;
+  /// Per request: the server's arrival stamp (the kernel's, of the request's last bytes) − the
+  /// client's send stamp (request writing + delivery).
+  Distribution arrival_delay_ms;
 
   /// medsafe's median − the server's median, in milliseconds.
   [[nodiscard]] double ttft_median_error_ms() const;

@@ -38,6 +38,10 @@ TEST_P(LatencyAccuracy, MediansMatchTheServersRecord) {
   // A client stamp can never precede the server's write of the same event.
   ASSERT_TRUE(f.event_delay_ms.min);
   EXPECT_GE(*f.event_delay_ms.min, 0.0) << f.describe();
+  // Nor can the server's arrival stamp precede the client's send: its kernel stamp, moved to
+  // the steady clock, must not flatter the TTFT error by starting the server's record early.
+  ASSERT_TRUE(f.arrival_delay_ms.min);
+  EXPECT_GE(*f.arrival_delay_ms.min, 0.0) << f.describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Concurrency, LatencyAccuracy, ::testing::Values(1, 16, 128),

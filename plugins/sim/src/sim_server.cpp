@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <iostream>
@@ -44,6 +46,28 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr int kMaxEvents = 256;
 
 std::int64_t now_ns() { return to_ns(Clock::now()); }
+
+// When the bytes one recvmsg returned reached the socket, on the steady clock: the kernel's
+// receive stamp (SO_TIMESTAMPNS, on the real-time clock) moved to the steady clock by the two
+// clocks' difference now; the steady clock's now when the kernel gave no stamp. A request that
+// waited in its socket while the loop served others has waited in the server, so the log's
+// "received" must not start after that wait.
+std::int64_t arrival_ns(msghdr& message) {
+  const std::int64_t now = now_ns();
+  for (cmsghdr* item = CMSG_FIRSTHDR(&message); item != nullptr;
+       item = CMSG_NXTHDR(&message, item)) {
+    if (item->cmsg_level != SOL_SOCKET || item->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(item), sizeof stamp);
+    timespec real_now{};
+    ::clock_gettime(CLOCK_REALTIME, &real_now);
+    const std::int64_t age =
+        (real_now.tv_sec - stamp.tv_sec) * 1'000'000'000LL + (real_now.tv_nsec - stamp.tv_nsec);
+    // A stamp from the future or from long ago (a clock step) is not believed.
+    if (age >= 0 && age < 10'000'000'000LL) return now - age;
+  }
+  return now;
+}
 
 std::string system_error(std::string_view what) {
   return std::string(what) + ": " + std::strerror(errno);
@@ -91,7 +115,8 @@ struct Connection {
   bool continue_sent = false;
   bool keep_alive = true;
   ConnState state = ConnState::idle;
-  int requests = 0;  ///< chat requests received on this connection
+  int requests = 0;             ///< chat requests received on this connection
+  std::int64_t arrived_ns = 0;  ///< when the bytes last read reached the socket (arrival_ns)
   Exchange ex;
 };
 
@@ -368,6 +393,8 @@ void SimServer::Loop::accept_all() {
     const int one = 1;
     // Stream events must leave at once, not wait for Nagle's algorithm to fill a segment.
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // The kernel's receive time stamps: when a request arrived, not when the loop read it.
+    ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     const auto index = static_cast<std::size_t>(fd);
     if (index >= conns_.size()) conns_.resize(index + 1);
     if (!conns_[index]) conns_[index] = std::make_unique<Connection>();
@@ -382,6 +409,7 @@ void SimServer::Loop::accept_all() {
     conn.continue_sent = false;
     conn.keep_alive = true;
     conn.requests = 0;
+    conn.arrived_ns = 0;
     conn.state = ConnState::idle;
     epoll_event event{};
     event.events = EPOLLIN;
@@ -407,8 +435,16 @@ void SimServer::Loop::on_event(Connection& conn, std::uint32_t events) {
 
 void SimServer::Loop::on_readable(Connection& conn) {
   for (;;) {
-    const ssize_t n = ::recv(conn.fd, read_buffer_.data(), read_buffer_.size(), 0);
+    iovec buffer{read_buffer_.data(), read_buffer_.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+    msghdr message{};
+    message.msg_iov = &buffer;
+    message.msg_iovlen = 1;
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
+    const ssize_t n = ::recvmsg(conn.fd, &message, 0);
     if (n > 0) {
+      conn.arrived_ns = arrival_ns(message);
       conn.in.append(read_buffer_.data(), static_cast<std::size_t>(n));
       if (conn.in.size() - conn.in_pos > kMaxHeaderBytes + kMaxBodyBytes) {
         close_connection(conn);  // a client that sends far more than one request can hold
@@ -513,7 +549,7 @@ void SimServer::Loop::accept(Connection& conn, const RequestHead& head, std::str
                              const WireFormat& format) {
   Exchange& ex = conn.ex;
   ex.format = &format;
-  ex.received_ns = now_ns();
+  ex.received_ns = conn.arrived_ns != 0 ? conn.arrived_ns : now_ns();
   ex.first_event_ns = 0;
   ex.start_ns = 0;
   ex.next_event = 0;

@@ -68,7 +68,9 @@ struct LogEntry {
   /// (which matters for a reset before the response: libcurl then silently retries once on a
   /// new connection, an attempt the client never counts).
   int on_connection = 1;
-  std::int64_t received_ns = 0;        ///< the whole request had arrived
+  /// The whole request had arrived: the kernel's receive stamp of its last bytes, so time it
+  /// waited in its socket while the loop served others counts as the server's.
+  std::int64_t received_ns = 0;
   std::int64_t first_event_ns = 0;     ///< the first content event (or the whole body) was written
   std::vector<std::int64_t> event_ns;  ///< each content event's write time (streaming only)
   std::int64_t finished_ns = 0;        ///< the response's last byte was handed to the kernel
