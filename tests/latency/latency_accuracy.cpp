@@ -152,6 +152,7 @@ AccuracyFigures measure_accuracy(const AccuracySetup& setup) {
   }
   // medsafe's own figures come from the engine's metrics, exactly as latency.csv gets them.
   std::vector<const ResponseRow*> pointers;
+  pointers.reserve(rows.size());
   for (const ResponseRow& row : rows) pointers.push_back(&row);
   const LatencyStats stats = compute_latency(pointers, "target", "accuracy");
   figures.client_ttft_ms = stats.ttft_ms;

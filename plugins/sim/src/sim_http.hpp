@@ -10,8 +10,8 @@
 namespace medsafe::sim {
 
 /// Largest request head and body the server accepts.
-inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-inline constexpr std::size_t kMaxBodyBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{64} << 10;
+inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
 
 /// Appends `value` in decimal.
 void append_int(std::string& out, std::int64_t value);

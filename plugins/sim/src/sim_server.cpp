@@ -42,7 +42,7 @@ constexpr std::uint64_t kListenTag = ~std::uint64_t{0};
 constexpr std::uint64_t kTimerTag = kListenTag - 1;
 constexpr std::uint64_t kWakeTag = kListenTag - 2;
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} << 10;
 constexpr int kMaxEvents = 256;
 
 std::int64_t now_ns() { return to_ns(Clock::now()); }
