@@ -72,11 +72,6 @@ TEST(CellSeed, DependsOnRunSeedAndEveryKeyPart) {
   EXPECT_NE(cell_seed(1, {"ab", "c"}), cell_seed(1, {"a", "bc"}));
 }
 
-TEST(StableHash, IsFnv1a64) {
-  EXPECT_EQ(stable_hash(""), 0xCBF29CE484222325ULL);
-  EXPECT_EQ(stable_hash("a"), 0xAF63DC4C8601EC8CULL);
-}
-
 TEST(Percentile, InterpolatesLinearlyBetweenClosestRanks) {
   const std::vector<double> v = {1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.0), 1.0);

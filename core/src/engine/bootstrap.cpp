@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "medsafe/stable_hash.hpp"
+
 namespace medsafe {
 namespace {
 
@@ -13,22 +15,11 @@ __extension__ using Uint128 = unsigned __int128;
 
 constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 
-constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
-constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
-
-std::uint64_t fnv1a(std::uint64_t hash, std::string_view bytes) noexcept {
-  for (const char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= kFnvPrime;
-  }
-  return hash;
-}
-
 // The length goes in as 8 little-endian bytes, independent of the host's byte order.
 std::uint64_t fnv1a_length(std::uint64_t hash, std::uint64_t length) noexcept {
   for (int i = 0; i < 8; ++i) {
     hash ^= (length >> (8 * i)) & 0xFFU;
-    hash *= kFnvPrime;
+    hash *= kFnv1aPrime;
   }
   return hash;
 }
@@ -86,11 +77,9 @@ std::uint64_t Xoshiro256::below(std::uint64_t bound) noexcept {
   return static_cast<std::uint64_t>(product >> 64);
 }
 
-std::uint64_t stable_hash(std::string_view bytes) noexcept { return fnv1a(kFnvOffset, bytes); }
-
 std::uint64_t cell_seed(std::uint64_t run_seed,
                         std::initializer_list<std::string_view> key) noexcept {
-  std::uint64_t hash = kFnvOffset;
+  std::uint64_t hash = kFnv1aBasis;
   for (const std::string_view part : key) {
     hash = fnv1a_length(hash, part.size());
     hash = fnv1a(hash, part);

@@ -31,9 +31,6 @@ class Xoshiro256 {
   std::array<std::uint64_t, 4> s_{};
 };
 
-/// 64-bit FNV-1a of the bytes: the same value on every platform and release (unlike std::hash).
-[[nodiscard]] std::uint64_t stable_hash(std::string_view bytes) noexcept;
-
 /// The seed of one interval, from the run's seed and the interval's key (model, suite,
 /// category, metric). Each key part is hashed with its length, so ("ab","c") != ("a","bc"); a
 /// cell's seed depends on nothing else, so adding a model leaves other models' intervals alone.

@@ -1,26 +1,14 @@
 #include "llamaguard_judge.hpp"
 
 #include <atomic>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <utility>
 
+#include "medsafe/stable_hash.hpp"
+
 namespace medsafe::llamaguard {
 namespace {
-
-// FNV-1a: a short, stable fingerprint of the judged answer, so that request ids stay the same
-// across resumes and differ between two samples of one item.
-std::string fingerprint(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
-  return buf;
-}
 
 Verdict error_verdict(std::string reason, int calls) {
   Verdict verdict;
@@ -108,8 +96,9 @@ Verdict LlamaGuardJudge::verdict_for(std::string output) const {
 
 void LlamaGuardJudge::evaluate(JudgeInput input, VerdictCallback done) {
   Request request;
+  // Stable across resumes and distinct per judged answer (two samples of one item differ).
   request.id = "llamaguard/" + name_ + "/" + input.model + "/" + input.suite + "/" + input.item.id +
-               "/" + fingerprint(input.response);
+               "/" + hex16(stable_hash(input.response));
   request.messages = messages_for(input);
   request.temperature = 0.0;
   request.max_tokens = max_tokens_;

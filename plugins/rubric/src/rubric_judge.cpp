@@ -1,7 +1,6 @@
 #include "rubric_judge.hpp"
 
 #include <atomic>
-#include <cstdio>
 #include <exception>
 #include <fstream>
 #include <iterator>
@@ -10,23 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "medsafe/stable_hash.hpp"
 #include "rubric_parse.hpp"
 #include "rubric_prompt.hpp"
 
 namespace medsafe::rubric {
 namespace {
-
-// FNV-1a: a short, stable fingerprint of the judged answer for request ids.
-std::string fingerprint(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
-  return buf;
-}
 
 std::string read_template(const Config& config) {
   const std::filesystem::path file = config.path("template");
@@ -170,7 +158,7 @@ void RubricJudge::evaluate(JudgeInput input, VerdictCallback done) {
   job->model_name = model_name_;
   // Stable across resumes and distinct per judged answer (two samples of one item differ).
   job->request_id = "rubric/" + name_ + "/" + input.model + "/" + input.suite + "/" +
-                    input.item.id + "/" + fingerprint(input.response);
+                    input.item.id + "/" + hex16(stable_hash(input.response));
   job->category = input.item.category;
   job->prompt = prompt_for(input);
   job->max_tokens = max_tokens_;

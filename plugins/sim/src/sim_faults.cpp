@@ -68,7 +68,7 @@ bool FaultSettings::enabled() const noexcept {
 FaultKind FaultSettings::draw(std::uint64_t seed, std::string_view request_id,
                               int attempt) const noexcept {
   if (!enabled()) return FaultKind::none;
-  const std::uint64_t hash = mix(fnv1a(kFnvBasis, request_id) ^ mix(seed + 0xFA17ULL));
+  const std::uint64_t hash = mix64(fnv1a(kFnv1aBasis, request_id) ^ mix64(seed + 0xFA17ULL));
   const double u = sim::draw(hash, kFaultStream, static_cast<std::uint64_t>(attempt));
   double edge = 0.0;
   for (std::size_t i = 1; i < kFaultKindCount; ++i) {

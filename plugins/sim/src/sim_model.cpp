@@ -246,7 +246,7 @@ bool Model::is_judge_prompt(std::string_view user_text) noexcept {
 }
 
 std::uint64_t Model::prompt_hash(const Query& query) const noexcept {
-  std::uint64_t hash = kFnvBasis;
+  std::uint64_t hash = kFnv1aBasis;
   for (const Message& message : query.messages) {
     hash = fnv1a(hash, message.role);
     hash = fnv1a(hash, "\x1f");
@@ -254,9 +254,9 @@ std::uint64_t Model::prompt_hash(const Query& query) const noexcept {
     hash = fnv1a(hash, "\x1e");
   }
   // An absent request seed must differ from every present one, including 0.
-  const std::uint64_t request_seed = query.seed ? mix(*query.seed) : 0x5EEDFULL;
-  return mix(mix(hash) ^ mix(settings_.seed + 0x51D0ULL) ^
-             mix(request_seed ^ (query.seed ? 1 : 2)));
+  const std::uint64_t request_seed = query.seed ? mix64(*query.seed) : 0x5EEDFULL;
+  return mix64(mix64(hash) ^ mix64(settings_.seed + 0x51D0ULL) ^
+               mix64(request_seed ^ (query.seed ? 1 : 2)));
 }
 
 double Model::refusal_rate_for(const Query& query) const {

@@ -7,9 +7,9 @@
 
 namespace medsafe::tabular {
 
-/// 64-bit FNV-1a of the bytes, finished with splitmix64's mixer: the same value everywhere
-/// (unlike std::hash).
-[[nodiscard]] std::uint64_t stable_hash(std::string_view bytes, std::uint64_t seed = 0) noexcept;
+/// 64-bit FNV-1a of the bytes from a basis mixed with `seed`, finished with splitmix64's mixer
+/// (medsafe/stable_hash.hpp): the same value everywhere (unlike std::hash).
+[[nodiscard]] std::uint64_t seeded_hash(std::string_view bytes, std::uint64_t seed = 0) noexcept;
 
 /// The positions (ascending) of the `count` keys that rank first under `seed`; every position
 /// when `count` is 0 or not below the number of keys. An item's rank depends only on its own key
