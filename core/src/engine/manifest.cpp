@@ -10,24 +10,27 @@
 namespace medsafe {
 namespace {
 
+// Adds one key of a manifest table to `schema`.
+void add_key(ConfigSchema& schema, std::string name, ValueType type, bool required,
+             std::string doc) {
+  KeySpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.required = required;
+  spec.doc = std::move(doc);
+  schema.keys.push_back(std::move(spec));
+}
+
 const ConfigSchema& manifest_schema() {
   static const ConfigSchema schema = [] {
     ConfigSchema s;
-    auto key = [&s](std::string name, ValueType type, bool required, std::string doc) {
-      KeySpec spec;
-      spec.name = std::move(name);
-      spec.type = type;
-      spec.required = required;
-      spec.doc = std::move(doc);
-      s.keys.push_back(std::move(spec));
-    };
-    key("name", ValueType::string, true, "the component's name, as run files use it");
-    key("kind", ValueType::string, true, "backend, suite or judge");
+    add_key(s, "name", ValueType::string, true, "the component's name, as run files use it");
+    add_key(s, "kind", ValueType::string, true, "backend, suite or judge");
     s.keys.back().choices = {"backend", "suite", "judge"};
-    key("library", ValueType::string, true, "the shared library, relative to the manifest");
-    key("abi", ValueType::integer, true, "the plugin ABI the library was built for");
-    key("description", ValueType::string, true, "one line saying what the component does");
-    key("config", ValueType::table, false, "one table per configuration key");
+    add_key(s, "library", ValueType::string, true, "the shared library, relative to the manifest");
+    add_key(s, "abi", ValueType::integer, true, "the plugin ABI the library was built for");
+    add_key(s, "description", ValueType::string, true, "one line saying what the component does");
+    add_key(s, "config", ValueType::table, false, "one table per configuration key");
     return s;
   }();
   return schema;
@@ -36,21 +39,13 @@ const ConfigSchema& manifest_schema() {
 const ConfigSchema& key_schema() {
   static const ConfigSchema schema = [] {
     ConfigSchema s;
-    auto key = [&s](std::string name, ValueType type, bool required, std::string doc) {
-      KeySpec spec;
-      spec.name = std::move(name);
-      spec.type = type;
-      spec.required = required;
-      spec.doc = std::move(doc);
-      s.keys.push_back(std::move(spec));
-    };
-    key("type", ValueType::string, true, "the value's type");
+    add_key(s, "type", ValueType::string, true, "the value's type");
     s.keys.back().choices = {"string", "integer",     "number", "float",      "boolean",
                              "path",   "string-list", "table",  "table-list", "number-list"};
-    key("doc", ValueType::string, true, "what the key means");
-    key("required", ValueType::boolean, false, "the run file must set it");
-    key("env", ValueType::boolean, false, "${NAME} is expanded from the environment");
-    key("choices", ValueType::string_list, false, "the allowed values of a string");
+    add_key(s, "doc", ValueType::string, true, "what the key means");
+    add_key(s, "required", ValueType::boolean, false, "the run file must set it");
+    add_key(s, "env", ValueType::boolean, false, "${NAME} is expanded from the environment");
+    add_key(s, "choices", ValueType::string_list, false, "the allowed values of a string");
     // `default` is checked by hand below: its type is the key's type.
     return s;
   }();
