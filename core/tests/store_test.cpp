@@ -109,5 +109,19 @@ TEST(Store, RefusesAStoreOfAnotherSchemaVersion) {
   }
 }
 
+TEST(Store, MigratesAVersionOneStoreInPlace) {
+  TempDir dir;
+  {
+    Store store(dir.path());
+    store.set_meta("schema_version", "1");
+    store.put_items("s", {PromptItem{"a", "c1", "prompt a", "", {}}});
+  }
+  Store store(dir.path());
+  EXPECT_EQ(store.meta("schema_version"), "2");
+  const RunData data = store.read_all();
+  ASSERT_EQ(data.items.size(), 1U);
+  EXPECT_EQ(data.items[0].prompt, "prompt a");
+}
+
 }  // namespace
 }  // namespace medsafe

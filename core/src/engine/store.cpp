@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,23 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kSchemaVersion = 1;
+// Version 2 added columns to version 1's tables. They are not in kSchema: every store, new or
+// older, gets them from added_columns(), so each column is declared once. A medsafe that reads
+// only version 1 refuses a version-2 store instead of writing rows without them.
+constexpr int kSchemaVersion = 2;
+
+/// A column added after version 1, by ALTER TABLE when the store is opened. Its DEFAULT must be
+/// right for the rows written before it existed.
+struct AddedColumn {
+  std::string_view table;
+  std::string_view column;
+  std::string_view definition;  ///< e.g. "TEXT NOT NULL DEFAULT ''"
+};
+
+const std::vector<AddedColumn>& added_columns() {
+  static const std::vector<AddedColumn> columns = {};
+  return columns;
+}
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -143,6 +160,22 @@ TokenSource token_source_from(const std::string& text) {
   return TokenSource::none;
 }
 
+bool has_column(Database& db, std::string_view table, std::string_view column) {
+  Statement info(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+  info.bind(1, table).bind(2, column);
+  return info.step();
+}
+
+// Idempotent, so a store of any earlier layout (or one a killed migration left half done) ends
+// with every column.
+void add_missing_columns(Database& db) {
+  for (const AddedColumn& added : added_columns()) {
+    if (has_column(db, added.table, added.column)) continue;
+    db.exec("ALTER TABLE " + std::string(added.table) + " ADD COLUMN " + std::string(added.column) +
+            " " + std::string(added.definition));
+  }
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -177,7 +210,9 @@ Store::Store(const fs::path& dir) {
   db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   db.exec(kSchema);
   if (auto version = meta("schema_version")) {
-    if (*version != std::to_string(kSchemaVersion)) {
+    if (*version == "1") {
+      set_meta("schema_version", std::to_string(kSchemaVersion));
+    } else if (*version != std::to_string(kSchemaVersion)) {
       throw Error(ErrorKind::store, file().string() + ": error: store schema version " + *version +
                                         ", this medsafe reads version " +
                                         std::to_string(kSchemaVersion));
@@ -185,6 +220,7 @@ Store::Store(const fs::path& dir) {
   } else {
     set_meta("schema_version", std::to_string(kSchemaVersion));
   }
+  add_missing_columns(db);
   impl_->insert_response.emplace(db, R"sql(
     INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
       finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
