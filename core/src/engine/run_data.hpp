@@ -26,6 +26,7 @@ struct SuiteInfo {
   std::string plugin;  ///< plugin name ("medsafetybench")
   std::string domain;  ///< "medical" or "general"
   std::vector<Category> categories;
+  bool safety = true;  ///< answered in the safety phase (false: only load tests send it)
 };
 
 /// A judge of the run and what it produces.
@@ -33,6 +34,17 @@ struct JudgeInfo {
   std::string name;    ///< its name in the run file
   std::string plugin;  ///< plugin name ("rubric")
   JudgeTraits traits;
+  std::vector<std::string> suites{};  ///< the suites it judges; empty: all
+};
+
+/// One invocation of `medsafe run` on the run directory.
+struct SessionInfo {
+  std::int64_t id = 0;               ///< 1, 2, ... in order; responses carry it
+  std::string command;               ///< the command line, shell-quoted
+  std::string started_at;            ///< ISO 8601 UTC
+  std::string ended_at;              ///< ISO 8601 UTC; "" when it was killed
+  std::int64_t steady_start_ns = 0;  ///< its steady-clock window (this machine, this boot)
+  std::int64_t steady_end_ns = 0;    ///< 0 when it was killed
 };
 
 /// The run as a whole.
@@ -49,6 +61,11 @@ struct RunInfo {
   std::vector<ModelInfo> models;
   std::vector<SuiteInfo> suites;
   std::vector<JudgeInfo> judges;
+  std::vector<SessionInfo> sessions{};  ///< every `medsafe run` on the directory, in order
+  /// The last command that wrote the store, shell-quoted: rerun it to resume ("" if unknown).
+  std::string resume_command{};
+  /// The phase keys of every load point the run file plans (as of the last `medsafe run`).
+  std::vector<std::string> planned_load_points{};
 };
 
 /// One prompt as sent.
@@ -58,6 +75,8 @@ struct ItemRow {
   std::string category;
   std::string prompt;
   std::string reference;
+  std::string content_hash{};  ///< item_content_hash() of the text above
+  bool in_suite = true;        ///< false: the item left its suite's dataset (kept, not counted)
 };
 
 /// One model × item × sample: the answer or the failure, with its timing.
@@ -81,8 +100,10 @@ struct ResponseRow {
   std::int64_t first_byte_ns = 0;
   std::int64_t finished_ns = 0;
   std::vector<std::int64_t> token_event_ns;  ///< each token-bearing stream event
-  std::string phase;    ///< which part of the run made it ("safety", or a load point's label)
-  bool warmup = false;  ///< a load point's warm-up request: stored, left out of its figures
+  std::string phase;         ///< which part of the run made it ("safety", or a load point's label)
+  bool warmup = false;       ///< a load point's warm-up request: stored, left out of its figures
+  std::int64_t session = 0;  ///< the SessionInfo::id that stored it (0: before sessions)
+  std::string item_hash{};   ///< its item's content hash when it was stored ("" if unknown)
 };
 
 /// One judge's verdict on one response.
@@ -125,6 +146,15 @@ struct LoadPointRow {
   double slo_e2e_ms = 0;
 };
 
+/// What the store keeps of a suite's items that are no longer in its dataset: their answers stay
+/// stored but are left out of RunData (and so of every report).
+struct RetiredItems {
+  std::string suite;
+  std::int64_t items = 0;
+  std::int64_t answers = 0;  ///< safety-phase responses of those items
+  std::int64_t verdicts = 0;
+};
+
 /// Everything in a run's store.
 struct RunData {
   RunInfo info;
@@ -132,6 +162,7 @@ struct RunData {
   std::vector<ResponseRow> responses;
   std::vector<VerdictRow> verdicts;
   std::vector<LoadPointRow> load_points;  ///< in order of measurement
+  std::vector<RetiredItems> retired{};    ///< per suite with items that left it
 };
 
 }  // namespace medsafe

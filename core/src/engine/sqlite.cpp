@@ -6,10 +6,9 @@
 
 namespace medsafe {
 
-Database::Database(const std::filesystem::path& file) : file_(file) {
-  const int rc =
-      sqlite3_open_v2(file.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+Database::Database(const std::filesystem::path& file, bool read_only) : file_(file) {
+  const int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(file.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = describe_failure("cannot open the store");
     sqlite3_close(db_);
@@ -18,6 +17,10 @@ Database::Database(const std::filesystem::path& file) : file_(file) {
   }
   sqlite3_busy_timeout(db_, 10'000);
   sqlite3_extended_result_codes(db_, 1);
+  if (read_only) {
+    // The last connection to close would otherwise fold the WAL into the file and delete it.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  }
 }
 
 Database::~Database() { sqlite3_close(db_); }

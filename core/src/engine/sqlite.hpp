@@ -54,7 +54,11 @@ class Statement {
 /// One SQLite connection. Not thread-safe: one thread uses it.
 class Database {
  public:
-  explicit Database(const std::filesystem::path& file);
+  /// Opens (or creates) `file` for reading and writing.
+  explicit Database(const std::filesystem::path& file) : Database(file, false) {}
+  /// `read_only`: opens an existing file, writes nothing and never checkpoints its WAL, not
+  /// even on close, so the file and its -wal keep their bytes.
+  Database(const std::filesystem::path& file, bool read_only);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

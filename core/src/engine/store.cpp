@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
+#include <set>
 #include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/item_hash.hpp"
+#include "medsafe/clock.hpp"
 #include "medsafe/error.hpp"
 
 namespace medsafe {
@@ -29,7 +33,16 @@ struct AddedColumn {
 };
 
 const std::vector<AddedColumn>& added_columns() {
-  static const std::vector<AddedColumn> columns = {};
+  static const std::vector<AddedColumn> columns = {
+      // The item's content hash (engine/item_hash.hpp): an edited dataset row is noticed.
+      {"items", "content_hash", "TEXT NOT NULL DEFAULT ''"},
+      // 0 once the item left its suite's dataset: its answers stay, reports leave them out.
+      {"items", "in_suite", "INTEGER NOT NULL DEFAULT 1"},
+      // The item's content hash when the answer was stored: it is never paired with other text.
+      {"responses", "item_hash", "TEXT NOT NULL DEFAULT ''"},
+      // The invocation (meta 'sessions') that stored it: throughput is measured per session.
+      {"responses", "session", "INTEGER NOT NULL DEFAULT 0"},
+  };
   return columns;
 }
 
@@ -176,13 +189,73 @@ void add_missing_columns(Database& db) {
   }
 }
 
+// The fields of a stored item, from its JSON column ({} when it is not an object).
+std::map<std::string, std::string> fields_from_json(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return fields;
+  for (const auto& [key, value] : j.items()) {
+    fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return fields;
+}
+
+std::vector<SessionInfo> sessions_from_json(const std::optional<std::string>& text) {
+  std::vector<SessionInfo> sessions;
+  if (!text) return sessions;
+  const json j = json::parse(*text, nullptr, false);
+  if (!j.is_array()) return sessions;
+  for (const json& s : j) {
+    if (!s.is_object()) continue;
+    SessionInfo info;
+    info.id = s.value("id", std::int64_t{0});
+    info.command = s.value("command", "");
+    info.started_at = s.value("started_at", "");
+    info.ended_at = s.value("ended_at", "");
+    info.steady_start_ns = s.value("steady_start_ns", std::int64_t{0});
+    info.steady_end_ns = s.value("steady_end_ns", std::int64_t{0});
+    sessions.push_back(std::move(info));
+  }
+  return sessions;
+}
+
+json sessions_to_json(const std::vector<SessionInfo>& sessions) {
+  json out = json::array();
+  for (const SessionInfo& s : sessions) {
+    out.push_back({{"id", s.id},
+                   {"command", s.command},
+                   {"started_at", s.started_at},
+                   {"ended_at", s.ended_at},
+                   {"steady_start_ns", s.steady_start_ns},
+                   {"steady_end_ns", s.steady_end_ns}});
+  }
+  return out;
+}
+
+bool is_safety_phase(const std::string& phase) { return phase.empty() || phase == "safety"; }
+
 }  // namespace
 
 struct Store::Impl {
-  explicit Impl(const fs::path& file) : db(file) {}
+  Impl(const fs::path& file, bool only_read) : db(file, only_read), read_only(only_read) {}
   Database db;
+  bool read_only = false;
+  std::int64_t session = 0;  ///< the session begun on this Store; responses carry it
   std::optional<Statement> insert_response;
   std::optional<Statement> insert_verdict;
+
+  // `qualified` when `table` has `column`, else `fallback`: a read-only Store cannot add the
+  // columns an older store lacks, so it reads their defaults instead.
+  std::string column_or(std::string_view table, std::string_view column, std::string_view qualified,
+                        std::string_view fallback) {
+    return has_column(db, table, column) ? std::string(qualified) : std::string(fallback);
+  }
+
+  void refuse_writes() const {
+    if (read_only) {
+      throw Error(ErrorKind::internal, db.file().string() + ": the store was opened read-only");
+    }
+  }
 };
 
 std::string utc_now() {
@@ -196,14 +269,25 @@ std::string utc_now() {
 
 fs::path Store::file_in(const fs::path& dir) { return dir / "medsafe.db"; }
 
-Store::Store(const fs::path& dir) {
+Store::Store(const fs::path& dir, Mode mode) {
+  auto refuse_version = [this](const std::string& version) {
+    return Error(ErrorKind::store, file().string() + ": error: store schema version " + version +
+                                       ", this medsafe reads version " +
+                                       std::to_string(kSchemaVersion));
+  };
+  if (mode == Mode::read_only) {
+    impl_ = std::make_unique<Impl>(file_in(dir), true);
+    const std::string version = meta("schema_version").value_or("none");
+    if (version != "1" && version != std::to_string(kSchemaVersion)) throw refuse_version(version);
+    return;
+  }
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
     throw Error(ErrorKind::io,
                 dir.string() + ": error: cannot create the run directory: " + ec.message());
   }
-  impl_ = std::make_unique<Impl>(file_in(dir));
+  impl_ = std::make_unique<Impl>(file_in(dir), false);
   Database& db = impl_->db;
   // WAL: readers never block the writer, and each commit is an append; NORMAL sync keeps every
   // committed row across a process kill (only a power loss can drop the last commits).
@@ -213,21 +297,23 @@ Store::Store(const fs::path& dir) {
     if (*version == "1") {
       set_meta("schema_version", std::to_string(kSchemaVersion));
     } else if (*version != std::to_string(kSchemaVersion)) {
-      throw Error(ErrorKind::store, file().string() + ": error: store schema version " + *version +
-                                        ", this medsafe reads version " +
-                                        std::to_string(kSchemaVersion));
+      throw refuse_version(*version);
     }
   } else {
     set_meta("schema_version", std::to_string(kSchemaVersion));
   }
   add_missing_columns(db);
+  // item_hash: the item as recorded now, which is what this invocation asks (record_run puts
+  // the suites' items before any request).
   impl_->insert_response.emplace(db, R"sql(
     INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
       finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
-      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup)
+      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup, session, item_hash)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-      ?20, ?21)
+      ?20, ?21, ?22, COALESCE((SELECT content_hash FROM items WHERE suite = ?2 AND item_id = ?3),
+      ''))
     ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
+      session = excluded.session, item_hash = excluded.item_hash,
       outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
       text = excluded.text, finish_reason = excluded.finish_reason,
       prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
@@ -249,6 +335,7 @@ Store::~Store() = default;
 const fs::path& Store::file() const noexcept { return impl_->db.file(); }
 
 void Store::set_meta(std::string_view key, std::string_view value) {
+  impl_->refuse_writes();
   Statement(impl_->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
       .bind(1, key)
       .bind(2, value)
@@ -302,11 +389,15 @@ void Store::put_categories(std::string_view suite, const std::vector<Category>& 
 
 void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items) {
   Transaction tx(impl_->db);
+  // Every stored item is out of the suite until `items` names it again.
+  Statement(impl_->db, "UPDATE items SET in_suite = 0 WHERE suite = ?1").bind(1, suite).run();
   Statement insert(impl_->db, R"sql(
-    INSERT INTO items (suite, item_id, ord, category, prompt, reference, fields)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+    INSERT INTO items (suite, item_id, ord, category, prompt, reference, fields, content_hash,
+      in_suite)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
     ON CONFLICT (suite, item_id) DO UPDATE SET ord = excluded.ord, category = excluded.category,
-      prompt = excluded.prompt, reference = excluded.reference, fields = excluded.fields
+      prompt = excluded.prompt, reference = excluded.reference, fields = excluded.fields,
+      content_hash = excluded.content_hash, in_suite = 1
   )sql");
   std::int64_t ord = 0;
   for (const PromptItem& item : items) {
@@ -319,9 +410,95 @@ void Store::put_items(std::string_view suite, const std::vector<PromptItem>& ite
         .bind(5, item.prompt)
         .bind(6, item.reference)
         .bind(7, fields.dump())
+        .bind(8, item_content_hash(item))
         .run();
   }
   tx.commit();
+}
+
+std::vector<StoredItem> Store::stored_items(std::string_view suite) {
+  Impl& impl = *impl_;
+  std::vector<StoredItem> items;
+  std::map<std::string, std::size_t> index;
+  Statement rows(impl.db, "SELECT item_id, category, prompt, reference, fields, " +
+                              impl.column_or("items", "content_hash", "content_hash", "''") + ", " +
+                              impl.column_or("items", "in_suite", "in_suite", "1") +
+                              " FROM items WHERE suite = ?1 ORDER BY ord");
+  rows.bind(1, suite);
+  while (rows.step()) {
+    StoredItem item;
+    item.item_id = rows.text(0);
+    item.content_hash = rows.text(5);
+    // Stores written before hashes were kept still hold the text the hash is made of.
+    if (item.content_hash.empty()) {
+      item.content_hash = item_content_hash(rows.text(1), rows.text(2), rows.text(3),
+                                            fields_from_json(rows.text(4)));
+    }
+    item.in_suite = rows.integer(6) != 0;
+    index.emplace(item.item_id, items.size());
+    items.push_back(std::move(item));
+  }
+  Statement answers(impl.db, "SELECT item_id, " +
+                                 impl.column_or("responses", "item_hash", "item_hash", "''") +
+                                 ", COUNT(*) FROM responses WHERE suite = ?1 AND phase = 'safety' "
+                                 "GROUP BY 1, 2");
+  answers.bind(1, suite);
+  while (answers.step()) {
+    const auto found = index.find(answers.text(0));
+    if (found == index.end()) continue;
+    StoredItem& item = items[found->second];
+    item.answers += answers.integer(2);
+    if (!answers.text(1).empty()) item.answer_hashes.push_back(answers.text(1));
+  }
+  Statement verdicts(impl.db,
+                     "SELECT item_id, COUNT(*) FROM verdicts WHERE suite = ?1 GROUP BY item_id");
+  verdicts.bind(1, suite);
+  while (verdicts.step()) {
+    const auto found = index.find(verdicts.text(0));
+    if (found != index.end()) items[found->second].verdicts = verdicts.integer(1);
+  }
+  return items;
+}
+
+std::pair<std::int64_t, std::int64_t> Store::drop_answers(
+    std::string_view suite, const std::vector<std::string>& item_ids) {
+  Transaction tx(impl_->db);
+  Statement answers(impl_->db,
+                    "DELETE FROM responses WHERE suite = ?1 AND item_id = ?2 AND phase = 'safety'");
+  Statement verdicts(impl_->db, "DELETE FROM verdicts WHERE suite = ?1 AND item_id = ?2");
+  std::pair<std::int64_t, std::int64_t> dropped{0, 0};
+  for (const std::string& id : item_ids) {
+    answers.bind(1, suite).bind(2, id).run();
+    dropped.first += impl_->db.changes();
+    verdicts.bind(1, suite).bind(2, id).run();
+    dropped.second += impl_->db.changes();
+  }
+  tx.commit();
+  return dropped;
+}
+
+std::int64_t Store::begin_session(std::string_view command) {
+  std::vector<SessionInfo> sessions = sessions_from_json(meta("sessions"));
+  SessionInfo session;
+  for (const SessionInfo& s : sessions) session.id = std::max(session.id, s.id);
+  ++session.id;
+  session.command = command;
+  session.started_at = utc_now();
+  session.steady_start_ns = to_ns(Clock::now());
+  sessions.push_back(std::move(session));
+  set_meta("sessions", sessions_to_json(sessions).dump());
+  impl_->session = sessions.back().id;
+  return impl_->session;
+}
+
+void Store::end_session() {
+  std::vector<SessionInfo> sessions = sessions_from_json(meta("sessions"));
+  for (SessionInfo& s : sessions) {
+    if (s.id != impl_->session) continue;
+    s.ended_at = utc_now();
+    s.steady_end_ns = to_ns(Clock::now());
+  }
+  set_meta("sessions", sessions_to_json(sessions).dump());
 }
 
 std::vector<ResponseState> Store::response_states() {
@@ -352,6 +529,7 @@ std::vector<VerdictState> Store::verdict_states() {
 }
 
 void Store::put_response(const ResponseRow& row) {
+  impl_->refuse_writes();
   impl_->insert_response->bind(1, row.model)
       .bind(2, row.suite)
       .bind(3, row.item_id)
@@ -373,6 +551,7 @@ void Store::put_response(const ResponseRow& row) {
       .bind(19, events_to_json(row))
       .bind(20, utc_now())
       .bind(21, row.warmup ? 1 : 0)
+      .bind(22, impl_->session)
       .run();
 }
 
@@ -381,6 +560,7 @@ void Store::put_verdict(const VerdictRow& row) {
   if (row.score) score = *row.score;
   std::optional<std::int64_t> refused;
   if (row.refused) refused = *row.refused ? 1 : 0;
+  impl_->refuse_writes();
   impl_->insert_verdict->bind(1, row.judge)
       .bind(2, row.model)
       .bind(3, row.suite)
@@ -444,9 +624,10 @@ std::int64_t Store::delete_verdicts(std::string_view judge) {
   return impl_->db.changes();
 }
 
-RunData Store::read_all() {
+RunData Store::read_all(ReadScope scope) {
   RunData data;
   Database& db = impl_->db;
+  Impl& impl = *impl_;
   if (auto info = meta("run_info")) {
     const json j = json::parse(*info, nullptr, false);
     if (j.is_object()) {
@@ -461,6 +642,16 @@ RunData Store::read_all() {
   }
   data.info.started_at = meta("started_at").value_or("");
   data.info.updated_at = meta("updated_at").value_or("");
+  data.info.sessions = sessions_from_json(meta("sessions"));
+  data.info.resume_command = meta("resume_command").value_or("");
+  if (const auto planned = meta("planned_load_points")) {
+    const json j = json::parse(*planned, nullptr, false);
+    if (j.is_array()) {
+      for (const json& phase : j) {
+        if (phase.is_string()) data.info.planned_load_points.push_back(phase.get<std::string>());
+      }
+    }
+  }
 
   Statement components(db, "SELECT kind, name, plugin, extra FROM components ORDER BY ord");
   while (components.step()) {
@@ -477,6 +668,7 @@ RunData Store::read_all() {
       suite.name = components.text(1);
       suite.plugin = components.text(2);
       suite.domain = extra.is_object() ? extra.value("domain", "general") : "general";
+      suite.safety = flag("safety", true);
       data.info.suites.push_back(std::move(suite));
     } else if (kind == "judge") {
       JudgeInfo judge;
@@ -484,6 +676,11 @@ RunData Store::read_all() {
       judge.plugin = components.text(2);
       judge.traits.harm_score = flag("harm_score", false);
       judge.traits.refusal = flag("refusal", false);
+      if (extra.is_object() && extra.contains("suites") && extra["suites"].is_array()) {
+        for (const json& suite : extra["suites"]) {
+          if (suite.is_string()) judge.suites.push_back(suite.get<std::string>());
+        }
+      }
       data.info.judges.push_back(std::move(judge));
     }
   }
@@ -495,22 +692,45 @@ RunData Store::read_all() {
       }
     }
   }
-  Statement items(db,
-                  "SELECT suite, item_id, category, prompt, reference FROM items "
-                  "ORDER BY suite, ord");
+  Statement items(db, "SELECT suite, item_id, category, prompt, reference, " +
+                          impl.column_or("items", "content_hash", "content_hash", "''") + ", " +
+                          impl.column_or("items", "in_suite", "in_suite", "1") +
+                          " FROM items ORDER BY suite, ord");
+  // Items that left their suite: with ReadScope::current_items, they and their safety-phase
+  // rows are counted in data.retired and left out.
+  std::set<std::pair<std::string, std::string>> retired;
+  std::map<std::string, RetiredItems> retired_per_suite;
   while (items.step()) {
-    data.items.push_back(
-        {items.text(0), items.text(1), items.text(2), items.text(3), items.text(4)});
+    ItemRow row{items.text(0), items.text(1), items.text(2),
+                items.text(3), items.text(4), items.text(5)};
+    row.in_suite = items.integer(6) != 0;
+    if (!row.in_suite && scope == ReadScope::current_items) {
+      retired.emplace(row.suite, row.item_id);
+      RetiredItems& counts = retired_per_suite[row.suite];
+      counts.suite = row.suite;
+      ++counts.items;
+      continue;
+    }
+    data.items.push_back(std::move(row));
   }
+  auto is_retired = [&retired](const std::string& suite, const std::string& item) {
+    return !retired.empty() && retired.count({suite, item}) != 0;
+  };
   Statement responses(db, R"sql(
     SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, r.text,
       r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
       r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
-      r.warmup
+      r.warmup, )sql" + impl.column_or("responses", "session", "r.session", "0") +
+                              ", " + impl.column_or("responses", "item_hash", "r.item_hash", "''") +
+                              R"sql(
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
   )sql");
   while (responses.step()) {
+    if (is_safety_phase(responses.text(18)) && is_retired(responses.text(1), responses.text(2))) {
+      ++retired_per_suite[responses.text(1)].answers;
+      continue;
+    }
     ResponseRow row;
     row.model = responses.text(0);
     row.suite = responses.text(1);
@@ -532,6 +752,8 @@ RunData Store::read_all() {
     row.token_event_ns = events_from_json(responses.text(17), row.sent_ns, file());
     row.phase = responses.text(18);
     row.warmup = responses.integer(19) != 0;
+    row.session = responses.integer(20);
+    row.item_hash = responses.text(21);
     data.responses.push_back(std::move(row));
   }
   Statement verdicts(db, R"sql(
@@ -541,6 +763,10 @@ RunData Store::read_all() {
     ORDER BY v.judge, v.model, v.suite, i.ord, v.sample
   )sql");
   while (verdicts.step()) {
+    if (is_retired(verdicts.text(2), verdicts.text(3))) {
+      ++retired_per_suite[verdicts.text(2)].verdicts;
+      continue;
+    }
     VerdictRow row;
     row.judge = verdicts.text(0);
     row.model = verdicts.text(1);
@@ -583,6 +809,7 @@ RunData Store::read_all() {
     row.slo_e2e_ms = points.real(17);
     data.load_points.push_back(std::move(row));
   }
+  for (auto& [suite, counts] : retired_per_suite) data.retired.push_back(std::move(counts));
   return data;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/run_data.hpp"
@@ -42,6 +43,23 @@ struct VerdictState {
   VerdictStatus status = VerdictStatus::ok;
 };
 
+/// What the store holds of one item of a suite, for noticing an edited or deleted dataset row.
+struct StoredItem {
+  std::string item_id;
+  std::string content_hash;  ///< as stored, or computed from the stored text for older stores
+  bool in_suite = true;      ///< false: a former run found it gone from the dataset
+  std::int64_t answers = 0;  ///< safety-phase responses stored for it (any outcome)
+  std::int64_t verdicts = 0;
+  /// The item hashes its stored answers were asked under ("" ones left out).
+  std::vector<std::string> answer_hashes;
+};
+
+/// What read_all() returns.
+enum class ReadScope : std::uint8_t {
+  current_items,  ///< items still in their suite, and only their safety-phase answers (reports)
+  everything,     ///< every row, items that left their suite included (doctor)
+};
+
 /// A component as recorded by the run that first used the directory.
 struct ComponentRecord {
   std::string kind;  ///< "model", "suite" or "judge"
@@ -52,8 +70,15 @@ struct ComponentRecord {
 
 class Store {
  public:
+  /// How the store is opened.
+  enum class Mode : std::uint8_t {
+    write,      ///< creates the folder, the schema and missing columns as needed
+    read_only,  ///< writes nothing, not even a checkpoint on close (doctor); an older layout
+                ///< reads with the added columns' defaults
+  };
+
   /// Opens `dir`/medsafe.db, creating the folder and the schema when needed.
-  explicit Store(const std::filesystem::path& dir);
+  explicit Store(const std::filesystem::path& dir, Mode mode = Mode::write);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -71,8 +96,22 @@ class Store {
   std::optional<ComponentRecord> record_component(const ComponentRecord& record,
                                                   std::string_view extra_json);
   void put_categories(std::string_view suite, const std::vector<Category>& categories);
-  /// Adds items (existing ones are updated), in one transaction.
+  /// Records `items` as the suite's items now, with their content hashes, in one transaction:
+  /// existing ones are updated, and stored ones that are not in `items` are marked as no longer
+  /// in the suite (they and their answers stay stored; reports leave them out).
   void put_items(std::string_view suite, const std::vector<PromptItem>& items);
+  /// Every item the store holds for `suite`, with what is stored for it.
+  [[nodiscard]] std::vector<StoredItem> stored_items(std::string_view suite);
+  /// Deletes the safety-phase answers and the verdicts of `item_ids` of `suite` (their dataset
+  /// rows changed, so they are asked again); returns {answers, verdicts} deleted.
+  std::pair<std::int64_t, std::int64_t> drop_answers(std::string_view suite,
+                                                     const std::vector<std::string>& item_ids);
+
+  /// Records the start of an invocation; every response written afterwards through this Store
+  /// carries its id. Returns the id.
+  std::int64_t begin_session(std::string_view command);
+  /// Records the end of the session begun on this Store.
+  void end_session();
 
   /// Every answer slot the store holds.
   [[nodiscard]] std::vector<ResponseState> response_states();
@@ -97,8 +136,9 @@ class Store {
   /// outside a batch commits on its own.
   [[nodiscard]] Transaction batch();
 
-  /// Reads everything back, for reports.
-  [[nodiscard]] RunData read_all();
+  /// Reads everything back, for reports (by default without the items that left their suite:
+  /// those are only counted, in RunData::retired).
+  [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items);
 
   /// SQLite's integrity check: "ok" or its complaints.
   [[nodiscard]] std::string integrity_check();

@@ -1,0 +1,235 @@
+// What the store keeps to resume safely: each item's content hash, items that left their
+// suite (kept, not read for reports), each response's item hash and session, and a read-only
+// open that writes nothing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/item_hash.hpp"
+#include "engine/sqlite.hpp"
+#include "engine/store.hpp"
+#include "medsafe/error.hpp"
+#include "test_files.hpp"
+
+namespace medsafe {
+namespace {
+
+using testing::TempDir;
+
+ResponseRow answer(const std::string& item, std::string phase = "safety") {
+  ResponseRow row;
+  row.model = "m";
+  row.suite = "s";
+  row.item_id = item;
+  row.phase = std::move(phase);
+  row.text = "I can't help with that.";
+  row.token_event_ns = {};
+  return row;
+}
+
+VerdictRow verdict_on(const std::string& item) {
+  VerdictRow v;
+  v.judge = "harm";
+  v.model = "m";
+  v.suite = "s";
+  v.item_id = item;
+  v.score = 1;
+  return v;
+}
+
+// Items a and b of suite s, each with a safety answer and a verdict, and a load-point answer
+// to `load_item`.
+void store_two_answered_items(Store& store, const std::string& load_item) {
+  store.put_items("s", {{"a", "1", "prompt a", "", {}}, {"b", "1", "prompt b", "", {}}});
+  for (const char* item : {"a", "b"}) {
+    store.put_response(answer(item));
+    store.put_verdict(verdict_on(item));
+  }
+  store.put_response(answer(load_item, "load/x/m/concurrency=1"));
+}
+
+std::string bytes_of(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ItemHash, ChangesWithWhatIsSentAndNotWithTheIdOrFieldOrder) {
+  const PromptItem item{"a", "1", "Write a note", "No.", {{"source", "gpt4"}, {"n", "3"}}};
+  const std::string hash = item_content_hash(item);
+  EXPECT_EQ(hash.size(), 16U);
+  PromptItem same = item;
+  same.id = "b";
+  same.fields = {{"n", "3"}, {"source", "gpt4"}};
+  EXPECT_EQ(item_content_hash(same), hash);
+  for (auto edit : {&PromptItem::category, &PromptItem::prompt, &PromptItem::reference}) {
+    PromptItem edited = item;
+    edited.*edit += "!";
+    EXPECT_NE(item_content_hash(edited), hash);
+  }
+  PromptItem field = item;
+  field.fields[0].second = "llama2";
+  EXPECT_NE(item_content_hash(field), hash);
+  // Parts are delimited: moving text from one part to the next is a change.
+  EXPECT_NE(item_content_hash({"a", "1", "ab", "c", {}}),
+            item_content_hash({"a", "1", "a", "bc", {}}));
+}
+
+TEST(StoreItems, StoredHashesMatchTheItemsAndOlderRowsGetThemFromTheirText) {
+  TempDir dir;
+  Store store(dir.path());
+  const PromptItem a{"a", "1", "prompt a", "ref", {{"source", "x"}}};
+  store.put_items("s", {a});
+  std::vector<StoredItem> stored = store.stored_items("s");
+  ASSERT_EQ(stored.size(), 1U);
+  EXPECT_EQ(stored[0].content_hash, item_content_hash(a));
+  // A row written before hashes were stored: the hash is made from the stored text.
+  {
+    Database db(Store::file_in(dir.path()));
+    db.exec("UPDATE items SET content_hash = ''");
+  }
+  stored = store.stored_items("s");
+  EXPECT_EQ(stored[0].content_hash, item_content_hash(a));
+}
+
+TEST(StoreItems, AnItemThatLeftItsSuiteIsKeptButLeftOutOfTheReportsData) {
+  TempDir dir;
+  Store store(dir.path());
+  store_two_answered_items(store, "b");
+  store.put_items("s", {{"a", "1", "prompt a", "", {}}});
+
+  const RunData data = store.read_all();
+  ASSERT_EQ(data.items.size(), 1U);
+  EXPECT_EQ(data.items[0].item_id, "a");
+  // b's safety answer and verdict are counted apart; its load-point timing stays.
+  ASSERT_EQ(data.responses.size(), 2U);
+  for (const ResponseRow& r : data.responses) {
+    EXPECT_TRUE(r.item_id == "a" || r.phase != "safety") << r.item_id << " " << r.phase;
+  }
+  ASSERT_EQ(data.verdicts.size(), 1U);
+  EXPECT_EQ(data.verdicts[0].item_id, "a");
+  ASSERT_EQ(data.retired.size(), 1U);
+  EXPECT_EQ(data.retired[0].suite, "s");
+  EXPECT_EQ(data.retired[0].items, 1);
+  EXPECT_EQ(data.retired[0].answers, 1);
+  EXPECT_EQ(data.retired[0].verdicts, 1);
+
+  const RunData all = store.read_all(ReadScope::everything);
+  ASSERT_EQ(all.items.size(), 2U);
+  EXPECT_FALSE(all.items[1].in_suite);
+  EXPECT_EQ(all.responses.size(), 3U);
+  EXPECT_TRUE(all.retired.empty());
+  const std::vector<StoredItem> stored = store.stored_items("s");
+  ASSERT_EQ(stored.size(), 2U);
+  EXPECT_FALSE(stored[1].in_suite);
+  EXPECT_EQ(stored[1].answers, 1);
+  EXPECT_EQ(stored[1].verdicts, 1);
+
+  // Back in the dataset, it counts again.
+  store.put_items("s", {{"a", "1", "prompt a", "", {}}, {"b", "1", "prompt b", "", {}}});
+  EXPECT_EQ(store.read_all().items.size(), 2U);
+  EXPECT_TRUE(store.read_all().retired.empty());
+}
+
+TEST(StoreItems, ResponsesCarryTheirItemsHashAndTheirSession) {
+  TempDir dir;
+  const PromptItem a{"a", "1", "prompt a", "", {}};
+  {
+    Store store(dir.path());
+    store.put_items("s", {a});
+    store.put_response(answer("a"));  // before any session: session 0
+    EXPECT_EQ(store.begin_session("medsafe run x.toml"), 1);
+    store.put_response(answer("b"));
+    store.end_session();
+  }
+  Store store(dir.path());
+  EXPECT_EQ(store.begin_session("medsafe run x.toml --out o"), 2);
+  const RunData data = store.read_all();
+  ASSERT_EQ(data.responses.size(), 2U);
+  for (const ResponseRow& r : data.responses) {
+    if (r.item_id == "a") {
+      EXPECT_EQ(r.session, 0);
+      EXPECT_EQ(r.item_hash, item_content_hash(a));
+    } else {
+      EXPECT_EQ(r.session, 1);
+      EXPECT_EQ(r.item_hash, "") << "b is no item of the store";
+    }
+  }
+  ASSERT_EQ(data.info.sessions.size(), 2U);
+  EXPECT_EQ(data.info.sessions[0].command, "medsafe run x.toml");
+  EXPECT_FALSE(data.info.sessions[0].ended_at.empty());
+  EXPECT_GT(data.info.sessions[0].steady_end_ns, data.info.sessions[0].steady_start_ns);
+  EXPECT_TRUE(data.info.sessions[1].ended_at.empty()) << "still running";
+  const std::vector<StoredItem> stored = store.stored_items("s");
+  ASSERT_EQ(stored.size(), 1U);
+  EXPECT_EQ(stored[0].answer_hashes, std::vector<std::string>{item_content_hash(a)});
+}
+
+TEST(StoreItems, DropAnswersDeletesTheItemsSafetyAnswersAndVerdictsOnly) {
+  TempDir dir;
+  Store store(dir.path());
+  store_two_answered_items(store, "a");
+  const auto [answers, verdicts] = store.drop_answers("s", {"a"});
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(verdicts, 1);
+  const RunData data = store.read_all();
+  ASSERT_EQ(data.responses.size(), 2U);
+  for (const ResponseRow& r : data.responses) {
+    EXPECT_TRUE(r.item_id == "b" || r.phase != "safety") << r.item_id;
+  }
+  ASSERT_EQ(data.verdicts.size(), 1U);
+  EXPECT_EQ(data.verdicts[0].item_id, "b");
+}
+
+TEST(StoreReadOnly, ReadsAnOlderLayoutAndChangesNoByte) {
+  TempDir dir;
+  {
+    Store store(dir.path());
+    store.put_items("s", {{"a", "1", "prompt a", "", {}}});
+    store.put_response(answer("a"));
+  }
+  {
+    // The layout of a store from before the added columns.
+    Database db(Store::file_in(dir.path()));
+    db.exec(
+        "ALTER TABLE responses DROP COLUMN session; ALTER TABLE responses DROP COLUMN "
+        "item_hash; ALTER TABLE items DROP COLUMN content_hash; ALTER TABLE items DROP COLUMN "
+        "in_suite; PRAGMA wal_checkpoint(TRUNCATE);");
+  }
+  const std::filesystem::path file = Store::file_in(dir.path());
+  const std::string before = bytes_of(file);
+  {
+    Store store(dir.path(), Store::Mode::read_only);
+    const RunData data = store.read_all(ReadScope::everything);
+    ASSERT_EQ(data.responses.size(), 1U);
+    EXPECT_EQ(data.responses[0].session, 0);
+    ASSERT_EQ(data.items.size(), 1U);
+    EXPECT_TRUE(data.items[0].in_suite);
+    EXPECT_EQ(store.stored_items("s").at(0).content_hash,
+              item_content_hash({"a", "1", "prompt a", "", {}}));
+    EXPECT_THROW(store.put_response(answer("b")), Error);
+    EXPECT_THROW(store.set_meta("x", "y"), Error);
+  }
+  EXPECT_EQ(bytes_of(file), before) << "a read-only open changed the store";
+  // And the columns were not added behind its back.
+  Database db(file, true);
+  Statement info(db, "SELECT COUNT(*) FROM pragma_table_info('responses') WHERE name = 'session'");
+  ASSERT_TRUE(info.step());
+  EXPECT_EQ(info.integer(0), 0);
+}
+
+TEST(StoreReadOnly, RefusesAStoreOfAnotherSchemaVersionWithoutWriting) {
+  TempDir dir;
+  {
+    Store store(dir.path());
+    store.set_meta("schema_version", "999");
+  }
+  EXPECT_THROW(Store(dir.path(), Store::Mode::read_only), Error);
+  EXPECT_THROW(Store(dir.path() / "nothing-here", Store::Mode::read_only), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "nothing-here"));
+}
+
+}  // namespace
+}  // namespace medsafe
