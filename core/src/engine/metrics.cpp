@@ -380,10 +380,16 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
   s.mode = s.phase;
   std::int64_t good = 0;
   std::vector<double> ttft, ttft_intended, e2e, tpot, itl, per_event, lag;
-  std::int64_t first_sent = std::numeric_limits<std::int64_t>::max();
-  std::int64_t last_finished = std::numeric_limits<std::int64_t>::min();
+  // One window per session (invocation): the time between a run's interruption and its resume
+  // is no part of any, and steady-clock stamps of two invocations need not be comparable.
+  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> windows;
   for (const ResponseRow* r : responses) {
     ++s.requests;
+    auto& [first_sent, last_finished] =
+        windows
+            .try_emplace(r->session, std::numeric_limits<std::int64_t>::max(),
+                         std::numeric_limits<std::int64_t>::min())
+            .first->second;
     // The window spans failures too: they occupied the backend during the measurement.
     if (r->sent_ns > 0) first_sent = std::min(first_sent, r->sent_ns);
     if (r->finished_ns > 0) last_finished = std::max(last_finished, r->finished_ns);
@@ -439,8 +445,15 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
   if (slo.any() && s.requests > 0) {
     s.slo_attainment = static_cast<double>(good) / static_cast<double>(s.requests);
   }
-  if (first_sent != std::numeric_limits<std::int64_t>::max() && last_finished > first_sent) {
-    const double duration = static_cast<double>(last_finished - first_sent) / 1e9;
+  std::int64_t busy_ns = 0;
+  for (const auto& [session, window] : windows) {
+    if (window.first == std::numeric_limits<std::int64_t>::max() || window.second <= window.first)
+      continue;
+    busy_ns += window.second - window.first;
+    ++s.sessions;
+  }
+  if (busy_ns > 0) {
+    const double duration = static_cast<double>(busy_ns) / 1e9;
     s.duration_s = duration;
     s.req_per_s = static_cast<double>(s.succeeded) / duration;
     s.out_tok_per_s = static_cast<double>(s.output_tokens) / duration;
@@ -551,7 +564,8 @@ RunCounts compute_counts(const RunData& data) {
 }
 
 RunMetrics compute_metrics(const RunData& data, int resamples) {
-  return {compute_safety(data, resamples), compute_latency_table(data), compute_counts(data)};
+  return {compute_safety(data, resamples), compute_latency_table(data), compute_counts(data),
+          compute_completeness(data)};
 }
 
 }  // namespace medsafe

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/bootstrap.hpp"
+#include "engine/completeness.hpp"
 #include "engine/run_data.hpp"
 
 namespace medsafe {
@@ -119,7 +120,8 @@ struct LatencyStats {
   std::int64_t succeeded = 0;               ///< outcome ok
   std::int64_t output_tokens = 0;           ///< summed over successes with a known count
   std::int64_t token_counts_unknown = 0;    ///< successes with no usage and no token events
-  std::optional<double> duration_s;         ///< first sent .. last finished, over all requests
+  std::optional<double> duration_s;         ///< per session, first sent .. last finished; summed
+  int sessions = 0;                         ///< sessions (invocations) with a window in duration_s
   std::optional<double> req_per_s;          ///< succeeded / duration_s
   std::optional<double> out_tok_per_s;      ///< output_tokens / duration_s
   Distribution ttft_ms;                     ///< first token event − sent
@@ -169,6 +171,7 @@ struct RunMetrics {
   SafetyTable safety;
   std::vector<LatencyStats> latency;
   RunCounts counts;
+  Completeness completeness{};  ///< what the run still lacks
 };
 
 /// Safety, latency and counts of a run.

@@ -7,6 +7,7 @@
 #include "engine/report_answers.hpp"
 #include "engine/report_html_common.hpp"
 #include "engine/report_io.hpp"
+#include "engine/report_status.hpp"
 #include "engine/report_svg.hpp"
 
 namespace medsafe {
@@ -110,6 +111,9 @@ dl.principles dt { font-weight: 600; } dl.principles dd { margin: 0; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 0 24px; }
 .grid2 figure { margin: 8px 0; }
 td.item { overflow-wrap: anywhere; }
+.banner { background: #fdecea; border-color: #f1aeb5; margin-bottom: 16px; }
+.banner pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.run-state { color: var(--muted); font-size: 14px; }
 )css";
 
 // The models of the safety table, in its order.
@@ -910,6 +914,27 @@ void notes(std::string& out, const Context& ctx) {
       "filter.</p></section>\n";
 }
 
+// Right under the title, so that partial figures are never read as final.
+void incomplete_banner_html(std::string& out, const Context& ctx) {
+  const std::optional<StatusBanner> banner = incomplete_banner(ctx.data, ctx.metrics.completeness);
+  if (!banner) return;
+  out += "<section class=\"note banner\" id=\"incomplete\" role=\"alert\"><h2>";
+  append_html_escaped(out, banner->headline);
+  out += "</h2><ul>";
+  for (const std::string& line : banner->lines) element(out, "li", line);
+  out += "</ul>";
+  if (!banner->resume_command.empty()) element(out, "pre", banner->resume_command, "command");
+  out += "</section>\n";
+}
+
+void run_state_html(std::string& out, const Context& ctx) {
+  const std::vector<std::string> lines = run_state_notes(ctx.metrics.completeness);
+  if (lines.empty()) return;
+  out += "<ul class=\"run-state\" id=\"run-state\">";
+  for (const std::string& line : lines) element(out, "li", line);
+  out += "</ul>\n";
+}
+
 }  // namespace
 
 std::string_view report_html_script() noexcept { return kScript; }
@@ -920,6 +945,8 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   std::string body;
   body.reserve(4096 + data.responses.size() * 2048);
   run_header(body, data.info);
+  incomplete_banner_html(body, ctx);
+  run_state_html(body, ctx);
   toc(body, ctx);
   how_to_read(body, ctx);
   overview(body, ctx);

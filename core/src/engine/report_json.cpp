@@ -42,7 +42,7 @@ Json counts_json(const NamedCounts& counts) {
   return j;
 }
 
-Json run_json(const RunInfo& info) {
+Json run_json(const RunInfo& info, const Completeness& completeness) {
   Json j = Json::object();
   j["name"] = info.name;
   j["run_file"] = info.run_file;
@@ -53,6 +53,25 @@ Json run_json(const RunInfo& info) {
   j["medsafe_version"] = info.medsafe_version;
   j["primary_judge"] = info.primary_judge;
   j["refusal_judge"] = info.refusal_judge;
+  j["sessions"] = completeness.sessions;
+  j["resumed"] = completeness.sessions > 1;
+  return j;
+}
+
+Json completeness_json(const RunInfo& info, const Completeness& c) {
+  Json by_judge = Json::object();
+  for (const JudgeBacklog& backlog : c.missing_by_judge) by_judge[backlog.judge] = backlog.missing;
+  Json j = Json::object();
+  j["planned_answers"] = c.planned_answers;
+  j["missing_answers"] = c.missing_answers;
+  j["cancelled_answers"] = c.cancelled_answers;
+  j["missing_verdicts"] = c.missing_verdicts;
+  j["missing_verdicts_by_judge"] = std::move(by_judge);
+  j["planned_load_points"] = c.planned_load_points;
+  j["missing_load_points"] = c.missing_load_points;
+  j["retired_items"] = c.retired_items;
+  j["retired_answers"] = c.retired_answers;
+  j["resume_command"] = info.resume_command;
   return j;
 }
 
@@ -172,6 +191,7 @@ Json latency_row_json(const LatencyStats& s) {
   j["output_tokens"] = s.output_tokens;
   j["token_counts_unknown"] = s.token_counts_unknown;
   j["duration_s"] = optional_number(s.duration_s);
+  j["sessions"] = s.sessions;
   j["req_per_s"] = optional_number(s.req_per_s);
   j["out_tok_per_s"] = optional_number(s.out_tok_per_s);
   j["goodput_req_per_s"] = nullptr;
@@ -210,7 +230,9 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
   Json j = Json::object();
   j["schema_version"] = kResultsSchemaVersion;
   j["medsafe_version"] = MEDSAFE_VERSION;
-  j["run"] = run_json(data.info);
+  j["complete"] = metrics.completeness.complete;
+  j["completeness"] = completeness_json(data.info, metrics.completeness);
+  j["run"] = run_json(data.info, metrics.completeness);
   j["models"] = models_json(data.info);
   j["suites"] = suites_json(data);
   j["judges"] = judges_json(data.info);

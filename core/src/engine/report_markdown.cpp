@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/report_io.hpp"
+#include "engine/report_status.hpp"
 
 namespace medsafe {
 namespace {
@@ -65,9 +66,32 @@ void row(std::string& out, std::initializer_list<std::string_view> cells) {
   out += '\n';
 }
 
-void run_facts(std::string& out, const RunData& data) {
+// A blockquote under the title, so that partial figures are never read as final.
+void incomplete_banner_md(std::string& out, const RunData& data, const Completeness& state) {
+  const std::optional<StatusBanner> banner = incomplete_banner(data, state);
+  if (!banner) return;
+  out += "> **" + markdown_escape(banner->headline) + "**\n>\n";
+  for (const std::string& line : banner->lines) out += "> - " + markdown_escape(line) + "\n";
+  if (!banner->resume_command.empty()) {
+    // An indented code block: shown verbatim, nothing in it is Markdown; one line only.
+    std::string command = banner->resume_command;
+    std::replace_if(
+        command.begin(), command.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    out += ">\n>         " + command + "\n";
+  }
+  out += "\n";
+}
+
+void run_state_md(std::string& out, const Completeness& c) {
+  const std::vector<std::string> lines = run_state_notes(c);
+  for (const std::string& line : lines) out += "- " + markdown_escape(line) + "\n";
+  if (!lines.empty()) out += "\n";
+}
+
+void run_facts(std::string& out, const RunData& data, const Completeness& completeness) {
   const RunInfo& info = data.info;
   out += "# medsafe report: " + markdown_escape(info.name) + "\n\n";
+  incomplete_banner_md(out, data, completeness);
   out += "- Run file: " + text_or_none(info.run_file) + "\n";
   out += "- Seed: " + std::to_string(info.seed) +
          " · samples per item: " + std::to_string(info.samples) + "\n";
@@ -179,7 +203,8 @@ std::string markdown_escape(std::string_view text) {
 
 std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   std::string out;
-  run_facts(out, data);
+  run_facts(out, data, metrics.completeness);
+  run_state_md(out, metrics.completeness);
   safety_tables(out, data, metrics.safety);
   latency_table(out, metrics.latency);
   notes(out, metrics.safety);
