@@ -134,6 +134,20 @@ std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root
   return specs;
 }
 
+// Why `name` cannot name a folder under runs/ ("" when it can): the default run directory must
+// stay inside it. --out and [run] out may point anywhere: they say so explicitly.
+std::string unsafe_run_name(const std::string& name) {
+  if (name == "." || name == "..") {
+    return "must not be '" + name +
+           "': the run directory is runs/<name> (use [run] out or --out for another place)";
+  }
+  if (name.find_first_of("/\\") != std::string::npos) {
+    return "must be a plain name, not a path (it holds '/' or '\\'), got \"" + name +
+           "\": the run directory is runs/<name> (use [run] out or --out for another place)";
+  }
+  return {};
+}
+
 void check_unique_names(const RunFile& run) {
   std::vector<std::pair<std::string, const ComponentSpec*>> all;
   for (const auto* list : {&run.models, &run.suites, &run.judges}) {
@@ -156,7 +170,9 @@ void check_unique_names(const RunFile& run) {
 
 const ConfigSchema& run_schema() {
   static const ConfigSchema schema{{
-      make_key("name", ValueType::string, "the run's name (default: the run file's name)",
+      make_key("name", ValueType::string,
+               "the run's name, a plain name: its run directory is runs/<name> (default: the run "
+               "file's name)",
                value(std::string())),
       make_key("seed", ValueType::integer,
                "seed for sampling, simulated models and bootstrap intervals", value(int64_t{0})),
@@ -364,14 +380,21 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
 }  // namespace
 
 RunFile load_run_file(const fs::path& file, const std::vector<std::string>& overrides) {
+  const fs::path absolute = fs::absolute(file).lexically_normal();
+  std::ifstream in(absolute, std::ios::binary);
+  if (!in) throw Error(ErrorKind::config, absolute.string() + ": error: cannot read the run file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_run_file(absolute, text.str(), overrides);
+}
+
+RunFile parse_run_file(const fs::path& file, std::string text,
+                       const std::vector<std::string>& overrides) {
   RunFile run;
   run.file = fs::absolute(file).lexically_normal();
   run.dir = run.file.parent_path();
-  std::ifstream in(run.file, std::ios::binary);
-  if (!in) throw Error(ErrorKind::config, run.file.string() + ": error: cannot read the run file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  run.text = text.str();
+  run.text = std::move(text);
+  run.overrides = overrides;
 
   auto root = std::make_shared<toml::table>();
   try {
@@ -406,6 +429,9 @@ RunFile load_run_file(const fs::path& file, const std::vector<std::string>& over
       "run", run_node != nullptr ? *run_node->as_table() : empty, run_schema(), run.dir);
   run.run.name = settings.string("name");
   if (run.run.name.empty()) run.run.name = run.file.stem().string();
+  if (const std::string why = unsafe_run_name(run.run.name); !why.empty()) {
+    throw settings.error("name", why);
+  }
   run.run.seed = static_cast<std::uint64_t>(settings.integer("seed"));
   const std::int64_t samples = settings.integer("samples");
   if (samples < 1 || samples > 1000) throw settings.error("samples", "must be 1..1000");

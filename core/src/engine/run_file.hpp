@@ -81,14 +81,20 @@ struct RunFile {
   std::vector<ComponentSpec> models;  ///< in file order
   std::vector<ComponentSpec> suites;
   std::vector<ComponentSpec> judges;
-  std::vector<LoadSpec> loads;  ///< in file order, run after the safety phase
-  std::string text;             ///< the file as read
+  std::vector<LoadSpec> loads;         ///< in file order, run after the safety phase
+  std::string text;                    ///< the file as read
+  std::vector<std::string> overrides;  ///< the --set assignments applied to it, in order
 };
 
 /// Reads `file`, applies `overrides` ("models.target.temperature=0.7", values in TOML syntax,
 /// bare words taken as strings) and checks the core keys. Errors carry file:line:column.
 [[nodiscard]] RunFile load_run_file(const std::filesystem::path& file,
                                     const std::vector<std::string>& overrides);
+
+/// The same from the text of a run file that was at `file` (relative paths resolve against its
+/// folder): `medsafe doctor` reads the run file a store recorded, as it was then.
+[[nodiscard]] RunFile parse_run_file(const std::filesystem::path& file, std::string text,
+                                     const std::vector<std::string>& overrides);
 
 /// The core keys of each section, for validation and for `medsafe` help.
 [[nodiscard]] const ConfigSchema& run_schema();
