@@ -37,15 +37,6 @@ void write_prompts(const fs::path& file, int n) {
   write_file(file, csv);
 }
 
-std::string sqlite_scalar(const fs::path& db, const std::string& sql, const fs::path& scratch) {
-  const ProcessResult r =
-      run_process({"/usr/bin/sqlite3", db.string(), sql}, scratch, std::chrono::seconds(30));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::string out = r.out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 TEST(Cli, VersionNamesTheAllocatorAndMimallocServesMallocWhenLinked) {
   ScratchDir scratch;
   const ProcessResult r = medsafe({"--version"}, scratch.path());

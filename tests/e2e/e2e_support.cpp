@@ -24,6 +24,15 @@ ProcessResult medsafe(const std::vector<std::string>& args, const fs::path& scra
   return run_process(argv, scratch, std::chrono::seconds(240), {{"MEDSAFE_PLUGIN_PATH", ""}});
 }
 
+std::string sqlite_scalar(const fs::path& db, const std::string& sql, const fs::path& scratch) {
+  const ProcessResult r =
+      run_process({"/usr/bin/sqlite3", db.string(), sql}, scratch, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string out = r.out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
 std::optional<std::string> chromium() {
   const char* configured = std::getenv("MEDSAFE_CHROMIUM");
   const std::string path =

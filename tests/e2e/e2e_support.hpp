@@ -36,6 +36,10 @@ ProcessResult run_process(const std::vector<std::string>& argv,
 /// Runs medsafe with `args`, with a generous timeout.
 ProcessResult medsafe(const std::vector<std::string>& args, const std::filesystem::path& scratch);
 
+/// What `sqlite3 DB SQL` prints, without its final newline (fails the test when it fails).
+std::string sqlite_scalar(const std::filesystem::path& db, const std::string& sql,
+                          const std::filesystem::path& scratch);
+
 /// Headless Chromium: $MEDSAFE_CHROMIUM or /usr/bin/chromium, when it is executable.
 [[nodiscard]] std::optional<std::string> chromium();
 

@@ -11,11 +11,13 @@
 #include <sstream>
 
 #include "engine/assembly.hpp"
+#include "engine/command_line.hpp"
 #include "engine/doctor.hpp"
 #include "engine/load_runner.hpp"
 #include "engine/plugin_catalog.hpp"
 #include "engine/report_writer.hpp"
 #include "engine/run_file.hpp"
+#include "engine/run_lock.hpp"
 #include "engine/runner.hpp"
 #include "engine/store.hpp"
 #include "medsafe/error.hpp"
@@ -83,6 +85,46 @@ std::string names_of_judges(Assembly& assembly) {
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
+// The options every command shares, as words of a command line that repeats them.
+void add_common_words(std::vector<std::string>& words, const CommonOptions& common) {
+  for (const fs::path& folder : common.plugin_paths) {
+    words.insert(words.end(), {"--plugin-path", folder.string()});
+  }
+  for (const char* name : {"debug", "info", "warn", "error", "off"}) {
+    if (common.log_level && log_level_from_string(name) == common.log_level) {
+      words.insert(words.end(), {"--log-level", name});
+    }
+  }
+  if (common.quiet) words.emplace_back("-q");
+}
+
+// The `medsafe run` that continues this one: every --set, the run directory always (its default
+// depends on the run file), and the other flags as given.
+std::string run_command_line(const RunOptions& options, const CommonOptions& common,
+                             const fs::path& out) {
+  std::vector<std::string> words = {options.program, "run", options.run_file.string(), "--out",
+                                    out.string()};
+  for (const std::string& assignment : options.overrides) {
+    words.insert(words.end(), {"--set", assignment});
+  }
+  add_common_words(words, common);
+  if (options.rerun_changed) words.emplace_back("--rerun-changed");
+  return shell_command(words);
+}
+
+// The `medsafe judge` that continues this one (without --replace: a resume keeps what the
+// interrupted one made).
+std::string judge_command_line(const JudgeOptions& options, const CommonOptions& common) {
+  std::vector<std::string> words = {options.program, "judge", options.dir.string()};
+  if (options.run_file) words.insert(words.end(), {"--run", options.run_file->string()});
+  for (const std::string& judge : options.judges) words.insert(words.end(), {"--judge", judge});
+  for (const std::string& assignment : options.overrides) {
+    words.insert(words.end(), {"--set", assignment});
+  }
+  add_common_words(words, common);
+  return shell_command(words);
+}
+
 void print_wrapped(std::ostream& out, const std::string& text, std::size_t indent,
                    std::size_t width = 96) {
   std::istringstream words(text);
@@ -108,12 +150,15 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   RunFile run_file = load_run_file(options.run_file, options.overrides);
   const fs::path out = run_directory(options, run_file);
   auto log = make_console_log(effective_level(common, run_file.run.log_level));
-  const std::string run_path = options.run_file.string();
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
 
+  const std::string command = run_command_line(options, common, out);
+  const RunLock lock(out, command);
   Store store(out);
-  record_run(store, assembly, *log);
+  record_run(store, assembly, *log, RecordOptions{options.rerun_changed});
+  store.set_meta("resume_command", command);
+  (void)store.begin_session(command);
   const RunFile& run = assembly.run();
   std::size_t under_test = 0;
   for (const ModelSlot& m : assembly.models()) under_test += m.under_test ? 1 : 0;
@@ -158,13 +203,14 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
       std::cerr << "\n";
     }
   }
+  store.end_session();
   const std::vector<fs::path> reports = write_reports(store.read_all(), out);
 
   if (counts.interrupted || load.interrupted) {
     std::cerr << "medsafe: interrupted: " << counts.unfinished
               << " answers were not asked; everything received is stored in "
-              << store.file().string() << "\nmedsafe: to resume, run the same command again: "
-              << "medsafe run " << run_path << " --out " << out.string() << "\n";
+              << store.file().string()
+              << "\nmedsafe: to resume, run the same command again: " << command << "\n";
     return kInterrupted;
   }
   if (!common.quiet) {
@@ -293,7 +339,12 @@ int report_command(const fs::path& dir, const CommonOptions& common) {
 }
 
 int doctor_command(const fs::path& dir, const CommonOptions& common) {
-  const DoctorReport report = examine_run_directory(dir);
+  auto log = make_console_log(effective_level(common, LogLevel::warn));
+  DoctorOptions options;
+  options.plugin_paths = common.plugin_paths;
+  options.cache_dir = cache_dir();
+  options.log = log.get();
+  const DoctorReport report = examine_run_directory(dir, options);
   if (!common.quiet) {
     std::cout << dir.string() << ": " << (report.consistent ? "consistent" : "NOT consistent")
               << "\n";
@@ -313,6 +364,8 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
                                    ": error: no medsafe store here; is it a "
                                    "run directory?");
   }
+  const std::string command = judge_command_line(options, common);
+  const RunLock lock(options.dir, command);
   Store store(options.dir);
   const RunData stored = store.read_all();
   const fs::path run_path = options.run_file.value_or(fs::path(stored.info.run_file));
@@ -328,6 +381,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
     for (const JudgeSlot& j : assembly.judges()) judges.push_back(j.spec->name);
   }
   record_judges(store, assembly, *log, judges, options.replace);
+  store.set_meta("resume_command", command);
 
   install_interrupt_handlers();
   RunnerOptions runner;
@@ -344,7 +398,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   const InvocationCounts counts = run_missing(assembly, store, runner);
   const std::vector<fs::path> reports = write_reports(store.read_all(), options.dir);
   if (counts.interrupted) {
-    std::cerr << "medsafe: interrupted; rerun the same command to judge the rest\n";
+    std::cerr << "medsafe: interrupted; to judge the rest, run: " << command << "\n";
     return kInterrupted;
   }
   if (!common.quiet) {

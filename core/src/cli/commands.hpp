@@ -34,6 +34,8 @@ struct RunOptions {
   std::filesystem::path run_file;
   std::optional<std::filesystem::path> out;
   std::vector<std::string> overrides;
+  bool rerun_changed = false;       ///< ask again the items whose dataset row changed
+  std::string program = "medsafe";  ///< argv[0], for the command a resume repeats
 };
 
 int run_command(const RunOptions& run, const CommonOptions& common);
@@ -53,6 +55,7 @@ struct JudgeOptions {
   std::vector<std::string> judges;                ///< default: every judge of the run file
   std::vector<std::string> overrides;             ///< --set, as for `run`
   bool replace = false;                           ///< drop the judges' stored verdicts first
+  std::string program = "medsafe";                ///< argv[0], for the command a resume repeats
 };
 int judge_command(const JudgeOptions& options, const CommonOptions& common);
 

@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-o,--out", out,
                       "the run directory (default: [run] out, else runs/<name>); rerunning with "
                       "the same directory resumes");
+  run_cmd->add_flag("--rerun-changed", run.rerun_changed,
+                    "on resume, drop the stored answers and verdicts of items whose dataset row "
+                    "changed since they were asked, and ask them again (without it such a resume "
+                    "is refused)");
   run_cmd->footer(kExitCodes);
 
   CLI::App* validate_cmd = app.add_subcommand(
@@ -156,6 +160,8 @@ int main(int argc, char** argv) {
   }
   if (!log_level.empty()) common.log_level = medsafe::log_level_from_string(log_level);
 
+  run.program = argv[0];
+  judge.program = argv[0];
   try {
     if (run_cmd->parsed()) {
       if (!out.empty()) run.out = out;

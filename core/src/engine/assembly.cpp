@@ -112,7 +112,7 @@ bool JudgeSlot::judges_suite(const std::string& suite) const {
 }
 
 Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_plugin_paths,
-                   Log& log, const std::filesystem::path& cache_dir)
+                   Log& log, const std::filesystem::path& cache_dir, Parts parts)
     : run_(std::move(run)), log_(log), cache_dir_(cache_dir) {
   std::vector<std::filesystem::path> folders = run_.run.plugin_paths;
   folders.insert(folders.end(), extra_plugin_paths.begin(), extra_plugin_paths.end());
@@ -133,7 +133,10 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     return {std::move(config), &factory};
   };
 
-  for (const ComponentSpec& spec : run_.models) {
+  // Suites only: no backend is made (it may need a key from the environment), no judge.
+  const std::vector<ComponentSpec> none;
+  const bool all = parts == Parts::all;
+  for (const ComponentSpec& spec : all ? run_.models : none) {
     auto made = make_config(spec, ComponentKind::backend, model_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -163,7 +166,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.suite = guarded_call(name, "making the suite", [&] { return factory->suite(context); });
     if (!slot.suite) throw Error(ErrorKind::plugin, name + ": made no suite");
   }
-  for (const ComponentSpec& spec : run_.judges) {
+  for (const ComponentSpec& spec : all ? run_.judges : none) {
     auto made = make_config(spec, ComponentKind::judge, judge_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);

@@ -1,6 +1,7 @@
 #pragma once
 /// A run's components, made from a run file: plugins found and loaded, configurations checked
 /// against manifests, backends, suites and judges constructed and guarded.
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -47,10 +48,16 @@ struct JudgeSlot {
 /// then the HTTP transport (whose I/O thread calls into backends) — members are declared so.
 class Assembly final : public ModelDirectory, public JudgeDirectory {
  public:
+  /// Which components are made.
+  enum class Parts : std::uint8_t {
+    all,
+    suites,  ///< only the suites: reads datasets, makes no backend or judge (`medsafe doctor`)
+  };
+
   /// Finds plugins (run file folders, `extra_plugin_paths`, the standard path), validates every
   /// component's keys against its manifest, loads the plugins and makes the components.
   Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_plugin_paths, Log& log,
-           const std::filesystem::path& cache_dir);
+           const std::filesystem::path& cache_dir, Parts parts = Parts::all);
   ~Assembly() override;
 
   /// Loads every suite's items (once).

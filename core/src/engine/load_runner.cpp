@@ -363,6 +363,30 @@ std::string load_phase_key(const LoadSpec& load, const std::string& model, doubl
          (load.mode == LoadMode::rate ? "rate=" : "concurrency=") + level_text(level);
 }
 
+namespace {
+
+// Whether `load` measures `model`: the models it names, else every model under test.
+bool drives(const LoadSpec& load, const ModelSlot& model) {
+  return load.models.empty() ? model.under_test
+                             : std::find(load.models.begin(), load.models.end(),
+                                         model.spec->name) != load.models.end();
+}
+
+}  // namespace
+
+std::vector<std::string> planned_load_phases(Assembly& assembly) {
+  std::vector<std::string> phases;
+  for (const LoadSpec& load : assembly.run().loads) {
+    for (const ModelSlot& model : assembly.models()) {
+      if (!drives(load, model)) continue;
+      for (const double level : load.levels) {
+        phases.push_back(load_phase_key(load, model.spec->name, level));
+      }
+    }
+  }
+  return phases;
+}
+
 LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions& options) {
   LoadCounts counts;
   const RunFile& run = assembly.run();
@@ -378,10 +402,7 @@ LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions
                               "' is empty or missing");
     }
     for (ModelSlot& model : assembly.models()) {
-      const bool chosen = load.models.empty() ? model.under_test
-                                              : std::find(load.models.begin(), load.models.end(),
-                                                          model.spec->name) != load.models.end();
-      if (!chosen) continue;
+      if (!drives(load, model)) continue;
       for (const double level : load.levels) {
         LoadPointRow row;
         row.phase = load_phase_key(load, model.spec->name, level);

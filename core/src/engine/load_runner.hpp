@@ -4,6 +4,8 @@
 /// recording every request's timing and each point's schedule-keeping.
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/assembly.hpp"
 #include "engine/runner.hpp"
@@ -39,6 +41,9 @@ LoadPointResult measure_load_point(const LoadSpec& load, ModelSlot& model, const
 /// started but not completed (a killed or interrupted run) is measured again from scratch: a
 /// measurement cannot be resumed half-way.
 LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions& options);
+
+/// The phase keys of every load point the run measures, in order of measurement.
+[[nodiscard]] std::vector<std::string> planned_load_phases(Assembly& assembly);
 
 /// The phase key of a load point: "load/<load>/<model>/<mode>=<level>".
 [[nodiscard]] std::string load_phase_key(const LoadSpec& load, const std::string& model,

@@ -10,8 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/bootstrap.hpp"
+#include "engine/config_diff.hpp"
 #include "engine/event_queue.hpp"
 #include "engine/flow_control.hpp"
+#include "engine/item_changes.hpp"
+#include "engine/load_runner.hpp"
 #include "engine/response_row.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/version.hpp"
@@ -167,8 +170,12 @@ class SafetyLoop {
             const ResponseKey key{models[m].spec->name, suites[s].spec->name, items[i].id, sample,
                                   std::string(kSafetyPhase)};
             const auto found = stored.find(key);
-            if (found != stored.end() && (found->second.outcome == Outcome::ok ||
-                                          !settings.retry_failed || !options_.ask_models)) {
+            // A cancelled answer was stopped by an interrupt, not refused by the model: it is
+            // asked again even when failures are not.
+            const bool keep_failure = !settings.retry_failed && found != stored.end() &&
+                                      found->second.outcome != Outcome::cancelled;
+            if (found != stored.end() &&
+                (found->second.outcome == Outcome::ok || keep_failure || !options_.ask_models)) {
               ++counts_.already_done;
               if (found->second.outcome == Outcome::ok) stored_answers.insert(key);
               continue;
@@ -425,18 +432,55 @@ class SafetyLoop {
   TimePoint last_progress_{};
 };
 
-// Throws when the store holds `now` under another set-up. Writes nothing: a refused run must
-// leave the store as it was.
-void check_same(Store& store, const ComponentRecord& now, const SourceLocation& where) {
+// Throws when the store holds `now` under another set-up, naming the keys that differ (from the
+// fingerprints: values as written, never as expanded from the environment). Writes nothing: a
+// refused run must leave the store as it was.
+void check_same(Store& store, const ComponentRecord& now, const ComponentSpec& spec) {
   const auto before = store.component(now.kind, now.name);
   if (before && (before->plugin != now.plugin || before->fingerprint != now.fingerprint)) {
+    std::string changes =
+        describe_changes(spec.owner(), diff_fingerprints(before->fingerprint, now.fingerprint));
+    if (changes.empty() && before->plugin != now.plugin) {
+      changes =
+          spec.owner() + ".plugin: \"" + before->plugin + "\" before, \"" + now.plugin + "\" now";
+    }
     throw located_error(
-        ErrorKind::config, where,
+        ErrorKind::config, spec.where,
         now.kind + " '" + now.name + "' is configured differently from the run stored in " +
-            store.file().parent_path().string() +
+            store.file().parent_path().string() + (changes.empty() ? "" : ": " + changes) +
             " (its answers would mix two set-ups); use another --out directory, or rename the " +
             now.kind + " in the run file");
   }
+}
+
+// Refuses (a data Error at the first changed suite) when a dataset row changed under stored
+// answers and the run does not ask for them to be asked again.
+void check_items(const std::vector<ItemChanges>& all, Assembly& assembly, const Store& store,
+                 bool rerun_changed) {
+  if (rerun_changed) return;
+  std::string problems;
+  const ComponentSpec* first = nullptr;
+  for (std::size_t s = 0; s < all.size(); ++s) {
+    const ItemChanges& c = all[s];
+    if (c.changed.empty()) continue;
+    if (first == nullptr) first = assembly.suites()[s].spec;
+    problems += (problems.empty() ? "" : "; ") + std::string("suite '") + c.suite +
+                "': " + count_of(static_cast<std::int64_t>(c.changed.size()), "item", "items") +
+                " changed (" + some_ids(c.changed) + "), with " +
+                count_of(c.changed_answers, "answer", "answers") + " and " +
+                count_of(c.changed_verdicts, "verdict", "verdicts");
+  }
+  if (first == nullptr) return;
+  throw located_error(ErrorKind::data, first->where,
+                      "the dataset changed since the answers stored in " +
+                          store.file().parent_path().string() + " were asked: " + problems +
+                          ". Their answers would be paired with the new text: rerun with "
+                          "--rerun-changed to drop those answers and verdicts and ask the "
+                          "changed items again, or use another --out directory");
+}
+
+nlohmann::json judge_extra(const JudgeSlot& j) {
+  return {{"harm_score", j.traits.harm_score}, {"refusal", j.traits.refusal}, {"suites", j.suites}};
 }
 
 }  // namespace
@@ -451,32 +495,55 @@ std::string format_duration(double seconds) {
   return out.str();
 }
 
-void record_run(Store& store, Assembly& assembly, Log& log) {
+void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions& options) {
   const RunFile& run = assembly.run();
   // Every check first, so that a refused run changes nothing.
   for (ModelSlot& m : assembly.models()) {
-    check_same(store, {"model", m.spec->name, m.spec->plugin, m.spec->fingerprint}, m.spec->where);
+    check_same(store, {"model", m.spec->name, m.spec->plugin, m.spec->fingerprint}, *m.spec);
   }
   for (SuiteSlot& s : assembly.suites()) {
-    check_same(store, {"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint}, s.spec->where);
+    check_same(store, {"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint}, *s.spec);
   }
+  std::vector<ItemChanges> item_changes;
+  for (const SuiteSlot& s : assembly.suites()) {
+    item_changes.push_back(compare_items(store, s.spec->name, s.items));
+  }
+  check_items(item_changes, assembly, store, options.rerun_changed);
   for (ModelSlot& m : assembly.models()) {
     const json extra = {{"under_test", m.under_test}};
     (void)store.record_component({"model", m.spec->name, m.spec->plugin, m.spec->fingerprint},
                                  extra.dump());
   }
+  for (const ItemChanges& c : item_changes) {
+    const std::string& suite = c.suite;
+    if (!c.changed.empty()) {
+      const auto [answers, verdicts] = store.drop_answers(suite, c.changed);
+      log.warn("run", "suite '" + suite + "': " +
+                          count_of(static_cast<std::int64_t>(c.changed.size()), "item", "items") +
+                          " changed since their answers were stored (" + some_ids(c.changed) +
+                          "): " + count_of(answers, "answer", "answers") + " and " +
+                          count_of(verdicts, "verdict", "verdicts") + " dropped, asked again");
+    }
+    if (!c.gone.empty()) {
+      log.warn("run",
+               "suite '" + suite + "': " +
+                   count_of(c.gone_answers, "stored answer belongs", "stored answers belong") +
+                   " to " + count_of(static_cast<std::int64_t>(c.gone.size()), "item", "items") +
+                   " no longer in its dataset (" + some_ids(c.gone) +
+                   "): kept in the store, left out of the reports");
+    }
+  }
   for (SuiteSlot& s : assembly.suites()) {
-    const json extra = {{"domain", s.domain}};
+    const json extra = {{"domain", s.domain}, {"safety", s.spec->core.boolean("safety")}};
     (void)store.record_component({"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint},
                                  extra.dump());
     store.put_categories(s.spec->name, s.categories);
     store.put_items(s.spec->name, s.items);
   }
   for (JudgeSlot& j : assembly.judges()) {
-    const json extra = {{"harm_score", j.traits.harm_score}, {"refusal", j.traits.refusal}};
     // A judge whose configuration changed judges again: verdicts of two set-ups never mix.
     const auto before = store.record_component(
-        {"judge", j.spec->name, j.spec->plugin, j.spec->fingerprint}, extra.dump());
+        {"judge", j.spec->name, j.spec->plugin, j.spec->fingerprint}, judge_extra(j).dump());
     if (before &&
         (before->plugin != j.spec->plugin || before->fingerprint != j.spec->fingerprint)) {
       const std::int64_t dropped = store.delete_verdicts(j.spec->name);
@@ -494,6 +561,9 @@ void record_run(Store& store, Assembly& assembly, Log& log) {
                      {"medsafe_version", MEDSAFE_VERSION}};
   store.set_meta("run_info", info.dump());
   store.set_meta("run_file_text", run.text);
+  // With the text, what `medsafe doctor` needs to read the datasets as this run did.
+  store.set_meta("run_overrides", json(run.overrides).dump());
+  store.set_meta("planned_load_points", json(planned_load_phases(assembly)).dump());
   if (!store.meta("started_at")) store.set_meta("started_at", utc_now());
   store.set_meta("updated_at", utc_now());
 }
@@ -512,9 +582,8 @@ void record_judges(Store& store, Assembly& assembly, Log& log,
                                         " (add a [judges." + name + "] table)");
     }
     const JudgeSlot& j = *found;
-    const json extra = {{"harm_score", j.traits.harm_score}, {"refusal", j.traits.refusal}};
     const auto before = store.record_component(
-        {"judge", j.spec->name, j.spec->plugin, j.spec->fingerprint}, extra.dump());
+        {"judge", j.spec->name, j.spec->plugin, j.spec->fingerprint}, judge_extra(j).dump());
     const bool changed =
         before && (before->plugin != j.spec->plugin || before->fingerprint != j.spec->fingerprint);
     if (replace || changed) {

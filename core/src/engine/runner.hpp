@@ -43,10 +43,20 @@ struct RunnerOptions {
   std::vector<std::string> judges;
 };
 
-/// Records the run's components in the store and refuses to mix answers from a changed model or
-/// suite configuration into an existing run directory. A judge whose configuration changed has
-/// its stored verdicts dropped, so they are made again.
-void record_run(Store& store, Assembly& assembly, Log& log);
+/// How record_run treats what the store already holds.
+struct RecordOptions {
+  /// Items whose dataset row changed since their answers were stored have those answers and
+  /// their verdicts dropped, to be asked again (`medsafe run --rerun-changed`); without it such a
+  /// run is refused.
+  bool rerun_changed = false;
+};
+
+/// Records the run's components and items in the store and refuses to mix answers from a
+/// changed model or suite configuration (naming the keys that differ), or from an edited
+/// dataset row (naming the items; a data Error), into an existing run directory. A judge whose
+/// configuration changed has its stored verdicts dropped, so they are made again. Items gone
+/// from a suite's dataset keep their answers in the store, left out of the reports.
+void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions& options = {});
 
 /// Records the given judges only (for `medsafe judge`): a judge whose configuration changed, or
 /// every judge named in `replace`, has its stored verdicts dropped so they are made again.
