@@ -360,6 +360,36 @@ TEST_F(Resume, TheResumeHintRepeatsEveryOptionAndFollowingItFinishesTheRun) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM responses WHERE outcome = 'ok'"), 20);
 }
 
+TEST_F(Resume, AnInterruptedJudgeSaysHowToJudgeTheRest) {
+  write_run(12, "");
+  ASSERT_EQ(run({"-q"}).exit_code, 0);
+  // A second rubric judge whose model takes 400 ms a verdict, one at a time.
+  write_file(run_,
+             read_file(run_) +
+                 "\n[models.slow]\nplugin = \"sim\"\nunder_test = false\nttft_ms = 400\n"
+                 "\n[judges.harm2]\nplugin = \"rubric\"\nmodel = \"slow\"\nconcurrency = 1\n");
+  Child judge(
+      {medsafe_binary(), "judge", out_.string(), "--run", run_.string(), "--judge", "harm2"}, kEnv,
+      scratch());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (judge.running() && std::chrono::steady_clock::now() < deadline &&
+         count("SELECT COUNT(*) FROM verdicts WHERE judge = 'harm2'") < 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(judge.running()) << "it judged everything before the interrupt";
+  judge.signal(SIGINT);
+  const ProcessResult stopped = judge.wait(std::chrono::minutes(1));
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
+  const std::string command =
+      medsafe_binary() + " judge " + out_.string() + " --run " + run_.string() + " --judge harm2";
+  EXPECT_NE(stopped.err.find("to judge the rest, run: " + command + "\n"), std::string::npos)
+      << stopped.err;
+  const Json results = results_of(out_);
+  EXPECT_EQ(results["complete"], false);
+  EXPECT_EQ(results["completeness"]["resume_command"], command);
+  EXPECT_GT(results["completeness"]["missing_verdicts_by_judge"]["harm2"].get<int>(), 0);
+}
+
 TEST_F(Resume, ARefusedResumeNamesTheKeysThatDifferButNoValueFromTheEnvironment) {
   // A model no judge uses, so never asked: its base_url comes from the environment.
   write_run(3, "", "",
