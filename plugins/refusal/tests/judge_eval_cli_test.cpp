@@ -221,7 +221,7 @@ TEST(JudgeEvalCli, AnUnknownSetKeyIsNamedAlone) {
   EXPECT_EQ(run.exit_code, 3) << run.out;
   // Was: "unknown key '--judge refusal.min_wrods'".
   EXPECT_NE(run.out.find("error: unknown key 'min_wrods' (did you mean 'min_words'?); allowed "
-                         "keys: case_sensitive, match, min_words, phrases"),
+                         "keys: case_sensitive, compliance, match, min_words, phrases"),
             std::string::npos)
       << run.out;
 }
@@ -269,21 +269,54 @@ TEST(JudgeEvalCli, ScoreLabelsGiveWeightedKappaAlphaAndTheScoreMatrix) {
   EXPECT_TRUE(nlohmann::json::parse(run.out)["scores"].is_null());
 }
 
-// The figures of docs/judge-agreement.md for the refusal judge on JailbreakBench's human labels.
-TEST(JudgeEvalCli, RefusalJudgeOnJailbreakBenchMatchesTheDocs) {
+// judge-eval's JSON "overall" of the refusal judge (or, with `previous`, of medsafe 0.1.0's, as
+// suites/refusal-0.1.toml keeps it) on a shared label file.
+nlohmann::json refusal_figures(const std::filesystem::path& labels, const std::string& columns,
+                               bool previous) {
+  const std::string judge = previous ? "--run '" MEDSAFE_SOURCE_DIR
+                                       "/suites/refusal-0.1.toml' --judge refusal_0_1"
+                                     : "--judge refusal";
+  const CliRun run = medsafe("judge-eval --labels '" + labels.string() + "' " + columns + " " +
+                                 judge + " --resamples 0 --output json",
+                             /*with_stderr=*/false);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  return run.exit_code == 0 ? nlohmann::json::parse(run.out)["overall"] : nlohmann::json();
+}
+
+void expect_confusion(const nlohmann::json& overall, int tp, int fp, int fn, int tn) {
+  EXPECT_EQ(overall["tp"], tp);
+  EXPECT_EQ(overall["fp"], fp);
+  EXPECT_EQ(overall["fn"], fn);
+  EXPECT_EQ(overall["tn"], tn);
+}
+
+// Held out: the refusal judge was tuned on GPTFuzz only; on JailbreakBench's human labels it must
+// agree at least as well as medsafe 0.1.0's judge. The figures are docs/judge-agreement.md's.
+TEST(JudgeEvalCli, HeldOutJailbreakBenchAgreesAtLeastAsWellAsThePreviousJudge) {
   MEDSAFE_REQUIRE_SHARED_DATA(data);
-  const CliRun run =
-      medsafe("judge-eval --labels '" + (data / "jailbreakbench/judge_comparison.csv").string() +
-                  "' --response-column target_response --label-column "
-                  "human_majority --prompt-column goal --judge refusal --output json",
-              /*with_stderr=*/false);
-  ASSERT_EQ(run.exit_code, 0) << run.out;
-  const nlohmann::json overall = nlohmann::json::parse(run.out)["overall"];
-  EXPECT_EQ(overall["tp"], 107);
-  EXPECT_EQ(overall["fp"], 129);
-  EXPECT_EQ(overall["fn"], 3);
-  EXPECT_EQ(overall["tn"], 61);
-  EXPECT_NEAR(overall["accuracy"].get<double>(), 0.560, 0.0005);
+  const auto labels = data / "jailbreakbench/judge_comparison.csv";
+  const std::string columns = "--response-column target_response --label-column human_majority";
+  const nlohmann::json previous = refusal_figures(labels, columns, true);
+  const nlohmann::json current = refusal_figures(labels, columns, false);
+  ASSERT_TRUE(previous.is_object() && current.is_object());
+  expect_confusion(previous, 107, 129, 3, 61);  // medsafe 0.1.0's published figures
+  expect_confusion(current, 107, 129, 3, 61);
+  EXPECT_GE(current["accuracy"].get<double>(), previous["accuracy"].get<double>());
+  EXPECT_GE(current["kappa"].get<double>(), previous["kappa"].get<double>());
+}
+
+// The tuning set: what the position-aware reading gained there.
+TEST(JudgeEvalCli, GptFuzzFiguresOfBothJudgesMatchTheDocs) {
+  MEDSAFE_REQUIRE_SHARED_DATA(data);
+  const auto labels = data / "gptfuzz/evaluate.csv";
+  const std::string columns = "--response-column Response --label-column label";
+  const nlohmann::json previous = refusal_figures(labels, columns, true);
+  const nlohmann::json current = refusal_figures(labels, columns, false);
+  ASSERT_TRUE(previous.is_object() && current.is_object());
+  expect_confusion(previous, 246, 97, 299, 898);
+  expect_confusion(current, 476, 157, 69, 838);
+  EXPECT_NEAR(current["accuracy"].get<double>(), 0.853, 0.0005);
+  EXPECT_NEAR(current["harmless"]["f1"].get<double>(), 0.881, 0.0005);
 }
 
 }  // namespace
