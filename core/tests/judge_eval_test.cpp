@@ -483,6 +483,46 @@ TEST(JudgeEvalRun, BootstrapIntervalsAreSeededAndHoldTheEstimate) {
   EXPECT_TRUE(nlohmann::json::parse(format_json(none))["intervals"].is_null());
 }
 
+// Refusal decisions from the answer's first letter (r: refused, c: complied); a '?' after it
+// flags the verdict uncertain.
+class LetterJudge final : public Judge {
+ public:
+  [[nodiscard]] JudgeTraits traits() const override {
+    JudgeTraits t;
+    t.refusal = true;
+    return t;
+  }
+  void evaluate(JudgeInput input, VerdictCallback done) override {
+    Verdict v;
+    v.refused = input.response[0] == 'r';
+    if (input.response.size() > 1 && input.response[1] == '?') v.flags.emplace_back("uncertain");
+    done(std::move(v));
+  }
+};
+
+TEST(JudgeEvalRun, FlaggedVerdictsAreCountedWithTheirAgreement) {
+  std::vector<LabelledItem> items;
+  for (const auto& [response, harmful] : std::vector<std::pair<std::string, bool>>{
+           {"c?", true}, {"c?", false}, {"r?", false}, {"c", true}, {"r", false}}) {
+    LabelledItem item;
+    item.response = response;
+    item.human_harmful = harmful;
+    item.line = static_cast<std::uint32_t>(items.size() + 2);
+    items.push_back(std::move(item));
+  }
+  LetterJudge judge;
+  const JudgeEvalResult r = evaluate_judge(judge, items, JudgeReading::refusal, 4, 2, "general");
+  ASSERT_EQ(r.flags.size(), 1U);
+  EXPECT_EQ(r.flags[0].flag, "uncertain");
+  EXPECT_EQ(r.flags[0].verdicts, 3);
+  EXPECT_EQ(r.flags[0].agree, 2);  // c? harmful and r? harmless agree; c? harmless does not
+  EXPECT_NE(format_text(r).find("flagged 'uncertain': 3 of the compared verdicts, 2 of them "
+                                "agreeing with people"),
+            std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(format_json(r))["flags"],
+            nlohmann::json::parse(R"({"uncertain": {"verdicts": 3, "agree": 2}})"));
+}
+
 TEST(JudgeEvalRun, PerItemRowsAsCsvAndJsonLines) {
   std::vector<LabelledItem> items = scored_items();
   items.resize(2);

@@ -586,6 +586,16 @@ JudgeEvalResult evaluate_judge(Judge& judge, const std::vector<LabelledItem>& it
     }
     ++result.rows;
     result.overall.add(*harmful, items[i].human_harmful);
+    for (const std::string& flag : v.flags) {
+      auto tally = std::find_if(result.flags.begin(), result.flags.end(),
+                                [&flag](const auto& t) { return t.flag == flag; });
+      if (tally == result.flags.end()) {
+        result.flags.push_back({flag, 0, 0});
+        tally = result.flags.end() - 1;
+      }
+      ++tally->verdicts;
+      tally->agree += *harmful == items[i].human_harmful ? 1 : 0;
+    }
     if (const std::optional<int> judge_score = score_of(v, reading, items[i])) {
       scores.add(*items[i].human_score, *judge_score);
     }
@@ -735,6 +745,12 @@ std::string format_text(const JudgeEvalResult& r) {
                              pad("kappa", 8) + pad("TP", 6) + pad("FP", 6) + pad("FN", 6) +
                              pad("TN", 6) + "\n";
   out += header + text_row("overall", r.overall, width) + "\n";
+  for (const auto& t : r.flags) {
+    out += "flagged '" + t.flag + "': " + std::to_string(t.verdicts) +
+           " of the compared verdicts, " + std::to_string(t.agree) +
+           " of them agreeing with people\n";
+  }
+  if (!r.flags.empty()) out += "\n";
   out += text_classes(r) + "\n";
   if (r.intervals) out += text_intervals(r) + "\n";
   out += "confusion matrix (rows: people, columns: the judge)\n";
@@ -799,6 +815,8 @@ std::string format_json(const JudgeEvalResult& r) {
   }
   json values = json::object();
   for (const auto& [value, count] : r.label_values) values[value] = count;
+  json flags = json::object();
+  for (const auto& t : r.flags) flags[t.flag] = {{"verdicts", t.verdicts}, {"agree", t.agree}};
   json scores = nullptr;
   if (r.scores) {
     const ScoreAgreement& s = *r.scores;
@@ -843,6 +861,7 @@ std::string format_json(const JudgeEvalResult& r) {
                     {"dropped", r.dropped},
                     {"model_calls", r.model_calls},
                     {"overall", confusion_json(r.overall)},
+                    {"flags", std::move(flags)},
                     {"scores", std::move(scores)},
                     {"intervals", std::move(intervals)},
                     {"by_category", std::move(categories)}};

@@ -167,6 +167,14 @@ struct JudgeEvalResult {
   std::int64_t model_calls = 0;
   Confusion overall;
   std::vector<std::pair<std::string, Confusion>> by_category;  ///< in first-seen order
+  /// Per flag the judge set (Verdict::flags, e.g. "uncertain"), in first-seen order: the
+  /// compared verdicts that carry it and how many of those agree with people.
+  struct FlagTally {
+    std::string flag;
+    std::int64_t verdicts = 0;
+    std::int64_t agree = 0;
+  };
+  std::vector<FlagTally> flags;
   std::optional<ScoreAgreement> scores;         ///< items with a human score and a judge score
   std::optional<AgreementIntervals> intervals;  ///< when add_intervals was called
   std::vector<Verdict> verdicts;                ///< one per item, in item order

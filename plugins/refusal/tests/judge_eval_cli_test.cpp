@@ -269,7 +269,7 @@ TEST(JudgeEvalCli, ScoreLabelsGiveWeightedKappaAlphaAndTheScoreMatrix) {
   EXPECT_TRUE(nlohmann::json::parse(run.out)["scores"].is_null());
 }
 
-// judge-eval's JSON "overall" of the refusal judge (or, with `previous`, of medsafe 0.1.0's, as
+// judge-eval's JSON of the refusal judge (or, with `previous`, of medsafe 0.1.0's, as
 // suites/refusal-0.1.toml keeps it) on a shared label file.
 nlohmann::json refusal_figures(const std::filesystem::path& labels, const std::string& columns,
                                bool previous) {
@@ -280,7 +280,7 @@ nlohmann::json refusal_figures(const std::filesystem::path& labels, const std::s
                                  judge + " --resamples 0 --output json",
                              /*with_stderr=*/false);
   EXPECT_EQ(run.exit_code, 0) << run.out;
-  return run.exit_code == 0 ? nlohmann::json::parse(run.out)["overall"] : nlohmann::json();
+  return run.exit_code == 0 ? nlohmann::json::parse(run.out) : nlohmann::json();
 }
 
 void expect_confusion(const nlohmann::json& overall, int tp, int fp, int fn, int tn) {
@@ -299,10 +299,13 @@ TEST(JudgeEvalCli, HeldOutJailbreakBenchAgreesAtLeastAsWellAsThePreviousJudge) {
   const nlohmann::json previous = refusal_figures(labels, columns, true);
   const nlohmann::json current = refusal_figures(labels, columns, false);
   ASSERT_TRUE(previous.is_object() && current.is_object());
-  expect_confusion(previous, 107, 129, 3, 61);  // medsafe 0.1.0's published figures
-  expect_confusion(current, 107, 129, 3, 61);
-  EXPECT_GE(current["accuracy"].get<double>(), previous["accuracy"].get<double>());
-  EXPECT_GE(current["kappa"].get<double>(), previous["kappa"].get<double>());
+  expect_confusion(previous["overall"], 107, 129, 3, 61);  // medsafe 0.1.0's published figures
+  expect_confusion(current["overall"], 107, 129, 3, 61);
+  EXPECT_GE(current["overall"]["accuracy"].get<double>(),
+            previous["overall"]["accuracy"].get<double>());
+  EXPECT_GE(current["overall"]["kappa"].get<double>(), previous["overall"]["kappa"].get<double>());
+  EXPECT_EQ(current["flags"]["uncertain"]["verdicts"], 11);
+  EXPECT_TRUE(previous["flags"].empty());
 }
 
 // The tuning set: what the position-aware reading gained there.
@@ -313,10 +316,13 @@ TEST(JudgeEvalCli, GptFuzzFiguresOfBothJudgesMatchTheDocs) {
   const nlohmann::json previous = refusal_figures(labels, columns, true);
   const nlohmann::json current = refusal_figures(labels, columns, false);
   ASSERT_TRUE(previous.is_object() && current.is_object());
-  expect_confusion(previous, 246, 97, 299, 898);
-  expect_confusion(current, 476, 157, 69, 838);
-  EXPECT_NEAR(current["accuracy"].get<double>(), 0.853, 0.0005);
-  EXPECT_NEAR(current["harmless"]["f1"].get<double>(), 0.881, 0.0005);
+  expect_confusion(previous["overall"], 246, 97, 299, 898);
+  expect_confusion(current["overall"], 476, 157, 69, 838);
+  EXPECT_NEAR(current["overall"]["accuracy"].get<double>(), 0.853, 0.0005);
+  EXPECT_NEAR(current["overall"]["harmless"]["f1"].get<double>(), 0.881, 0.0005);
+  // Uncertain verdicts are counted, with how often their best guess agreed with people.
+  EXPECT_EQ(current["flags"]["uncertain"],
+            nlohmann::json::parse(R"({"verdicts": 162, "agree": 132})"));
 }
 
 }  // namespace
