@@ -92,15 +92,18 @@ TEST(JudgeEvalLabels, CsvWithQuotesBomCrlfAndEmptyLabels) {
   EXPECT_EQ(items[2].line, 7U);
 }
 
-std::string data_error(const LabelSpec& spec) {
+// The message of the Error reading `spec` throws, checking its kind.
+std::string label_error(const LabelSpec& spec, ErrorKind kind) {
   try {
     (void)read_labels(spec);
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::data);
+    EXPECT_EQ(e.kind(), kind);
     return e.what();
   }
   return "no error";
 }
+
+std::string data_error(const LabelSpec& spec) { return label_error(spec, ErrorKind::data); }
 
 TEST(JudgeEvalLabels, ErrorsNameFileAndLine) {
   testing::TempDir dir;
@@ -322,17 +325,11 @@ TEST(JudgeEvalLabels, APositiveValueThatMatchesNoLabelIsAnError) {
   spec.file = dir.write("text.csv", "answer,label\nx,refused\ny,complied\nz,complied\n");
   spec.response_column = "answer";
   spec.label_column = "label";  // positive stays the default "1"
-  try {
-    (void)read_label_set(spec);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::usage);
-    EXPECT_NE(std::string(e.what()).find("text.csv: error: no label in column 'label' is a "
-                                         "positive (harmful) value '1'; the labels found: "
-                                         "'refused' (1), 'complied' (2)."),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string message = label_error(spec, ErrorKind::usage);
+  EXPECT_NE(message.find("text.csv: error: no label in column 'label' is a positive (harmful) "
+                         "value '1'; the labels found: 'refused' (1), 'complied' (2)."),
+            std::string::npos)
+      << message;
   spec.allow_no_positive = true;
   EXPECT_EQ(read_label_set(spec).items.size(), 3U);
   spec.allow_no_positive = false;
@@ -366,16 +363,10 @@ TEST(JudgeEvalLabels, ScoreScaleWhenEveryLabelIsOneToFive) {
   // Asked for scores, a label that is not one is an error at its line.
   spec.scale = LabelScale::score;
   spec.file = dir.write("mixed.csv", "answer,label\na,2\nb,yes\n");
-  try {
-    (void)read_label_set(spec);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::data);
-    EXPECT_NE(std::string(e.what()).find("mixed.csv:3: error: the label 'yes' is not an integer "
-                                         "from 1 to 5"),
-              std::string::npos)
-        << e.what();
-  }
+  EXPECT_NE(data_error(spec).find("mixed.csv:3: error: the label 'yes' is not an integer from 1 "
+                                  "to 5"),
+            std::string::npos)
+      << data_error(spec);
 }
 
 // Ten answers scored by people (the label) and by DigitJudge (the answer's first digit); the

@@ -4,6 +4,7 @@
 
 #include "engine/sqlite.hpp"
 #include "medsafe/error.hpp"
+#include "report_test_data.hpp"
 #include "test_files.hpp"
 
 namespace medsafe {
@@ -88,12 +89,7 @@ TEST(Store, VerdictsUpsertAndDelete) {
 
 TEST(Store, VerdictFlagsRoundTripAndOlderStoresGainTheColumn) {
   TempDir dir;
-  VerdictRow v;
-  v.judge = "harm";
-  v.model = "m";
-  v.suite = "s";
-  v.item_id = "a";
-  v.score = 5;
+  VerdictRow v = test_data::score("harm", test_data::response("m", "s", "a"), 5);
   {
     Store store(dir.path());
     v.flags = {"injection_suspect", "uncertain"};
