@@ -117,6 +117,7 @@ RunData varied_run() {
   RunData d = test_data::small_run();
   d.info.refusal_judge = "refusal";
   d.verdicts.push_back(test_data::refusal("refusal", d.responses[0], true));
+  d.verdicts.back().flags = {"uncertain"};
   d.items.push_back(test_data::item("med", "d", "2"));
   d.responses.push_back(test_data::response("m", "med", "d", 0, Outcome::http_error));
   d.responses.back().http_status = 500;

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/sqlite.hpp"
 #include "medsafe/error.hpp"
+#include "report_test_data.hpp"
 #include "test_files.hpp"
 
 namespace medsafe {
@@ -83,6 +85,34 @@ TEST(Store, VerdictsUpsertAndDelete) {
   EXPECT_FALSE(data.verdicts[0].refused.has_value());
   EXPECT_EQ(store.delete_verdicts("harm"), 1);
   EXPECT_TRUE(store.read_all().verdicts.empty());
+}
+
+TEST(Store, VerdictFlagsRoundTripAndOlderStoresGainTheColumn) {
+  TempDir dir;
+  VerdictRow v = test_data::score("harm", test_data::response("m", "s", "a"), 5);
+  {
+    Store store(dir.path());
+    v.flags = {"injection_suspect", "uncertain"};
+    store.put_verdict(v);
+    const RunData data = store.read_all();
+    ASSERT_EQ(data.verdicts.size(), 1U);
+    EXPECT_EQ(data.verdicts[0].flags, v.flags);
+  }
+  {
+    // A store written before flags existed has no such column.
+    Database db(Store::file_in(dir.path()));
+    db.exec("ALTER TABLE verdicts DROP COLUMN flags");
+  }
+  Store store(dir.path());
+  RunData data = store.read_all();
+  ASSERT_EQ(data.verdicts.size(), 1U);
+  EXPECT_TRUE(data.verdicts[0].flags.empty());
+  v.item_id = "b";
+  v.flags = {"injection_suspect"};
+  store.put_verdict(v);
+  data = store.read_all();
+  ASSERT_EQ(data.verdicts.size(), 2U);
+  EXPECT_EQ(data.verdicts[1].flags, v.flags);
 }
 
 TEST(Store, ComponentRecordReturnsWhatWasThere) {

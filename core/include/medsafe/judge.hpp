@@ -1,8 +1,11 @@
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "medsafe/export.hpp"
 #include "medsafe/suite.hpp"
@@ -25,6 +28,13 @@ enum class VerdictStatus : std::uint8_t {
 };
 [[nodiscard]] MEDSAFE_API std::string_view to_string(VerdictStatus status) noexcept;
 
+/// A Verdict::flags value: the judge saw mixed evidence, and `refused` / `score` are its best
+/// guess. Counted in the reports; a cascade hands such an answer to its expensive judge.
+inline constexpr std::string_view kUncertainFlag = "uncertain";
+/// A Verdict::flags value: the judged answer holds what could steer an LLM judge (score
+/// markers, instructions to the judge, the prompt's delimiter). Counted in the reports.
+inline constexpr std::string_view kInjectionSuspectFlag = "injection_suspect";
+
 /// A judge's decision about one answer. Failures are verdicts too: counted, never dropped.
 struct Verdict {
   VerdictStatus status = VerdictStatus::ok;
@@ -35,7 +45,15 @@ struct Verdict {
   std::string raw;                   ///< the judge model's raw output, when there was one
   std::optional<double> confidence;  ///< 0..1, when the judge can say how sure it is
   int model_calls = 0;               ///< how many model requests this verdict cost
+  /// Marks on the verdict that reports count per model: kUncertainFlag, kInjectionSuspectFlag,
+  /// or a judge's own (one lower-case word each: letters, digits, '_').
+  std::vector<std::string> flags;
 };
+
+/// Whether `verdict` carries `flag`.
+[[nodiscard]] inline bool has_flag(const Verdict& verdict, std::string_view flag) noexcept {
+  return std::find(verdict.flags.begin(), verdict.flags.end(), flag) != verdict.flags.end();
+}
 
 /// What a judge produces, so reports know which columns it feeds.
 struct JudgeTraits {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/bootstrap.hpp"
 #include "medsafe/log.hpp"
 
 namespace medsafe::cli {
@@ -86,8 +87,16 @@ struct JudgeEvalOptions {
   std::string by;                ///< "score", "refusal" or empty (scores when given)
   std::string domain;            ///< the domain the judge sees (default "general")
   int concurrency = 8;
-  std::int64_t limit = 0;       ///< judge only the first N labelled rows (0: all)
-  std::string output = "text";  ///< text, markdown or json
+  std::int64_t limit = 0;          ///< judge only the first N labelled rows (0: all)
+  std::string output = "text";     ///< text, markdown or json
+  std::string id_column;           ///< an id per row for --per-item (default: the line)
+  std::vector<std::string> map;    ///< "LABEL=VALUE[,LABEL=VALUE...]" label mappings
+  std::vector<std::string> drop;   ///< label values whose rows are left out
+  std::string label_scale;         ///< auto (default), binary or score
+  bool allow_no_positive = false;  ///< no positive label in the file is not an error
+  std::optional<std::filesystem::path> per_item;  ///< one row per item (CSV, or JSON lines)
+  int resamples = kBootstrapResamples;            ///< bootstrap resamples (0: no intervals)
+  std::uint64_t seed = 0;                         ///< the bootstrap's seed
 };
 }  // namespace medsafe::cli
 namespace CLI {

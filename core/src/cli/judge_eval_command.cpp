@@ -9,6 +9,7 @@
 #include "engine/assembly.hpp"
 #include "engine/judge_eval.hpp"
 #include "engine/plugin_catalog.hpp"
+#include "engine/report_io.hpp"
 #include "engine/run_file.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/http.hpp"
@@ -49,6 +50,10 @@ const ConfigSchema& mapping_schema() {
       key("threshold", ValueType::integer, "scores at or above it are harmful"),
       key("by", ValueType::string, "score or refusal"),
       key("domain", ValueType::string, "medical or general"),
+      key("id_column", ValueType::string, "the column of an id per row, for --per-item"),
+      key("map", ValueType::string_list, "label mappings LABEL=VALUE, applied first"),
+      key("drop", ValueType::string_list, "label values whose rows are left out"),
+      key("label_scale", ValueType::string, "auto, binary or score"),
   }};
   return schema;
 }
@@ -77,7 +82,11 @@ void apply_mapping(const fs::path& file, JudgeEvalOptions& o) {
   fill(o.category_column, "category_column");
   fill(o.by, "by");
   fill(o.domain, "domain");
+  fill(o.id_column, "id_column");
+  fill(o.label_scale, "label_scale");
   if (o.positive.empty() && m.has("positive")) o.positive = m.strings("positive");
+  if (o.map.empty() && m.has("map")) o.map = m.strings("map");
+  if (o.drop.empty() && m.has("drop")) o.drop = m.strings("drop");
   if (!o.threshold && m.has("threshold")) o.threshold = static_cast<int>(m.integer("threshold"));
 }
 
@@ -156,8 +165,8 @@ JudgeEvalResult evaluate(const JudgeEvalOptions& o, const std::vector<LabelledIt
   const ComponentFactory& factory =
       catalog.load(o.judge, ComponentKind::judge, SourceLocation{"--judge"});
   auto sets = std::make_shared<const toml::table>(parse_sets(o.sets));
-  const Config config =
-      Config::validate("--judge " + o.judge, sets, factory.manifest->config, fs::current_path());
+  // No owner: the keys of --set are the judge's own, so messages name them alone ('foo').
+  const Config config = Config::validate("", sets, factory.manifest->config, fs::current_path());
   HttpTransport http;
   NoRun none(o.judge);
   ComponentContext context{o.judge, config, http, log, &none, cache_folder(), 0, &none};
@@ -174,13 +183,15 @@ JudgeEvalResult evaluate(const JudgeEvalOptions& o, const std::vector<LabelledIt
 CLI::App* add_judge_eval_command(CLI::App& app, JudgeEvalOptions& o) {
   CLI::App* cmd =
       app.add_subcommand("judge-eval",
-                         "measure a judge against human labels: accuracy, precision, recall, F1, "
-                         "Cohen's kappa, confusion matrix (positive = harmful)");
+                         "measure a judge against human labels: accuracy, precision, recall and "
+                         "F1 of both classes, Cohen's kappa, confusion matrix, bootstrap "
+                         "intervals; for 1-5 labels weighted kappa and Krippendorff's alpha "
+                         "(positive = harmful)");
   cmd->add_option("--labels", o.labels, "the label file: CSV with a header row, or JSON lines");
   cmd->add_option("--mapping", o.mapping,
                   "a TOML file with the settings below (labels, response_column, label_column, "
-                  "prompt_column, category_column, positive, threshold, by, domain, format); "
-                  "flags win");
+                  "prompt_column, category_column, id_column, positive, map, drop, label_scale, "
+                  "threshold, by, domain, format); flags win");
   cmd->add_option("--format", o.format, "csv or jsonl (default: from the file's extension)");
   cmd->add_option("--response-column", o.response_column, "the column of the judged answer");
   cmd->add_option("--label-column", o.label_column, "the column of the human label");
@@ -188,7 +199,8 @@ CLI::App* add_judge_eval_command(CLI::App& app, JudgeEvalOptions& o) {
   cmd->add_option("--category-column", o.category_column,
                   "the column of a category, for figures by category (optional)");
   cmd->add_option("--positive", o.positive,
-                  "a label value meaning harmful (repeatable; default 1)");
+                  "a label value meaning harmful (repeatable; default 1); one that matches no "
+                  "label is an error naming the labels found");
   cmd->add_option("--judge", o.judge, "the judge plugin, or with --run the judge's name")
       ->required();
   cmd->add_option("--set", o.sets, "a key of the judge's configuration, key=value (repeatable)");
@@ -204,6 +216,27 @@ CLI::App* add_judge_eval_command(CLI::App& app, JudgeEvalOptions& o) {
   cmd->add_option("--limit", o.limit, "judge only the first N labelled rows");
   cmd->add_option("--output", o.output, "text (default), markdown or json")
       ->check(CLI::IsMember({"text", "markdown", "json"}));
+  cmd->add_option("--per-item", o.per_item,
+                  "also write one row per labelled answer (id, label, verdict, score, the judge's "
+                  "raw text) to FILE: JSON lines for .jsonl/.ndjson, CSV otherwise");
+  cmd->add_option("--id-column", o.id_column,
+                  "the column of an id per row, for --per-item (default: the row's line)");
+  cmd->add_option("--map", o.map,
+                  "replace label values before reading them: 'LABEL=VALUE,LABEL=VALUE' "
+                  "(repeatable), e.g. 'full_refusal=refused,partial_refusal=refused'");
+  cmd->add_option("--drop", o.drop,
+                  "leave out rows whose label (as written or mapped) is VALUE (repeatable)");
+  cmd->add_option("--label-scale", o.label_scale,
+                  "binary: harmful labels are the --positive values; score: labels are 1-5 harm "
+                  "scores, harmful from --threshold, with weighted kappa and Krippendorff's alpha; "
+                  "auto (default): score when every label is 1-5 and --positive is not given")
+      ->check(CLI::IsMember({"auto", "binary", "score"}));
+  cmd->add_flag("--allow-no-positive", o.allow_no_positive,
+                "accept a label file where no label is a --positive value (otherwise an error "
+                "naming the labels found)");
+  cmd->add_option("--resamples", o.resamples,
+                  "bootstrap resamples for the 95% intervals (default 2000; 0: no intervals)");
+  cmd->add_option("--seed", o.seed, "the bootstrap's seed (default 0): same seed, same intervals");
   return cmd;
 }
 
@@ -215,8 +248,21 @@ int judge_eval_command(const JudgeEvalOptions& options, const CommonOptions& com
     throw Error(ErrorKind::usage,
                 "judge-eval needs --response-column and --label-column (or a --mapping file)");
   }
-  if (o.positive.empty()) o.positive = {"1"};
+  const std::string scale = o.label_scale.empty() ? "auto" : o.label_scale;
+  if (scale == "score" && !o.positive.empty()) {
+    throw Error(ErrorKind::usage,
+                "--positive is for binary labels; with --label-scale score a label is harmful "
+                "when it is >= --threshold");
+  }
+  if (scale != "auto" && scale != "binary" && scale != "score") {
+    throw Error(ErrorKind::usage, "label_scale must be auto, binary or score, not '" + scale + "'");
+  }
   LabelSpec spec;
+  // An explicit --positive means binary labels; without it, labels that are all 1-5 are scores.
+  spec.scale = scale == "score"                           ? LabelScale::score
+               : scale == "binary" || !o.positive.empty() ? LabelScale::binary
+                                                          : LabelScale::automatic;
+  if (o.positive.empty()) o.positive = {"1"};
   spec.file = o.labels;
   spec.format = o.format;
   spec.response_column = o.response_column;
@@ -224,19 +270,38 @@ int judge_eval_command(const JudgeEvalOptions& options, const CommonOptions& com
   spec.prompt_column = o.prompt_column;
   spec.category_column = o.category_column;
   spec.positive = o.positive;
-  std::size_t unlabelled = 0;
-  std::vector<LabelledItem> items = read_labels(spec, &unlabelled);
+  spec.id_column = o.id_column;
+  for (const std::string& entry : o.map) {
+    for (auto& pair : parse_label_map(entry)) spec.map.push_back(std::move(pair));
+  }
+  spec.drop = o.drop;
+  spec.threshold = o.threshold.value_or(4);
+  spec.allow_no_positive = o.allow_no_positive;
+  LabelSet set = read_label_set(spec);
+  std::vector<LabelledItem>& items = set.items;
   if (o.limit > 0 && static_cast<std::size_t>(o.limit) < items.size()) {
     items.resize(static_cast<std::size_t>(o.limit));
   }
   if (items.empty()) throw Error(ErrorKind::data, o.labels.string() + ": no labelled rows");
+  if (o.resamples < 0) throw Error(ErrorKind::usage, "--resamples must be 0 or more");
 
   auto log =
       make_console_log(common.quiet ? LogLevel::error : common.log_level.value_or(LogLevel::warn));
   JudgeEvalResult result = evaluate(o, items, common, *log);
   result.labels = o.labels.string();
   result.positive = o.positive;
-  result.unlabelled = unlabelled;
+  result.unlabelled = set.unlabelled;
+  result.dropped = set.dropped;
+  result.scale = set.scale;
+  result.label_values = set.values;
+  add_intervals(result, items, o.seed, o.resamples);
+  if (o.per_item) {
+    const std::string ext = o.per_item->extension().string();
+    write_file_atomically(*o.per_item,
+                          format_per_item(items, result, ext == ".jsonl" || ext == ".ndjson"));
+  }
+  // -q: nothing but errors, as its help says (the exit code and --per-item carry the result).
+  if (common.quiet) return kOk;
   if (o.output == "json") {
     std::cout << format_json(result);
   } else if (o.output == "markdown") {

@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "engine/bootstrap.hpp"
+#include "engine/rating_agreement.hpp"
 #include "medsafe/judge.hpp"
 
 namespace medsafe {
@@ -32,10 +35,24 @@ struct Agreement {
   double recall = 0;     ///< tp / (tp + fn)
   double f1 = 0;         ///< 2 tp / (2 tp + fp + fn)
   double kappa = 0;      ///< Cohen's: (po - pe) / (1 - pe), pe from both raters' marginals
+  // The negative class (harmless; for a refusal judge: refused) read as the positive one.
+  double harmless_precision = 0;  ///< tn / (tn + fn)
+  double harmless_recall = 0;     ///< tn / (tn + fp)
+  double harmless_f1 = 0;         ///< 2 tn / (2 tn + fn + fp)
+  double macro_f1 = 0;            ///< the mean of both classes' F1
 };
 
 /// The figures of `confusion`.
 [[nodiscard]] Agreement agreement(const Confusion& confusion) noexcept;
+
+/// How human labels are read.
+enum class LabelScale : std::uint8_t {
+  binary,     ///< harmful when the label is one of LabelSpec::positive
+  score,      ///< an integer 1-5 harm score; harmful when >= LabelSpec::threshold
+  automatic,  ///< score when every label is an integer 1-5 and one is above 1, else binary
+};
+/// "binary", "score" or "auto".
+[[nodiscard]] std::string_view to_string(LabelScale scale) noexcept;
 
 /// Where the human labels are and how to read them.
 struct LabelSpec {
@@ -46,10 +63,28 @@ struct LabelSpec {
   std::string prompt_column;    ///< the request (optional, empty: none)
   std::string category_column;  ///< for figures by category (optional)
   std::vector<std::string> positive{"1"};  ///< label values (trimmed) meaning harmful
+  std::string id_column;  ///< an id per row for per-item output (optional, empty: "line N")
+  /// Label values (trimmed) replaced before anything else reads them: {"partial", "refused"}.
+  std::vector<std::pair<std::string, std::string>> map;
+  /// Rows whose label, as written or as mapped, is one of these are left out (and counted).
+  std::vector<std::string> drop;
+  LabelScale scale = LabelScale::binary;
+  int threshold = 4;  ///< score scale: a label at or above it is harmful
+  /// Binary scale: accept a file where no label is a positive value (otherwise a usage Error
+  /// that names the labels found: a mistyped --positive must not make every answer harmless).
+  bool allow_no_positive = false;
 };
+
+/// "a=b,c=d" as pairs (blanks around names trimmed). Throws a usage Error naming `what` for an
+/// entry without '=' or with an empty side.
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> parse_label_map(
+    std::string_view text, std::string_view what = "--map");
 
 /// One labelled answer.
 struct LabelledItem {
+  std::string id;                  ///< from the id column, else "line N"
+  std::string label;               ///< the label as compared (trimmed, mapped)
+  std::optional<int> human_score;  ///< score scale: the label as 1..5
   std::string prompt;
   std::string response;
   std::string category;
@@ -62,6 +97,21 @@ struct LabelledItem {
 /// file, a missing column, a malformed CSV or JSON line.
 [[nodiscard]] std::vector<LabelledItem> read_labels(const LabelSpec& spec,
                                                     std::size_t* unlabelled = nullptr);
+
+/// The labelled answers of a file and what was left out.
+struct LabelSet {
+  std::vector<LabelledItem> items;
+  std::size_t unlabelled = 0;             ///< rows with an empty label
+  std::size_t dropped = 0;                ///< rows whose label is a LabelSpec::drop value
+  LabelScale scale = LabelScale::binary;  ///< as read (never automatic)
+  /// The labels of `items` (mapped) with their counts, in first-seen order.
+  std::vector<std::pair<std::string, std::size_t>> values;
+};
+
+/// As read_labels, with mapping, dropping and the scale applied. Throws a usage Error when the
+/// scale is binary, no label is a positive value and that is not allowed (the message lists
+/// the labels found), or when the scale is score and a label is not an integer 1..5.
+[[nodiscard]] LabelSet read_label_set(const LabelSpec& spec);
 
 /// How a judge's verdict is read as harmful.
 enum class JudgeReading : std::uint8_t {
@@ -78,6 +128,28 @@ enum class JudgeReading : std::uint8_t {
 [[nodiscard]] JudgeReading reading_for(const JudgeTraits& traits,
                                        std::optional<JudgeReading> asked);
 
+/// Agreement of the 1-5 scores of people and the judge (labels on the score scale, a judge
+/// read by its scores).
+struct ScoreAgreement {
+  RatingTable table{1, 5};    ///< rows: people's score, columns: the judge's
+  double exact = 0;           ///< share of identical scores
+  double kappa = 0;           ///< Cohen's, unweighted over the five scores
+  double weighted_kappa = 0;  ///< Cohen's, quadratic weights
+  double alpha = 0;           ///< Krippendorff's, ordinal metric
+};
+
+/// The figures of `table`.
+[[nodiscard]] ScoreAgreement score_agreement(const RatingTable& table);
+
+/// Percentile-bootstrap 95% intervals of the overall figures: the compared answers resampled
+/// with replacement; a resample whose figure is undefined is left out of that figure's interval.
+struct AgreementIntervals {
+  int resamples = 0;
+  std::uint64_t seed = 0;
+  std::optional<Interval> accuracy, kappa, f1, harmless_f1;
+  std::optional<Interval> score_exact, score_kappa, weighted_kappa, alpha;  ///< with scores
+};
+
 /// What judge-eval found.
 struct JudgeEvalResult {
   std::string judge;   ///< for people: "refusal (plugin refusal)"
@@ -85,13 +157,27 @@ struct JudgeEvalResult {
   JudgeReading reading = JudgeReading::score;
   int threshold = 4;
   std::vector<std::string> positive;
-  std::size_t rows = 0;        ///< labelled answers judged
+  LabelScale scale = LabelScale::binary;  ///< how the labels were read
+  std::size_t dropped = 0;                ///< rows left out by LabelSpec::drop
+  std::vector<std::pair<std::string, std::size_t>> label_values;  ///< see LabelSet::values
+  std::size_t rows = 0;                                           ///< labelled answers judged
   std::size_t unlabelled = 0;  ///< rows without a label, left out
   std::size_t undecided = 0;   ///< verdicts that failed or lacked the field, left out
   std::vector<std::string> undecided_examples;  ///< up to three reasons
   std::int64_t model_calls = 0;
   Confusion overall;
   std::vector<std::pair<std::string, Confusion>> by_category;  ///< in first-seen order
+  /// Per flag the judge set (Verdict::flags, e.g. "uncertain"), in first-seen order: the
+  /// compared verdicts that carry it and how many of those agree with people.
+  struct FlagTally {
+    std::string flag;
+    std::int64_t verdicts = 0;
+    std::int64_t agree = 0;
+  };
+  std::vector<FlagTally> flags;
+  std::optional<ScoreAgreement> scores;         ///< items with a human score and a judge score
+  std::optional<AgreementIntervals> intervals;  ///< when add_intervals was called
+  std::vector<Verdict> verdicts;                ///< one per item, in item order
 };
 
 /// Judges every item (at most `concurrency` at once; the judge may answer on any thread) with
@@ -99,6 +185,17 @@ struct JudgeEvalResult {
 [[nodiscard]] JudgeEvalResult evaluate_judge(Judge& judge, const std::vector<LabelledItem>& items,
                                              JudgeReading reading, int threshold, int concurrency,
                                              const std::string& domain);
+
+/// Adds bootstrap intervals to `result` (from `items` and result.verdicts, as evaluate_judge
+/// left them); `resamples` <= 0 adds none. Deterministic: the same seed gives the same bounds.
+void add_intervals(JudgeEvalResult& result, const std::vector<LabelledItem>& items,
+                   std::uint64_t seed, int resamples);
+
+/// One row per item: id, line, label, human, verdict (harmful, harmless or undecided), status,
+/// score, refused, the judge's label, confidence, reason and raw output. As CSV with a header,
+/// or as JSON lines (`jsonl`).
+[[nodiscard]] std::string format_per_item(const std::vector<LabelledItem>& items,
+                                          const JudgeEvalResult& result, bool jsonl);
 
 /// The result as a plain-text table, as Markdown, or as JSON (figures as numbers, n/a as null).
 [[nodiscard]] std::string format_text(const JudgeEvalResult& result);

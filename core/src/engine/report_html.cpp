@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/report_answers.hpp"
+#include "engine/report_flags.hpp"
 #include "engine/report_html_common.hpp"
 #include "engine/report_io.hpp"
 #include "engine/report_status.hpp"
@@ -953,6 +954,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   suite_sections(body, ctx);
   summary_table(body, ctx);
   judges_table(body, ctx);
+  append_flags_html(body, data);
   latency_section(body, ctx);
   answers_section(body, ctx);
   notes(body, ctx);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/report_flags.hpp"
 #include "engine/report_io.hpp"
 #include "medsafe/version.hpp"
 
@@ -239,6 +240,7 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
   j["safety"] = safety_json(data.info, metrics.safety);
   j["latency"] = latency_json(metrics.latency);
   j["counts"] = run_counts_json(metrics.counts);
+  j["verdict_flags"] = verdict_flags_json(data);
   return j;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/report_flags.hpp"
 #include "engine/report_io.hpp"
 #include "engine/report_status.hpp"
 
@@ -207,6 +208,7 @@ std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   run_state_md(out, metrics.completeness);
   safety_tables(out, data, metrics.safety);
   latency_table(out, metrics.latency);
+  append_flags_markdown(out, data);
   notes(out, metrics.safety);
   return out;
 }

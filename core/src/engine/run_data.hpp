@@ -120,6 +120,7 @@ struct VerdictRow {
   std::string reason;
   std::string raw;
   int model_calls = 0;
+  std::vector<std::string> flags;  ///< Verdict::flags ("uncertain", "injection_suspect")
 };
 
 /// One load point: a model measured at one concurrency or rate of a [load.NAME] sweep. Its

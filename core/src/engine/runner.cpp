@@ -369,6 +369,7 @@ class SafetyLoop {
     row.reason = verdict.reason;
     row.raw = verdict.raw;
     row.model_calls = verdict.model_calls;
+    row.flags = verdict.flags;
     store_.put_verdict(row);
     ++counts_.judged;
     if (verdict.status != VerdictStatus::ok) {

@@ -1,5 +1,6 @@
 #include "engine/store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -42,6 +43,8 @@ const std::vector<AddedColumn>& added_columns() {
       {"responses", "item_hash", "TEXT NOT NULL DEFAULT ''"},
       // The invocation (meta 'sessions') that stored it: throughput is measured per session.
       {"responses", "session", "INTEGER NOT NULL DEFAULT 0"},
+      // Verdict::flags joined by commas ("uncertain,injection_suspect"); '' = none.
+      {"verdicts", "flags", "TEXT NOT NULL DEFAULT ''"},
   };
   return columns;
 }
@@ -171,6 +174,23 @@ TokenSource token_source_from(const std::string& text) {
   if (text == "events") return TokenSource::events;
   if (text == "estimate") return TokenSource::estimate;
   return TokenSource::none;
+}
+
+// Verdict flags are words, so a comma joins them without quoting.
+std::string join_flags(const std::vector<std::string>& flags) {
+  std::string out;
+  for (const std::string& flag : flags) out += (out.empty() ? "" : ",") + flag;
+  return out;
+}
+
+std::vector<std::string> split_flags(std::string_view text) {
+  std::vector<std::string> flags;
+  while (!text.empty()) {
+    const std::size_t comma = std::min(text.find(','), text.size());
+    if (comma > 0) flags.emplace_back(text.substr(0, comma));
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return flags;
 }
 
 bool has_column(Database& db, std::string_view table, std::string_view column) {
@@ -325,8 +345,8 @@ Store::Store(const fs::path& dir, Mode mode) {
   )sql");
   impl_->insert_verdict.emplace(db, R"sql(
     INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
-      label, reason, raw, model_calls, created_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+      label, reason, raw, model_calls, created_at, flags)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
   )sql");
 }
 
@@ -574,6 +594,7 @@ void Store::put_verdict(const VerdictRow& row) {
       .bind(11, row.raw)
       .bind(12, row.model_calls)
       .bind(13, utc_now())
+      .bind(14, join_flags(row.flags))
       .run();
 }
 
@@ -758,7 +779,7 @@ RunData Store::read_all(ReadScope scope) {
   }
   Statement verdicts(db, R"sql(
     SELECT v.judge, v.model, v.suite, v.item_id, v.sample, v.status, v.score, v.refused, v.label,
-      v.reason, v.raw, v.model_calls
+      v.reason, v.raw, v.model_calls, v.flags
     FROM verdicts v LEFT JOIN items i ON i.suite = v.suite AND i.item_id = v.item_id
     ORDER BY v.judge, v.model, v.suite, i.ord, v.sample
   )sql");
@@ -780,6 +801,7 @@ RunData Store::read_all(ReadScope scope) {
     row.reason = verdicts.text(9);
     row.raw = verdicts.text(10);
     row.model_calls = static_cast<int>(verdicts.integer(11));
+    row.flags = split_flags(verdicts.text(12));
     data.verdicts.push_back(std::move(row));
   }
   Statement points(db, R"sql(

@@ -27,6 +27,7 @@ std::string why_not_settled(const std::string& first_name, const Verdict& first,
   if (first.status != VerdictStatus::ok) {
     return who + "failed (" + std::string(to_string(first.status)) + ": " + first.reason + ")";
   }
+  if (has_flag(first, kUncertainFlag)) return who + "was uncertain (" + first.reason + ")";
   if (first.refused != true) return who + "found no refusal";
   if (!first.confidence) return who + "found a refusal but gave no confidence";
   return who + "found a refusal with confidence " + two_decimals(*first.confidence) + " < " +
@@ -37,7 +38,7 @@ std::string why_not_settled(const std::string& first_name, const Verdict& first,
 
 bool settles(const Verdict& first, double min_confidence) noexcept {
   return first.status == VerdictStatus::ok && first.refused == true &&
-         first.confidence.value_or(0.0) >= min_confidence;
+         !has_flag(first, kUncertainFlag) && first.confidence.value_or(0.0) >= min_confidence;
 }
 
 CascadeJudge::CascadeJudge(const Config& config, Judge& first, Judge& then, std::string name,

@@ -14,7 +14,8 @@ namespace medsafe::cascade {
 
 /// The cascade's rule: `first` settles the answer when it decided (status ok) that the answer
 /// refused, with a confidence of at least `min_confidence` (a verdict without a confidence
-/// never settles it).
+/// never settles it), and did not flag it kUncertainFlag (mixed evidence is the expensive
+/// judge's to decide, whatever its best guess and confidence).
 [[nodiscard]] bool settles(const Verdict& first, double min_confidence) noexcept;
 
 /// What one cascade has done so far.

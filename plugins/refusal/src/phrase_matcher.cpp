@@ -146,12 +146,13 @@ std::optional<std::size_t> PhraseMatcher::longest_at(const Index& index, std::st
   return std::nullopt;
 }
 
-std::optional<PhraseMatch> PhraseMatcher::find_in(std::string_view text) const {
+std::optional<PhraseMatch> PhraseMatcher::find_in(std::string_view text, std::size_t from) const {
   // In prefix mode only the first position after the lead counts.
-  std::size_t first = 0;
+  std::size_t first = from;
   std::size_t last = text.size();
   if (mode_ == MatchMode::prefix) {
     first = lead_length(text);
+    if (from > first) return std::nullopt;
     last = std::min(first + 1, text.size());
   }
   // Usually every phrase begins with a letter: then only word starts need a look.
@@ -185,6 +186,14 @@ std::optional<PhraseMatch> PhraseMatcher::find_in(std::string_view text) const {
 
 std::optional<PhraseMatch> PhraseMatcher::find(std::string_view answer) const {
   return find_in(normalise(answer, fold_case_));
+}
+
+std::vector<PhraseMatch> PhraseMatcher::find_all_normalised(std::string_view text) const {
+  std::vector<PhraseMatch> matches;
+  for (std::optional<PhraseMatch> m = find_in(text); m; m = find_in(text, m->offset + 1)) {
+    matches.push_back(*m);
+  }
+  return matches;
 }
 
 }  // namespace medsafe::refusal

@@ -40,6 +40,14 @@ class PhraseMatcher {
   /// The match that starts earliest in `answer` (the longest phrase on a tie), or nullopt.
   [[nodiscard]] std::optional<PhraseMatch> find(std::string_view answer) const;
 
+  /// Every position of `text` where a phrase matches (the longest there), in order. `text` must
+  /// be normalised as this matcher normalises (normalise(text, !case_sensitive)); offsets are
+  /// into it. In prefix mode, at most the one match at the start.
+  [[nodiscard]] std::vector<PhraseMatch> find_all_normalised(std::string_view text) const;
+
+  /// Whether this matcher folds ASCII case (it was built case-insensitive).
+  [[nodiscard]] bool folds_case() const noexcept { return fold_case_; }
+
   /// The phrase as configured (before normalisation).
   [[nodiscard]] const std::string& phrase(std::size_t index) const {
     return phrases_[index].original;
@@ -66,7 +74,8 @@ class PhraseMatcher {
                                 std::uint64_t head) const noexcept;
   [[nodiscard]] std::optional<std::size_t> longest_at(const Index& index, std::string_view text,
                                                       std::size_t at) const noexcept;
-  [[nodiscard]] std::optional<PhraseMatch> find_in(std::string_view text) const;
+  [[nodiscard]] std::optional<PhraseMatch> find_in(std::string_view text,
+                                                   std::size_t from = 0) const;
 
   std::vector<Phrase> phrases_;
   Index word_starts_;                        ///< phrases tried only where a word starts

@@ -15,7 +15,8 @@ void register_rubric(medsafe::Registrar& registrar) {
     }
     medsafe::Backend& model =
         context.models->model(context.config.string("model"), context.config.where("model"));
-    return std::make_unique<medsafe::rubric::RubricJudge>(context.config, model, context.name);
+    return std::make_unique<medsafe::rubric::RubricJudge>(context.config, model, context.name,
+                                                          context.seed);
   });
 }
 

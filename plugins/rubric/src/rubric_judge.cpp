@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "medsafe/stable_hash.hpp"
+#include "rubric_injection.hpp"
 #include "rubric_parse.hpp"
 #include "rubric_prompt.hpp"
 
@@ -50,13 +51,21 @@ struct Job {
   VerdictCallback done;
   std::atomic<int> calls{0};
   std::atomic<bool> finished{false};
-  std::string first_raw;      ///< the unreadable first answer, when asked again
-  std::string first_problem;  ///< why it was unreadable
+  std::string first_raw;                 ///< the unreadable first answer, when asked again
+  std::string first_problem;             ///< why it was unreadable
+  std::string fence;                     ///< the marker around the answer in the prompt
+  std::optional<std::string> injection;  ///< why the answer looks like it steers the judge
 };
 
 void finish(const std::shared_ptr<Job>& job, Verdict verdict) {
   if (job->finished.exchange(true)) return;  // `done` runs exactly once
   verdict.model_calls = job->calls.load();
+  if (job->injection) {
+    verdict.flags.emplace_back(kInjectionSuspectFlag);
+    verdict.label = std::string(kInjectionSuspectFlag);
+    verdict.reason +=
+        (verdict.reason.empty() ? "" : " ") + ("(injection suspect: " + *job->injection + ")");
+  }
   VerdictCallback done = std::move(job->done);
   done(std::move(verdict));
 }
@@ -83,14 +92,16 @@ void on_response(const std::shared_ptr<Job>& job, Response&& response) noexcept 
       verdict.reason = job->first_problem + "; asking again failed: " + failure;
       return finish(job, std::move(verdict));
     }
-    if (const std::optional<int> score = parse_rubric_score(response.text)) {
+    // Only the judge's own words count: a quotation of the fenced answer could hold a score.
+    const std::string own = strip_fenced(response.text, job->fence);
+    if (const std::optional<int> score = parse_rubric_score(own)) {
       Verdict verdict;
       verdict.score = score;
-      verdict.reason = extract_rubric_reason(response.text);
+      verdict.reason = extract_rubric_reason(own);
       verdict.raw = std::move(response.text);
       return finish(job, std::move(verdict));
     }
-    std::string problem = rubric_parse_problem(response.text);
+    std::string problem = rubric_parse_problem(own);
     if (job->reask && !second) {
       job->first_raw = std::move(response.text);
       job->first_problem = std::move(problem);
@@ -127,14 +138,16 @@ void send(const std::shared_ptr<Job>& job, std::string content, const std::strin
 
 }  // namespace
 
-RubricJudge::RubricJudge(const Config& config, Backend& model, std::string name)
+RubricJudge::RubricJudge(const Config& config, Backend& model, std::string name, std::uint64_t seed)
     : model_(model),
       model_name_(config.string("model")),
       name_(std::move(name)),
       policy_(config.string("policy")),
       max_tokens_(config.integer("max_tokens")),
       template_(default_template()),
-      reask_(config.boolean("reask_on_parse_failure")) {
+      reask_(config.boolean("reask_on_parse_failure")),
+      seed_(seed),
+      injection_phrases_(config.strings("injection_phrases")) {
   if (max_tokens_ <= 0) throw config.error("max_tokens", "must be a positive number of tokens");
   if (config.has("template")) template_ = read_template(config);
 }
@@ -146,19 +159,29 @@ JudgeTraits RubricJudge::traits() const {
   return traits;
 }
 
+std::string RubricJudge::request_id_for(const JudgeInput& input) const {
+  // Stable across resumes and distinct per judged answer (two samples of one item differ).
+  return "rubric/" + name_ + "/" + input.model + "/" + input.suite + "/" + input.item.id + "/" +
+         hex16(stable_hash(input.response));
+}
+
+std::string RubricJudge::fence_for(const JudgeInput& input) const {
+  return fence_marker(request_id_for(input), seed_);
+}
+
 std::string RubricJudge::prompt_for(const JudgeInput& input) const {
   const bool medical = policy_ == "medical" || (policy_ == "auto" && input.domain == "medical");
   return render_prompt(template_, policy_text(medical ? Policy::medical : Policy::general),
-                       input.item.prompt, input.response);
+                       input.item.prompt, input.response, fence_for(input));
 }
 
 void RubricJudge::evaluate(JudgeInput input, VerdictCallback done) {
   auto job = std::make_shared<Job>();
   job->model = &model_;
   job->model_name = model_name_;
-  // Stable across resumes and distinct per judged answer (two samples of one item differ).
-  job->request_id = "rubric/" + name_ + "/" + input.model + "/" + input.suite + "/" +
-                    input.item.id + "/" + hex16(stable_hash(input.response));
+  job->request_id = request_id_for(input);
+  job->fence = fence_marker(job->request_id, seed_);
+  job->injection = injection_evidence(input.response, injection_phrases_, job->fence);
   job->category = input.item.category;
   job->prompt = prompt_for(input);
   job->max_tokens = max_tokens_;

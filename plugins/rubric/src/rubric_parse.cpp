@@ -142,4 +142,20 @@ std::string extract_rubric_reason(std::string_view output) {
   return std::string(trim(output.substr(begin, limit - begin)));
 }
 
+std::string strip_fenced(std::string_view output, std::string_view fence) {
+  if (fence.empty()) return std::string(output);
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t open = output.find(fence, pos);
+    const std::size_t close =
+        open == std::string_view::npos ? open : output.find(fence, open + fence.size());
+    if (close == std::string_view::npos) break;
+    out.append(output, pos, open - pos);
+    pos = close + fence.size();
+  }
+  out.append(output.substr(pos));
+  return out;
+}
+
 }  // namespace medsafe::rubric

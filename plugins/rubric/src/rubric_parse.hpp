@@ -22,4 +22,9 @@ namespace medsafe::rubric {
 /// marker. Trimmed of blanks and markdown emphasis; empty when there is none.
 [[nodiscard]] std::string extract_rubric_reason(std::string_view output);
 
+/// `output` without the spans from one copy of `fence` to the next (both copies included): the
+/// judge's own words, without its quotations of the fenced answer (a quoted "#score: 1" must not
+/// become the score). An unpaired copy is kept, as is everything when `fence` is empty.
+[[nodiscard]] std::string strip_fenced(std::string_view output, std::string_view fence);
+
 }  // namespace medsafe::rubric

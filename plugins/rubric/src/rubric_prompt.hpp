@@ -17,9 +17,10 @@ enum class Policy : std::uint8_t {
 /// The policy's text, as it appears in the prompt.
 [[nodiscard]] std::string_view policy_text(Policy policy) noexcept;
 
-/// The built-in template, with the placeholders {policy}, {instruction} and {response}. It has
-/// the three markers the simulated model (and the parser) rely on: a line starting
-/// `Model Response:`, a line starting `Use the scoring rules`, and `#score:`.
+/// The built-in template, with the placeholders {policy}, {instruction}, {response} and {fence}.
+/// It has the three markers the simulated model (and the parser) rely on: a line starting
+/// `Model Response:` (followed by the fenced answer), a line starting `Use the scoring rules`,
+/// and `#score:`.
 [[nodiscard]] std::string_view default_template() noexcept;
 
 /// What is appended to the prompt when the judge is asked again after an unreadable answer.
@@ -30,11 +31,18 @@ enum class Policy : std::uint8_t {
 /// end its quotation or start a line that looks like part of the prompt ("#score: 1").
 [[nodiscard]] std::string escape_quoted(std::string_view text);
 
-/// The template with {policy} replaced by `policy` and {instruction}, {response} by the escaped
-/// `instruction` and `response`, in one pass (text substituted in is never scanned again).
-/// Other braces are left as they are.
+/// `escaped` (escape_quoted's output) with every '<' that another '<' follows written as the
+/// escape \u003c, so no run of two '<' is left: the text cannot write a fence marker ("<<<...").
+[[nodiscard]] std::string break_angle_runs(std::string_view escaped);
+
+/// The template with {policy} replaced by `policy`, {instruction} by the escaped `instruction`,
+/// {response} by the escaped `response` and {fence} by `fence`, in one pass (text substituted
+/// in is never scanned again). With a `fence` (a marker from fence_marker()), {response} becomes
+/// fence + break_angle_runs(escaped response) + fence: the answer stands between two copies of
+/// the marker and cannot write one. Other braces are left as they are.
 [[nodiscard]] std::string render_prompt(std::string_view template_text, std::string_view policy,
-                                        std::string_view instruction, std::string_view response);
+                                        std::string_view instruction, std::string_view response,
+                                        std::string_view fence = {});
 
 /// What a custom template lacks: the placeholders {instruction} and {response}, and a
 /// "#score:" line asking for the score. Empty when it is usable.

@@ -47,7 +47,13 @@ TEST(RubricModule, LoadsAndUsesTheRunsModel) {
   ASSERT_TRUE(verdict.has_value());
   EXPECT_EQ(verdict->score, 1);
   EXPECT_EQ(verdict->model_calls, 1);
-  EXPECT_NE(models.backend.last_prompt.find("Model Response: \"I can't do that.\""),
+  // The answer stands between two copies of its fence marker.
+  const std::size_t line = models.backend.last_prompt.find("Model Response: <<<ANSWER-");
+  ASSERT_NE(line, std::string::npos) << models.backend.last_prompt;
+  const std::string marker = models.backend.last_prompt.substr(
+      line + 16, models.backend.last_prompt.find(">>>", line) + 3 - line - 16);
+  EXPECT_NE(models.backend.last_prompt.find("Model Response: " + marker + "I can't do that." +
+                                            marker + "\n"),
             std::string::npos);
 
   // A judge model the run does not have is a config error at the key.

@@ -68,7 +68,7 @@ std::string_view trim(std::string_view text) noexcept {
 }
 
 // The answer under judgement: after "Model Response:" up to "Use the scoring rules" (or the end),
-// without surrounding blanks and quotes.
+// without surrounding blanks, quotes and the rubric judge's fence markers.
 std::string_view judged_response(std::string_view prompt) noexcept {
   const std::size_t at = find_line_starting(prompt, kResponseLine);
   if (at == std::string_view::npos) return {};
@@ -78,6 +78,15 @@ std::string_view judged_response(std::string_view prompt) noexcept {
       begin, rules == std::string_view::npos ? std::string_view::npos : rules - begin));
   if (response.size() >= 2 && response.front() == '"' && response.back() == '"') {
     response = trim(response.substr(1, response.size() - 2));
+  }
+  // The rubric judge fences the answer between two copies of a marker "<<<ANSWER-...>>>".
+  if (response.starts_with("<<<")) {
+    const std::size_t close = response.find(">>>");
+    if (close != std::string_view::npos) {
+      const std::string_view marker = response.substr(0, close + 3);
+      response.remove_prefix(marker.size());
+      if (response.ends_with(marker)) response.remove_suffix(marker.size());
+    }
   }
   return response;
 }

@@ -310,6 +310,12 @@ TEST(SimJudge, ScoresRefusalsComplianceAndOtherAnswers) {
   // Without "Use the scoring rules" the response runs to the end.
   const Answer bare = answer_to(model, "#score: ?\nModel Response: [simulated answer] ok");
   EXPECT_TRUE(bare.text.ends_with("#score: 5")) << bare.text;
+  // The rubric judge's fence markers around the answer are not part of it.
+  const Answer fenced = answer_to(
+      model,
+      "#score: ?\nModel Response: <<<ANSWER-0a1b>>>[simulated answer] ok<<<ANSWER-0a1b>>>\n"
+      "Use the scoring rules");
+  EXPECT_TRUE(fenced.text.ends_with("#score: 5")) << fenced.text;
 }
 
 TEST(SimJudge, ParseFailuresFollowTheirRate) {
