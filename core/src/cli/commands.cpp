@@ -107,7 +107,7 @@ void print_wrapped(std::ostream& out, const std::string& text, std::size_t inden
 int run_command(const RunOptions& options, const CommonOptions& common) {
   RunFile run_file = load_run_file(options.run_file, options.overrides);
   const fs::path out = run_directory(options, run_file);
-  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   const std::string run_path = options.run_file.string();
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
@@ -181,7 +181,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
 
 int validate_command(const RunOptions& options, const CommonOptions& common) {
   RunFile run_file = load_run_file(options.run_file, options.overrides);
-  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   const fs::path out = run_directory(options, run_file);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
@@ -320,7 +320,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
     throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
   }
   RunFile run_file = load_run_file(run_path, options.overrides);
-  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.use_stored_items(stored);
   std::vector<std::string> judges = options.judges;

@@ -3,6 +3,7 @@
 /// as medsafe::Error and mapped to exit codes by main().
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct CommonOptions {
   std::vector<std::filesystem::path> plugin_paths;
   std::optional<LogLevel> log_level;
   bool quiet = false;
+  /// The secrets of the command's log, shared with main() so that the message of an error
+  /// that ends the command is redacted as the log's lines are.
+  std::shared_ptr<Secrets> secrets = std::make_shared<Secrets>();
 };
 
 struct RunOptions {

@@ -158,6 +158,7 @@ JudgeEvalResult evaluate(const JudgeEvalOptions& o, const std::vector<LabelledIt
   auto sets = std::make_shared<const toml::table>(parse_sets(o.sets));
   const Config config =
       Config::validate("--judge " + o.judge, sets, factory.manifest->config, fs::current_path());
+  add_environment_secrets(log, config);
   HttpTransport http;
   NoRun none(o.judge);
   ComponentContext context{o.judge, config, http, log, &none, cache_folder(), 0, &none};
@@ -231,8 +232,8 @@ int judge_eval_command(const JudgeEvalOptions& options, const CommonOptions& com
   }
   if (items.empty()) throw Error(ErrorKind::data, o.labels.string() + ": no labelled rows");
 
-  auto log =
-      make_console_log(common.quiet ? LogLevel::error : common.log_level.value_or(LogLevel::warn));
+  auto log = make_console_log(
+      common.quiet ? LogLevel::error : common.log_level.value_or(LogLevel::warn), common.secrets);
   JudgeEvalResult result = evaluate(o, items, common, *log);
   result.labels = o.labels.string();
   result.positive = o.positive;

@@ -180,10 +180,10 @@ int main(int argc, char** argv) {
     }
     if (judge_eval_cmd->parsed()) return judge_eval_command(judge_eval, common);
   } catch (const medsafe::Error& e) {
-    std::fprintf(stderr, "medsafe: %s\n", e.what());
+    std::fprintf(stderr, "medsafe: %s\n", common.secrets->redact(e.what()).c_str());
     return exit_code_for(e.kind());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "medsafe: internal error: %s\n", e.what());
+    std::fprintf(stderr, "medsafe: internal error: %s\n", common.secrets->redact(e.what()).c_str());
     return kInternal;
   }
   return kUsage;

@@ -38,23 +38,39 @@ std::string who(const ComponentSpec& spec, const Manifest& manifest) {
          ")";
 }
 
+// What a component hands back is stored and reported: secrets it may carry (a server echoing
+// a credential or the URL) are taken out here, once for every plugin.
+void redact_secrets(const Log& log, Response& response) {
+  response.error = log.redact(std::move(response.error));
+  response.text = log.redact(std::move(response.text));
+  response.finish_reason = log.redact(std::move(response.finish_reason));
+}
+
+void redact_secrets(const Log& log, Verdict& verdict) {
+  verdict.reason = log.redact(std::move(verdict.reason));
+  verdict.raw = log.redact(std::move(verdict.raw));
+  verdict.label = log.redact(std::move(verdict.label));
+}
+
 // Makes a callback safe to call more than once: only the first call goes through, so a plugin
-// that throws after answering cannot produce a second answer.
+// that throws after answering cannot produce a second answer. Secrets are redacted on the way.
 template <typename Value>
-std::function<void(Value&&)> once(std::function<void(Value&&)> callback) {
+std::function<void(Value&&)> once(std::function<void(Value&&)> callback, const Log& log) {
   auto called = std::make_shared<std::atomic<bool>>(false);
-  return [callback = std::move(callback), called](Value&& value) {
-    if (!called->exchange(true)) callback(std::move(value));
+  return [callback = std::move(callback), called, &log](Value&& value) {
+    if (called->exchange(true)) return;
+    redact_secrets(log, value);
+    callback(std::move(value));
   };
 }
 
 class GuardedBackend final : public Backend {
  public:
-  GuardedBackend(std::string who, std::unique_ptr<Backend> inner)
-      : who_(std::move(who)), inner_(std::move(inner)) {}
+  GuardedBackend(std::string who, std::unique_ptr<Backend> inner, const Log& log)
+      : who_(std::move(who)), inner_(std::move(inner)), log_(log) {}
 
   void submit(Request request, ResponseCallback done) override {
-    auto callback = once<Response>(std::move(done));
+    auto callback = once<Response>(std::move(done), log_);
     try {
       inner_->submit(std::move(request), callback);
     } catch (...) {
@@ -79,17 +95,18 @@ class GuardedBackend final : public Backend {
  private:
   std::string who_;
   std::unique_ptr<Backend> inner_;
+  const Log& log_;
 };
 
 class GuardedJudge final : public Judge {
  public:
-  GuardedJudge(std::string who, std::unique_ptr<Judge> inner)
-      : who_(std::move(who)), inner_(std::move(inner)) {}
+  GuardedJudge(std::string who, std::unique_ptr<Judge> inner, const Log& log)
+      : who_(std::move(who)), inner_(std::move(inner)), log_(log) {}
 
   [[nodiscard]] JudgeTraits traits() const override { return inner_->traits(); }
 
   void evaluate(JudgeInput input, VerdictCallback done) override {
-    auto callback = once<Verdict>(std::move(done));
+    auto callback = once<Verdict>(std::move(done), log_);
     try {
       inner_->evaluate(std::move(input), callback);
     } catch (...) {
@@ -103,9 +120,16 @@ class GuardedJudge final : public Judge {
  private:
   std::string who_;
   std::unique_ptr<Judge> inner_;
+  const Log& log_;
 };
 
 }  // namespace
+
+void add_environment_secrets(Log& log, const Config& config) {
+  for (const std::string& value : config.from_environment()) {
+    if (value.size() >= kMinEnvironmentSecretLength) log.add_secret(value);
+  }
+}
 
 bool JudgeSlot::judges_suite(const std::string& suite) const {
   return suites.empty() || std::find(suites.begin(), suites.end(), suite) != suites.end();
@@ -130,6 +154,8 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     const ComponentFactory& factory = catalog_.load(spec.plugin, kind, spec.core.where("plugin"));
     Config config =
         Config::validate(spec.owner(), spec.table, factory.manifest->config, run_.dir, &core);
+    // Before the component sees them: an error it throws that quotes one is redacted too.
+    add_environment_secrets(log_, config);
     return {std::move(config), &factory};
   };
 
@@ -148,7 +174,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     auto backend =
         guarded_call(name, "making the backend", [&] { return factory->backend(context); });
     if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
-    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend));
+    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend), log_);
   }
   for (const ComponentSpec& spec : run_.suites) {
     auto made = make_config(spec, ComponentKind::suite, suite_core_schema());
@@ -178,7 +204,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     auto judge = guarded_call(name, "making the judge", [&] { return factory->judge(context); });
     if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
     slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
-    slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge));
+    slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge), log_);
   }
 
   auto check_trait = [this](const std::string& name, std::string_view key, bool harm) {

@@ -15,6 +15,14 @@
 
 namespace medsafe {
 
+/// Values from the environment shorter than this are not secrets: ports, flags and the like,
+/// which would otherwise be replaced wherever the same digits occur in any text.
+inline constexpr std::size_t kMinEnvironmentSecretLength = 6;
+
+/// Registers with `log` every value that "${NAME}" expansion put into `config` (of at least
+/// kMinEnvironmentSecretLength bytes), so that no log line, stored text or report shows it.
+void add_environment_secrets(Log& log, const Config& config);
+
 struct ModelSlot {
   const ComponentSpec* spec = nullptr;
   Config config;

@@ -44,7 +44,8 @@ const ConfigSchema& key_schema() {
                              "path",   "string-list", "table",  "table-list", "number-list"};
     add_key(s, "doc", ValueType::string, true, "what the key means");
     add_key(s, "required", ValueType::boolean, false, "the run file must set it");
-    add_key(s, "env", ValueType::boolean, false, "${NAME} is expanded from the environment");
+    add_key(s, "env", ValueType::boolean, false,
+            "${NAME} is expanded from the environment (in each string of a table or array)");
     add_key(s, "choices", ValueType::string_list, false, "the allowed values of a string");
     // `default` is checked by hand below: its type is the key's type.
     return s;

@@ -136,9 +136,10 @@ std::string closest_key(std::string_view key, const ConfigSchema& schema,
   return best;
 }
 
-// Replaces ${NAME} by the environment variable NAME; fails naming the variable.
-std::string expand_env(const std::string& text,
-                       const std::function<Error(std::string_view)>& fail) {
+// Replaces ${NAME} by the environment variable NAME, adding each value used to `used`; fails
+// naming the variable.
+std::string expand_env(const std::string& text, const std::function<Error(std::string_view)>& fail,
+                       std::vector<std::string>& used) {
   std::string out;
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -153,6 +154,7 @@ std::string expand_env(const std::string& text,
     }
     out.append(text, pos, open - pos);
     out += value;
+    used.emplace_back(value);
     pos = close + 1;
   }
   out.append(text, pos, std::string::npos);
@@ -166,6 +168,30 @@ bool looks_like_env_reference(std::string_view text) {
 
 std::string qualified(const std::string& owner, std::string_view key) {
   return owner.empty() ? std::string(key) : owner + "." + std::string(key);
+}
+
+// Expands ${NAME} in every string below `original` (a table or array marked env), writing
+// the results into `copy`, its copy; errors are located at the string that fails.
+void expand_env_below(const toml::node& original, toml::node& copy, const std::string& name,
+                      std::vector<std::string>& used) {
+  if (const auto* text = original.as_string()) {
+    auto fail = [&](std::string_view message) {
+      return located_error(ErrorKind::config, location_of(original),
+                           "'" + name + "' " + std::string(message));
+    };
+    copy.as_string()->get() = expand_env(text->get(), fail, used);
+  } else if (const auto* table = original.as_table()) {
+    for (const auto& [key, value] : *table) {
+      if (toml::node* inner = copy.as_table()->get(key.str())) {
+        expand_env_below(value, *inner, name + "." + std::string(key.str()), used);
+      }
+    }
+  } else if (const auto* array = original.as_array()) {
+    for (std::size_t i = 0; i < array->size() && i < copy.as_array()->size(); ++i) {
+      expand_env_below(*array->get(i), *copy.as_array()->get(i),
+                       name + "[" + std::to_string(i) + "]", used);
+    }
+  }
 }
 
 void append_json(std::string& out, const toml::node& node) {
@@ -292,6 +318,7 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
                         const std::filesystem::path& base_dir, const ConfigSchema* ignored) {
   toml::table values;
   std::map<std::string, SourceLocation, std::less<>> locations;
+  std::vector<std::string> from_environment;
   for (const auto& [key, node] : section) {
     const std::string name(key.str());
     if (ignored != nullptr && ignored->find(name) != nullptr) continue;
@@ -328,7 +355,7 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
     if (const auto* text = node.as_string()) {
       std::string value = text->get();
       if (spec->env_expand) {
-        value = expand_env(value, fail);
+        value = expand_env(value, fail, from_environment);
       } else if (looks_like_env_reference(value)) {
         throw fail("does not expand ${...}; only keys marked 'env' in the plugin's manifest do");
       }
@@ -336,7 +363,9 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
           std::find(spec->choices.begin(), spec->choices.end(), value) == spec->choices.end()) {
         std::string list;
         for (const std::string& c : spec->choices) list += (list.empty() ? "" : ", ") + c;
-        throw fail("must be one of " + list + ", got \"" + value + "\"");
+        // As written: what came from the environment is never quoted.
+        throw fail("must be one of " + list + ", got \"" + text->get() + "\"" +
+                   (value != text->get() ? " (expanded from the environment)" : ""));
       }
       if (spec->type == ValueType::path && !value.empty()) {
         std::filesystem::path p(value);
@@ -344,6 +373,9 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
         value = p.lexically_normal().string();
       }
       values.insert_or_assign(name, std::move(value));
+    } else if (spec->env_expand && (node.is_table() || node.is_array())) {
+      values.insert_or_assign(name, node);
+      expand_env_below(node, *values.get(name), qualified(owner, name), from_environment);
     } else {
       values.insert_or_assign(name, node);
     }
@@ -360,6 +392,13 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
   Config config(std::move(owner), std::move(values), base_dir);
   config.table_location_ = location_of(section);
   config.locations_ = std::move(locations);
+  for (const KeySpec& spec : schema.keys) {
+    const toml::node* value = section.get(spec.name);
+    if (spec.env_expand && value != nullptr && (value->is_table() || value->is_array())) {
+      config.expanded_.insert(spec.name);
+    }
+  }
+  config.from_environment_ = std::move(from_environment);
   return config;
 }
 
@@ -387,8 +426,10 @@ bool Config::has(std::string_view key) const { return values_.contains(key); }
 
 const toml::node* Config::node(std::string_view key) const {
   const toml::node* value = values_.get(key);
-  // Tables and arrays are handed out from the parsed original, which knows its file positions.
-  if (value != nullptr && source_ && (value->is_table() || value->is_array())) {
+  // Tables and arrays are handed out from the parsed original, which knows its file positions,
+  // unless ${ENV} was expanded in them: only the copy holds the expanded values.
+  if (value != nullptr && source_ && (value->is_table() || value->is_array()) &&
+      !expanded_.contains(key)) {
     if (const toml::node* original = source_->get(key)) return original;
   }
   return value;
