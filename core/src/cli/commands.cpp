@@ -105,7 +105,7 @@ void print_wrapped(std::ostream& out, const std::string& text, std::size_t inden
 }  // namespace
 
 int run_command(const RunOptions& options, const CommonOptions& common) {
-  RunFile run_file = load_run_file(options.run_file, options.overrides);
+  RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
   const fs::path out = run_directory(options, run_file);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   const std::string run_path = options.run_file.string();
@@ -180,7 +180,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
 }
 
 int validate_command(const RunOptions& options, const CommonOptions& common) {
-  RunFile run_file = load_run_file(options.run_file, options.overrides);
+  RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   const fs::path out = run_directory(options, run_file);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
@@ -319,7 +319,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   if (run_path.empty()) {
     throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
   }
-  RunFile run_file = load_run_file(run_path, options.overrides);
+  RunFile run_file = load_run_file(run_path, options.overrides, options.unsets);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.use_stored_items(stored);

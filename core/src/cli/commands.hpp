@@ -38,6 +38,7 @@ struct RunOptions {
   std::filesystem::path run_file;
   std::optional<std::filesystem::path> out;
   std::vector<std::string> overrides;
+  std::vector<std::string> unsets;  ///< --unset KEY, applied before the overrides
 };
 
 int run_command(const RunOptions& run, const CommonOptions& common);
@@ -56,6 +57,7 @@ struct JudgeOptions {
   std::optional<std::filesystem::path> run_file;  ///< default: the run file the store names
   std::vector<std::string> judges;                ///< default: every judge of the run file
   std::vector<std::string> overrides;             ///< --set, as for `run`
+  std::vector<std::string> unsets;                ///< --unset, as for `run`
   bool replace = false;                           ///< drop the judges' stored verdicts first
 };
 int judge_command(const JudgeOptions& options, const CommonOptions& common);

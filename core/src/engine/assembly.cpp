@@ -149,9 +149,10 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   http_ = std::make_unique<HttpTransport>(http_options);
 
   auto make_config = [this](
-                         const ComponentSpec& spec, ComponentKind kind,
+                         ComponentSpec& spec, ComponentKind kind,
                          const ConfigSchema& core) -> std::pair<Config, const ComponentFactory*> {
     const ComponentFactory& factory = catalog_.load(spec.plugin, kind, spec.core.where("plugin"));
+    drop_replaced_plugin_keys(spec, factory.manifest->config, core);
     Config config =
         Config::validate(spec.owner(), spec.table, factory.manifest->config, run_.dir, &core);
     // Before the component sees them: an error it throws that quotes one is redacted too.
@@ -159,7 +160,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     return {std::move(config), &factory};
   };
 
-  for (const ComponentSpec& spec : run_.models) {
+  for (ComponentSpec& spec : run_.models) {
     auto made = make_config(spec, ComponentKind::backend, model_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -176,7 +177,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
     slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend), log_);
   }
-  for (const ComponentSpec& spec : run_.suites) {
+  for (ComponentSpec& spec : run_.suites) {
     auto made = make_config(spec, ComponentKind::suite, suite_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -189,7 +190,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.suite = guarded_call(name, "making the suite", [&] { return factory->suite(context); });
     if (!slot.suite) throw Error(ErrorKind::plugin, name + ": made no suite");
   }
-  for (const ComponentSpec& spec : run_.judges) {
+  for (ComponentSpec& spec : run_.judges) {
     auto made = make_config(spec, ComponentKind::judge, judge_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -219,6 +220,28 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   };
   check_trait(run_.run.primary_judge, "primary_judge", true);
   check_trait(run_.run.refusal_judge, "refusal_judge", false);
+}
+
+void Assembly::drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
+                                         const ConfigSchema& core) {
+  if (spec.replaced_plugin.empty()) return;
+  const Manifest* before = catalog_.find(spec.replaced_plugin);
+  if (before == nullptr) return;  // unknown: its keys are reported as unknown, all of them
+  std::vector<std::string> dropped;
+  for (const auto& [key, value] : *spec.table) {
+    const std::string name(key.str());
+    if (core.find(name) == nullptr && schema.find(name) == nullptr &&
+        before->config.find(name) != nullptr) {
+      dropped.push_back(name);
+    }
+  }
+  if (dropped.empty()) return;
+  drop_keys(spec, dropped);
+  std::string names;
+  for (const std::string& name : dropped) names += (names.empty() ? "" : ", ") + name;
+  log_.info("run", spec.owner() + ": --set changed its plugin from " + spec.replaced_plugin +
+                       " to " + spec.plugin + "; dropped the " + spec.replaced_plugin +
+                       " keys that " + spec.plugin + " does not take: " + names);
 }
 
 Assembly::~Assembly() {

@@ -81,6 +81,11 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   [[nodiscard]] std::string refusal_judge() const;
 
  private:
+  /// When a --set changed the plugin of `spec`, drops (with an info line) the keys only the
+  /// plugin it replaced takes: those of `schema` (the new plugin's) and `core` stay.
+  void drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
+                                 const ConfigSchema& core);
+
   RunFile run_;
   Log& log_;
   std::filesystem::path cache_dir_;

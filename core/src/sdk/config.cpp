@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace medsafe {
@@ -194,6 +195,33 @@ void expand_env_below(const toml::node& original, toml::node& copy, const std::s
   }
 }
 
+// One message for every unknown key of a table, each on its own line at its own position, the
+// keys the table allows at the end: a run file with three stale keys is fixed in one pass.
+Error unknown_keys_error(const std::string& owner,
+                         std::vector<std::pair<SourceLocation, std::string>> unknown,
+                         const ConfigSchema& schema, const ConfigSchema* also) {
+  std::stable_sort(unknown.begin(), unknown.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.line, a.first.column) < std::tie(b.first.line, b.first.column);
+  });
+  std::string message;
+  for (const auto& [where, name] : unknown) {
+    std::string line = "unknown key '" + qualified(owner, name) + "'";
+    const std::string near = closest_key(name, schema, also);
+    if (!near.empty()) line += " (did you mean '" + near + "'?)";
+    // The first line's position is put in front by located_error, the others' here.
+    message += message.empty()
+                   ? line
+                   : "\n" + std::string(located_error(ErrorKind::config, where, line).what());
+  }
+  std::string allowed = schema.key_list();
+  if (also != nullptr && !also->keys.empty()) {
+    allowed += allowed.empty() ? "" : "; and ";
+    allowed += also->key_list();
+  }
+  message += "; allowed keys: " + (allowed.empty() ? std::string("none") : allowed);
+  return located_error(ErrorKind::config, unknown.front().first, message);
+}
+
 void append_json(std::string& out, const toml::node& node) {
   if (const auto* t = node.as_table()) {
     out += '{';
@@ -318,6 +346,20 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
                         const std::filesystem::path& base_dir, const ConfigSchema* ignored) {
   toml::table values;
   std::map<std::string, SourceLocation, std::less<>> locations;
+  std::vector<std::pair<SourceLocation, std::string>> unknown;
+  for (const auto& [key, node] : section) {
+    const std::string name(key.str());
+    if ((ignored != nullptr && ignored->find(name) != nullptr) || schema.find(name) != nullptr) {
+      continue;
+    }
+    SourceLocation key_where = location_of(node);
+    if (key.source().begin.line > 0) {
+      key_where.line = key.source().begin.line;
+      key_where.column = key.source().begin.column;
+    }
+    unknown.emplace_back(std::move(key_where), name);
+  }
+  if (!unknown.empty()) throw unknown_keys_error(owner, std::move(unknown), schema, ignored);
   std::vector<std::string> from_environment;
   for (const auto& [key, node] : section) {
     const std::string name(key.str());
@@ -325,23 +367,6 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
     const KeySpec* spec = schema.find(name);
     const SourceLocation where = location_of(node);
     locations[name] = where;
-    if (spec == nullptr) {
-      SourceLocation key_where = where;
-      if (key.source().begin.line > 0) {
-        key_where.line = key.source().begin.line;
-        key_where.column = key.source().begin.column;
-      }
-      std::string message = "unknown key '" + qualified(owner, name) + "'";
-      const std::string near = closest_key(name, schema, ignored);
-      if (!near.empty()) message += " (did you mean '" + near + "'?)";
-      std::string allowed = schema.key_list();
-      if (ignored != nullptr && !ignored->keys.empty()) {
-        allowed += allowed.empty() ? "" : "; and ";
-        allowed += ignored->key_list();
-      }
-      message += "; allowed keys: " + (allowed.empty() ? std::string("none") : allowed);
-      throw located_error(ErrorKind::config, key_where, message);
-    }
     if (!has_type(node, spec->type)) {
       throw located_error(ErrorKind::config, where,
                           "'" + qualified(owner, name) + "' must be " +
