@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "reliability_support.hpp"
 #include "support/scripted_server.hpp"
 
@@ -216,6 +218,33 @@ TEST_F(Reliability, AnErrorThatEndsTheRunDoesNotPrintTheSecret) {
         << run.err;
     expect_no_canary(out, run);
   }
+}
+
+TEST_F(Reliability, TheModelTestedIsNamedInEveryReportAlsoWhenRebuiltFromTheStore) {
+  auto server = start_sim_server("seed = 2");
+  const fs::path run_toml = scratch() / "run.toml";
+  write_file(run_toml, secret_run_file(data(), "http://127.0.0.1:${MEDSAFE_SIM_PORT}"));
+  const fs::path out = scratch() / "out";
+  const Environment env = secret_environment(server->port());
+  const ChildResult run =
+      run_medsafe({"run", run_toml.string(), "--out", out.string(), "-q"}, env, scratch());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // Only the store is left: `medsafe report` must find the model tested there.
+  for (const char* report : {"report.md", "report.html", "results.json"}) fs::remove(out / report);
+  const ChildResult report = run_medsafe({"report", out.string()}, env, scratch());
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+
+  const std::string host = "127.0.0.1:" + std::to_string(server->port());
+  EXPECT_NE(read_file(out / "report.md")
+                .find("- Models under test: target (openai: medsafe-sim at " + host + ")\n"),
+            std::string::npos);
+  EXPECT_NE(read_file(out / "report.html")
+                .find("<li>model target: medsafe-sim at " + host + " (openai)</li>"),
+            std::string::npos);
+  const auto results = nlohmann::json::parse(read_file(out / "results.json"));
+  EXPECT_EQ(results["models"][0]["model_id"], "medsafe-sim");
+  EXPECT_EQ(results["models"][0]["host"], host);  // no path, no query, no key
+  expect_no_canary(out, report);
 }
 
 }  // namespace

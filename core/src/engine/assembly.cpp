@@ -125,6 +125,31 @@ class GuardedJudge final : public Judge {
 
 }  // namespace
 
+ModelTarget model_target(const Config& config, const Manifest& manifest, const Log& log) {
+  auto declared_string = [&](std::string_view key) {
+    const KeySpec* spec = manifest.config.find(key);
+    return spec != nullptr && spec->type == ValueType::string && config.has(key);
+  };
+  ModelTarget target;
+  target.model_id = declared_string("model") ? config.string("model") : manifest.target;
+  if (declared_string("base_url")) {
+    // scheme://[user[:password]@]host[:port][/path][?query][#fragment]: the host and port only.
+    const std::string base_url = config.string("base_url");
+    std::string_view url = base_url;
+    if (const std::size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+      url.remove_prefix(scheme + 3);
+    }
+    url = url.substr(0, url.find_first_of("/?#"));
+    if (const std::size_t at = url.rfind('@'); at != std::string_view::npos) {
+      url.remove_prefix(at + 1);
+    }
+    target.host = std::string(url);
+  }
+  target.model_id = log.redact(std::move(target.model_id));
+  target.host = log.redact(std::move(target.host));
+  return target;
+}
+
 void add_environment_secrets(Log& log, const Config& config) {
   for (const std::string& value : config.from_environment()) {
     if (value.size() >= kMinEnvironmentSecretLength) log.add_secret(value);
@@ -169,6 +194,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.config = std::move(config);
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.under_test = spec.core.boolean("under_test");
+    slot.target = model_target(slot.config, *factory->manifest, log_);
     const std::string name = who(spec, *factory->manifest);
     const ComponentContext context{spec.name, slot.config, *http_,       log_,
                                    nullptr,   cache_dir_,  run_.run.seed};

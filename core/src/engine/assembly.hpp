@@ -23,12 +23,24 @@ inline constexpr std::size_t kMinEnvironmentSecretLength = 6;
 /// kMinEnvironmentSecretLength bytes), so that no log line, stored text or report shows it.
 void add_environment_secrets(Log& log, const Config& config);
 
+/// What a model of the run actually is, for reports: never a secret, a URL path or a query.
+struct ModelTarget {
+  std::string model_id;  ///< its `model` key, else the manifest's `target` ("simulated"); may be ""
+  std::string host;      ///< host[:port] of its `base_url`, without user info; "" when none
+};
+
+/// The target of a model configured by `config` for a backend whose manifest is `manifest`,
+/// with `log`'s secrets redacted.
+[[nodiscard]] ModelTarget model_target(const Config& config, const Manifest& manifest,
+                                       const Log& log);
+
 struct ModelSlot {
   const ComponentSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Backend> backend;  ///< guarded: plugin exceptions become failed responses
   int concurrency = 1;
   bool under_test = true;
+  ModelTarget target;
 };
 
 struct SuiteSlot {

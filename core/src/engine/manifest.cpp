@@ -31,6 +31,9 @@ const ConfigSchema& manifest_schema() {
     add_key(s, "abi", ValueType::integer, true, "the plugin ABI the library was built for");
     add_key(s, "description", ValueType::string, true, "one line saying what the component does");
     add_key(s, "config", ValueType::table, false, "one table per configuration key");
+    add_key(s, "target", ValueType::string, false,
+            "backends: what a model of this backend is when its configuration names no model "
+            "(e.g. \"simulated\"); reports show it as the model tested");
     return s;
   }();
   return schema;
@@ -162,6 +165,7 @@ Manifest parse_manifest(std::string_view text, const std::filesystem::path& file
   if (abi <= 0) throw top.error("abi", "must be a positive integer");
   m.abi = static_cast<std::uint32_t>(abi);
   m.description = top.string("description");
+  if (top.has("target")) m.target = top.string("target");
   // From the parsed root, not the validated copy: only the original knows file positions.
   if (const toml::table* keys = root["config"].as_table()) {
     for (const auto& [name, node] : *keys) {

@@ -216,6 +216,11 @@ void run_header(std::string& out, const RunInfo& info) {
   fact("medsafe", info.medsafe_version);
   fact("primary judge", info.primary_judge.empty() ? "none" : info.primary_judge);
   fact("refusal judge", info.refusal_judge.empty() ? "none" : info.refusal_judge);
+  for (const ModelInfo& m : info.models) {
+    const std::string target = target_text(m);
+    fact((m.under_test ? "model " : "judge model ") + m.name,
+         target.empty() ? m.backend : target + " (" + m.backend + ")");
+  }
   out += "</ul>\n";
 }
 

@@ -461,7 +461,9 @@ void record_run(Store& store, Assembly& assembly, Log& log) {
     check_same(store, {"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint}, s.spec->where);
   }
   for (ModelSlot& m : assembly.models()) {
-    const json extra = {{"under_test", m.under_test}};
+    // The model tested, for reports rebuilt from the store alone (already without secrets).
+    const json extra = {
+        {"under_test", m.under_test}, {"model_id", m.target.model_id}, {"host", m.target.host}};
     (void)store.record_component({"model", m.spec->name, m.spec->plugin, m.spec->fingerprint},
                                  extra.dump());
   }
