@@ -96,5 +96,90 @@ TEST(ConfigCli, EveryUnknownKeyOfATableIsListedWithItsLocation) {
       << r.err;
 }
 
+// A run file over a CSV of the test's own: sim model "m", table suite "s", and `more`.
+fs::path small_run(const ScratchDir& scratch, const std::string& csv, const std::string& more) {
+  write_file(scratch.path() / "p.csv", csv);
+  const fs::path run = scratch.path() / "run.toml";
+  write_file(run,
+             "[models.m]\nplugin = \"sim\"\n\n[suites.s]\nplugin = \"table\"\npath = \"p.csv\"\n"
+             "id_column = \"id\"\n" +
+                 more);
+  return run;
+}
+
+TEST(ConfigCli, ValidateCountsTheLoadRequestsItPlansOrSaysItGoesByDuration) {
+  ScratchDir scratch;
+  const fs::path run = small_run(scratch, "id,prompt\na,one\nb,two\n",
+                                 "\n[load.sweep]\nlevels = [1, 4, 16]\nrequests = 50\n"
+                                 "warmup_requests = 5\n\n[load.timed]\nmode = \"rate\"\n"
+                                 "levels = [5, 10]\nrequests = 0\nduration_s = 2.5\n");
+  const ProcessResult r = medsafe({"validate", run.string()}, scratch.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("  load sweep: 1 model(s) x 3 level(s) = 3 point(s); 165 requests (50 "
+                       "measured + 5 warm-up per point)\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  load timed: 1 model(s) x 2 level(s) = 2 point(s); by duration: 2.5 s "
+                       "measured per point"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  requests: 2 answers + 165 load = 167, and 2 load point(s) by duration"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(ConfigCli, ATwentyDigitSeedIsOutOfRangeNotAString) {
+  ScratchDir scratch;
+  const fs::path run = small_run(scratch, "id,prompt\na,one\n", "");
+  const ProcessResult r =
+      medsafe({"validate", run.string(), "--set", "run.seed=12345678901234567890"}, scratch.path());
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("'run.seed' must be an integer, got a string: 12345678901234567890 is out "
+                       "of range for a 64-bit integer"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ConfigCli, AMissingDatasetFolderNamesTheKeyAndWhereItIsSet) {
+  ScratchDir scratch;
+  const fs::path run = scratch.path() / "run.toml";
+  const fs::path missing = scratch.path() / "no-such-folder";
+  write_file(run,
+             "[models.m]\nplugin = \"sim\"\n\n[suites.msb]\nplugin = \"medsafetybench\"\n"
+             "path = " +
+                 toml_string(missing.string()) + "\n");
+  const ProcessResult r = medsafe({"validate", run.string()}, scratch.path());
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find(run.string() +
+                       ":6:8: error: 'suites.msb.path' names the MedSafetyBench "
+                       "data folder " +
+                       missing.string() + ", which does not exist"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ConfigCli, AnOpenCsvQuoteIsReportedOnTheLineWhereItOpened) {
+  ScratchDir scratch;
+  const fs::path run =
+      small_run(scratch, "id,prompt\nq1,\"an open quote\nq2,\"fine\"\nq3,plain\n", "");
+  const ProcessResult r = medsafe({"validate", run.string()}, scratch.path());
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find((scratch.path() / "p.csv").string() +
+                       ":2: error: the quoted field opened on this line is closed only on line 3"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ConfigCli, ValidateWarnsAboutARowThatIsNotValidUtf8NamingSuiteFileAndRow) {
+  ScratchDir scratch;
+  const fs::path run = small_run(scratch, "id,prompt\na,fine\nb,caf\xE9 order\n", "");
+  const ProcessResult r = medsafe({"validate", run.string()}, scratch.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // a warning: the row is still asked
+  EXPECT_NE(r.err.find("medsafe: warning: suites.s: " + (scratch.path() / "p.csv").string() +
+                       ":3: the prompt ('prompt') is not valid UTF-8 (byte 0xE9 at offset 3)"),
+            std::string::npos)
+      << r.err;
+}
+
 }  // namespace
 }  // namespace medsafe::e2e

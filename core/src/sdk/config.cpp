@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -195,6 +196,28 @@ void expand_env_below(const toml::node& original, toml::node& copy, const std::s
   }
 }
 
+// For a string of digits where a number belongs (a --set value TOML could not read as one is
+// taken as a string): why it is not a number, which "got a string" alone does not say.
+std::string why_not_a_number(const toml::node& node, const KeySpec& spec) {
+  const auto* text = node.as_string();
+  if (text == nullptr || (spec.type != ValueType::integer && spec.type != ValueType::number)) {
+    return {};
+  }
+  const std::string& value = text->get();
+  const std::size_t start = !value.empty() && (value[0] == '+' || value[0] == '-') ? 1 : 0;
+  if (value.size() <= start || value.find_first_not_of("0123456789", start) != std::string::npos) {
+    return {};
+  }
+  errno = 0;
+  (void)std::strtoll(value.c_str(), nullptr, 10);
+  if (errno == ERANGE) {
+    return ": " + value +
+           " is out of range for a 64-bit integer (TOML integers, seeds included, are "
+           "-9223372036854775808 to 9223372036854775807)";
+  }
+  return ": write " + value + " without quotes";
+}
+
 // One message for every unknown key of a table, each on its own line at its own position, the
 // keys the table allows at the end: a run file with three stale keys is fixed in one pass.
 Error unknown_keys_error(const std::string& owner,
@@ -371,7 +394,7 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
       throw located_error(ErrorKind::config, where,
                           "'" + qualified(owner, name) + "' must be " +
                               std::string(expected_phrase(spec->type)) + ", got " +
-                              std::string(toml_type_name(node)));
+                              std::string(toml_type_name(node)) + why_not_a_number(node, *spec));
     }
     auto fail = [&](std::string_view message) {
       return located_error(ErrorKind::config, where,
