@@ -18,34 +18,16 @@ namespace {
 constexpr const char* kToken = "tok-3f9a1c77e2";
 
 const ConfigSchema& schema() {
-  static const ConfigSchema s = parse_manifest(R"(
-name = "demo"
-kind = "backend"
-library = "libdemo.so"
-abi = 1
-description = "a test component"
-[config.base_url]
-type = "string"
-default = "http://127.0.0.1:8000/v1"
-env = true
-doc = "where"
-[config.mode]
-type = "string"
-default = "fast"
-choices = ["fast", "slow"]
-env = true
-doc = "how"
-[config.headers]
-type = "table"
-default = {}
-env = true
-doc = "extra headers"
-[config.extra_body]
-type = "table"
-default = {}
-doc = "not expanded"
+  static const ConfigSchema s = parse_manifest(
+                                    "name = \"env\"\nkind = \"backend\"\nlibrary = \"libenv.so\"\n"
+                                    "abi = 1\ndescription = \"keys that expand the environment\"\n"
+                                    R"([config]
+base_url = { type = "string", default = "http://127.0.0.1:8000/v1", env = true, doc = "where" }
+mode = { type = "string", default = "fast", choices = ["fast", "slow"], env = true, doc = "how" }
+headers = { type = "table", default = {}, env = true, doc = "extra headers" }
+extra_body = { type = "table", default = {}, doc = "not expanded" }
 )",
-                                               "/plugins/demo.toml")
+                                    "/plugins/demo.toml")
                                     .config;
   return s;
 }

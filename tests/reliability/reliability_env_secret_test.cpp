@@ -22,21 +22,12 @@
 namespace medsafe::reliability {
 namespace {
 
-using Reliability = ReliabilityFixture;
-
 constexpr std::string_view kHeaderCanary = "hdr-canary-5b2e90d7c4a1f3";
 constexpr std::string_view kUrlCanary = "url-canary-e81f0a6b3d92c7";
 constexpr std::string_view kHeaderVariable = "MEDSAFE_RELIABILITY_HEADER_TOKEN";
 constexpr std::string_view kUrlVariable = "MEDSAFE_RELIABILITY_URL_KEY";
 
-// Failures of several kinds, so that error paths (messages, stored errors) are exercised too.
-constexpr std::string_view kFaults = R"(seed = 9
-fault_429_rate = 0.1
-retry_after_s = 0.05
-fault_500_rate = 0.05
-fault_error_event_rate = 0.05
-fault_malformed_rate = 0.05
-fault_reset_mid_stream_rate = 0.05)";
+using Reliability = ReliabilityFixture;
 
 // [models.target]: the openai backend with both secrets from the environment, at `base`.
 std::string secret_run_file(const fs::path& data, std::string_view base) {
@@ -54,17 +45,6 @@ std::string secret_run_file(const fs::path& data, std::string_view base) {
 Environment secret_environment(std::uint16_t port) {
   return run_environment(port, {{std::string(kHeaderVariable), std::string(kHeaderCanary)},
                                 {std::string(kUrlVariable), std::string(kUrlCanary)}});
-}
-
-// Every file under `dir` (the store, its WAL, reports) whose bytes contain `secret`.
-std::vector<fs::path> files_containing(const fs::path& dir, std::string_view secret) {
-  std::vector<fs::path> found;
-  if (!fs::exists(dir)) return found;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    if (read_file(entry.path()).find(secret) != std::string::npos) found.push_back(entry.path());
-  }
-  return found;
 }
 
 void expect_no_canary(const fs::path& out, const ChildResult& run) {
@@ -107,7 +87,7 @@ void run_everything(const fs::path& scratch, const fs::path& run_toml, const fs:
 
 TEST_F(Reliability, SecretsFromTheEnvironmentInAHeaderAndTheUrlAppearNowhere) {
   // The sim server accepts only the header's value as the key: an unexpanded header is a 401.
-  auto server = start_sim_server(kFaults, std::string(kHeaderCanary));
+  auto server = start_sim_server(kVariedFaults, std::string(kHeaderCanary));
   const fs::path run_toml = scratch() / "run.toml";
   write_file(run_toml, secret_run_file(data(), "http://127.0.0.1:${MEDSAFE_SIM_PORT}"));
   for (const std::string level : {"debug", "info", "warn", "error", "off"}) {
