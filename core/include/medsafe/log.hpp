@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@ class MEDSAFE_API Secrets {
  private:
   mutable std::mutex mutex_;
   std::vector<std::string> values_;  ///< longest first
+  std::atomic<bool> any_{false};     ///< lets redact() of a run without secrets skip the lock
 };
 
 /// Where components write diagnostics. Thread-safe. Core's implementation redacts every
