@@ -18,25 +18,6 @@ constexpr std::string_view kCanary = "sk-medsafe-canary-7f3a9c2e51d84b06";
 constexpr std::string_view kWrongCanary = "sk-medsafe-canary-wrong-c4e1a9";
 constexpr std::string_view kKeyVariable = "MEDSAFE_RELIABILITY_API_KEY";
 
-// Failures of every kind, so that error paths (messages, stored errors) are exercised too.
-constexpr std::string_view kServer = R"(seed = 4
-fault_429_rate = 0.1
-retry_after_s = 0.05
-fault_500_rate = 0.05
-fault_error_event_rate = 0.05
-fault_malformed_rate = 0.05
-fault_reset_mid_stream_rate = 0.05)";
-
-// Every file under `dir` (the store, its WAL, reports) whose bytes contain `secret`.
-std::vector<fs::path> files_containing(const fs::path& dir, std::string_view secret) {
-  std::vector<fs::path> found;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    if (read_file(entry.path()).find(secret) != std::string::npos) found.push_back(entry.path());
-  }
-  return found;
-}
-
 void expect_nowhere(const fs::path& out, const ChildResult& run, std::string_view secret) {
   EXPECT_EQ(run.out.find(secret), std::string::npos) << run.out;
   EXPECT_EQ(run.err.find(secret), std::string::npos) << run.err;
@@ -44,7 +25,7 @@ void expect_nowhere(const fs::path& out, const ChildResult& run, std::string_vie
 }
 
 TEST_F(Reliability, ACanaryKeyAppearsNowhereAtAnyLogLevel) {
-  auto server = start_sim_server(kServer, std::string(kCanary));
+  auto server = start_sim_server(kVariedFaults, std::string(kCanary));
   RunFileSpec spec(data());
   spec.model_keys = "api_key_env = \"" + std::string(kKeyVariable) +
                     "\"\nconcurrency = 8\nbackoff_initial_ms = 1\nbackoff_max_ms = 10";

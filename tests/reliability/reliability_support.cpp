@@ -152,6 +152,16 @@ bool wait_until_idle(const sim::SimServer& server, std::chrono::milliseconds bou
   return true;
 }
 
+std::vector<fs::path> files_containing(const fs::path& dir, std::string_view secret) {
+  std::vector<fs::path> found;
+  if (!fs::exists(dir)) return found;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    if (read_file(entry.path()).find(secret) != std::string::npos) found.push_back(entry.path());
+  }
+  return found;
+}
+
 std::vector<std::vector<std::string>> read_csv(const fs::path& file) {
   const std::string text = read_file(file);
   std::vector<std::vector<std::string>> rows;

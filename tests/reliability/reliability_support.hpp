@@ -106,6 +106,19 @@ struct StoredResponse {
 bool wait_until_idle(const sim::SimServer& server,
                      std::chrono::milliseconds bound = std::chrono::seconds(20));
 
+/// Every file under `dir` (the store, its WAL, reports) whose bytes contain `secret`.
+[[nodiscard]] std::vector<fs::path> files_containing(const fs::path& dir, std::string_view secret);
+
+/// Simulated-server settings with failures of several kinds (429 with Retry-After, 500, error
+/// events, malformed and cut streams), so that error paths are exercised too.
+inline constexpr std::string_view kVariedFaults = R"(seed = 4
+fault_429_rate = 0.1
+retry_after_s = 0.05
+fault_500_rate = 0.05
+fault_error_event_rate = 0.05
+fault_malformed_rate = 0.05
+fault_reset_mid_stream_rate = 0.05)";
+
 /// A CSV file as rows of fields (RFC 4180 quoting), the header first.
 [[nodiscard]] std::vector<std::vector<std::string>> read_csv(const fs::path& file);
 

@@ -31,6 +31,11 @@ class CapturingLog : public Log {
     std::lock_guard lock(mutex_);
     secrets_.push_back(std::move(secret));
   }
+  /// Redacts as the console log does, so that what a component hands on can be checked.
+  [[nodiscard]] std::string redact(std::string text) const override {
+    std::lock_guard lock(mutex_);
+    return medsafe::redact(std::move(text), secrets_);
+  }
   [[nodiscard]] LogLevel level() const noexcept override { return LogLevel::debug; }
 
   /// Every line so far, each ending in a newline.
@@ -46,7 +51,7 @@ class CapturingLog : public Log {
   }
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<std::string> lines_;
   std::vector<std::string> secrets_;
 };

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,9 +38,11 @@ enum class ValueType : std::uint8_t {
 struct MEDSAFE_API KeySpec {
   std::string name;
   ValueType type = ValueType::string;
-  std::string doc;                   ///< what the key means, one or two sentences
-  bool required = false;             ///< no default: the run file must set it
-  bool env_expand = false;           ///< "${NAME}" in the value is replaced from the environment
+  std::string doc;        ///< what the key means, one or two sentences
+  bool required = false;  ///< no default: the run file must set it
+  /// "${NAME}" in the value (in each string of a table or array) is replaced from the
+  /// environment
+  bool env_expand = false;
   std::vector<std::string> choices;  ///< for strings: the allowed values (empty: any)
   std::shared_ptr<const toml::node> default_value;  ///< copied into the config when absent
 
@@ -116,6 +119,11 @@ class MEDSAFE_API Config {
 
   /// Every value, defaults included.
   [[nodiscard]] const toml::table& values() const noexcept { return values_; }
+  /// The values "${NAME}" expansions put in (each variable's value, once per use): secrets
+  /// by policy, to be registered with the run's Log so that nothing prints or stores them.
+  [[nodiscard]] const std::vector<std::string>& from_environment() const noexcept {
+    return from_environment_;
+  }
   /// A canonical text of all values, for deciding whether a resumed run changed its config.
   [[nodiscard]] std::string fingerprint() const;
   [[nodiscard]] const std::filesystem::path& base_dir() const noexcept { return base_dir_; }
@@ -127,6 +135,8 @@ class MEDSAFE_API Config {
   SourceLocation table_location_;
   std::map<std::string, SourceLocation, std::less<>> locations_;  ///< where each key was set
   std::shared_ptr<const toml::table> source_;  ///< the table as parsed, when kept
+  std::vector<std::string> from_environment_;
+  std::set<std::string, std::less<>> expanded_;  ///< tables and arrays with ${ENV} expanded
 };
 
 /// Location of a toml++ node ("file:line:col").

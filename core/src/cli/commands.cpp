@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -71,9 +72,12 @@ fs::path run_directory(const RunOptions& options, const RunFile& run) {
   return fs::path("runs") / run.run.name;
 }
 
+// The items the safety phase asks (a suite with safety = false is sent only by load tests).
 std::size_t count_items(Assembly& assembly) {
   std::size_t n = 0;
-  for (const SuiteSlot& s : assembly.suites()) n += s.items.size();
+  for (const SuiteSlot& s : assembly.suites()) {
+    if (s.spec->core.boolean("safety")) n += s.items.size();
+  }
   return n;
 }
 
@@ -98,12 +102,13 @@ void add_common_words(std::vector<std::string>& words, const CommonOptions& comm
   if (common.quiet) words.emplace_back("-q");
 }
 
-// The `medsafe run` that continues this one: every --set, the run directory always (its default
-// depends on the run file), and the other flags as given.
+// The `medsafe run` that continues this one: every --unset and --set, the run directory always (its
+// default depends on the run file), and the other flags as given.
 std::string run_command_line(const RunOptions& options, const CommonOptions& common,
                              const fs::path& out) {
   std::vector<std::string> words = {options.program, "run", options.run_file.string(), "--out",
                                     out.string()};
+  for (const std::string& key : options.unsets) words.insert(words.end(), {"--unset", key});
   for (const std::string& assignment : options.overrides) {
     words.insert(words.end(), {"--set", assignment});
   }
@@ -118,6 +123,7 @@ std::string judge_command_line(const JudgeOptions& options, const CommonOptions&
   std::vector<std::string> words = {options.program, "judge", options.dir.string()};
   if (options.run_file) words.insert(words.end(), {"--run", options.run_file->string()});
   for (const std::string& judge : options.judges) words.insert(words.end(), {"--judge", judge});
+  for (const std::string& key : options.unsets) words.insert(words.end(), {"--unset", key});
   for (const std::string& assignment : options.overrides) {
     words.insert(words.end(), {"--set", assignment});
   }
@@ -144,12 +150,58 @@ void print_wrapped(std::ostream& out, const std::string& text, std::size_t inden
   out << '\n';
 }
 
+std::string seconds_text(double seconds) {
+  std::ostringstream out;
+  out << seconds << " s";
+  return out.str();
+}
+
+// What a [load.NAME] table will send, for `validate`: the requests it plans when it counts
+// them, or that it goes by duration (how many then depends on the server's speed).
+struct LoadPlan {
+  std::string text;
+  std::int64_t requests = 0;           ///< counted ahead (0 when by duration)
+  std::size_t points_by_duration = 0;  ///< points whose request count is not known ahead
+};
+
+LoadPlan load_plan(const LoadSpec& load, Assembly& assembly) {
+  std::size_t models = 0;
+  for (const ModelSlot& m : assembly.models()) {
+    const bool chosen = load.models.empty() ? m.under_test
+                                            : std::find(load.models.begin(), load.models.end(),
+                                                        m.spec->name) != load.models.end();
+    models += chosen ? 1 : 0;
+  }
+  const std::size_t points = models * load.levels.size();
+  LoadPlan plan;
+  plan.text = "load " + load.name + ": " + std::to_string(models) + " model(s) x " +
+              std::to_string(load.levels.size()) + " level(s) = " + std::to_string(points) +
+              " point(s); ";
+  const std::string warmup =
+      (load.warmup_requests > 0 ? " + " + std::to_string(load.warmup_requests) + " warm-up" : "") +
+      (load.warmup_s > 0 ? " + warm-up for " + seconds_text(load.warmup_s) : "");
+  if (load.requests > 0) {
+    plan.requests = static_cast<std::int64_t>(points) * (load.requests + load.warmup_requests);
+    plan.text += std::to_string(plan.requests) + " requests (" + std::to_string(load.requests) +
+                 " measured" + warmup + " per point" +
+                 (load.duration_s > 0
+                      ? ", fewer if a point reaches " + seconds_text(load.duration_s) + " first"
+                      : "") +
+                 ")";
+  } else {
+    plan.points_by_duration = points;
+    plan.text += "by duration: " + seconds_text(load.duration_s) + " measured" + warmup +
+                 " per point, so the number of requests depends on the server's speed";
+  }
+  return plan;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& options, const CommonOptions& common) {
-  RunFile run_file = load_run_file(options.run_file, options.overrides);
+  RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
   const fs::path out = run_directory(options, run_file);
-  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
 
@@ -226,8 +278,8 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
 }
 
 int validate_command(const RunOptions& options, const CommonOptions& common) {
-  RunFile run_file = load_run_file(options.run_file, options.overrides);
-  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
+  auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   const fs::path out = run_directory(options, run_file);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
@@ -252,6 +304,23 @@ int validate_command(const RunOptions& options, const CommonOptions& common) {
   std::cout << "  answers: " << count_items(assembly) * under_test * run.run.samples
             << "; run directory: " << out.string()
             << (fs::exists(Store::file_in(out)) ? " (exists: a run resumes it)" : "") << "\n";
+  if (!run.loads.empty()) {
+    const std::size_t answers = count_items(assembly) * under_test * run.run.samples;
+    std::int64_t load_requests = 0;
+    std::size_t by_duration = 0;
+    for (const LoadSpec& load : run.loads) {
+      const LoadPlan plan = load_plan(load, assembly);
+      std::cout << "  " << plan.text << "\n";
+      load_requests += plan.requests;
+      by_duration += plan.points_by_duration;
+    }
+    std::cout << "  requests: " << answers << " answers + " << load_requests
+              << " load = " << answers + static_cast<std::size_t>(load_requests)
+              << (by_duration > 0
+                      ? ", and " + std::to_string(by_duration) + " load point(s) by duration"
+                      : std::string())
+              << " (judges' model requests come on top)\n";
+  }
   return kOk;
 }
 
@@ -372,8 +441,8 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   if (run_path.empty()) {
     throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
   }
-  RunFile run_file = load_run_file(run_path, options.overrides);
-  auto log = make_console_log(effective_level(common, run_file.run.log_level));
+  RunFile run_file = load_run_file(run_path, options.overrides, options.unsets);
+  auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.use_stored_items(stored);
   std::vector<std::string> judges = options.judges;

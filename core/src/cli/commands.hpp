@@ -3,6 +3,7 @@
 /// as medsafe::Error and mapped to exit codes by main().
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct CommonOptions {
   std::vector<std::filesystem::path> plugin_paths;
   std::optional<LogLevel> log_level;
   bool quiet = false;
+  /// The secrets of the command's log, shared with main() so that the message of an error
+  /// that ends the command is redacted as the log's lines are.
+  std::shared_ptr<Secrets> secrets = std::make_shared<Secrets>();
 };
 
 struct RunOptions {
@@ -37,6 +41,7 @@ struct RunOptions {
   std::vector<std::string> overrides;
   bool rerun_changed = false;       ///< ask again the items whose dataset row changed
   std::string program = "medsafe";  ///< argv[0], for the command a resume repeats
+  std::vector<std::string> unsets;  ///< --unset KEY, applied before the overrides
 };
 
 int run_command(const RunOptions& run, const CommonOptions& common);
@@ -55,6 +60,7 @@ struct JudgeOptions {
   std::optional<std::filesystem::path> run_file;  ///< default: the run file the store names
   std::vector<std::string> judges;                ///< default: every judge of the run file
   std::vector<std::string> overrides;             ///< --set, as for `run`
+  std::vector<std::string> unsets;                ///< --unset, as for `run`
   bool replace = false;                           ///< drop the judges' stored verdicts first
   std::string program = "medsafe";                ///< argv[0], for the command a resume repeats
 };

@@ -167,6 +167,7 @@ JudgeEvalResult evaluate(const JudgeEvalOptions& o, const std::vector<LabelledIt
   auto sets = std::make_shared<const toml::table>(parse_sets(o.sets));
   // No owner: the keys of --set are the judge's own, so messages name them alone ('foo').
   const Config config = Config::validate("", sets, factory.manifest->config, fs::current_path());
+  add_environment_secrets(log, config);
   HttpTransport http;
   NoRun none(o.judge);
   ComponentContext context{o.judge, config, http, log, &none, cache_folder(), 0, &none};
@@ -285,8 +286,8 @@ int judge_eval_command(const JudgeEvalOptions& options, const CommonOptions& com
   if (items.empty()) throw Error(ErrorKind::data, o.labels.string() + ": no labelled rows");
   if (o.resamples < 0) throw Error(ErrorKind::usage, "--resamples must be 0 or more");
 
-  auto log =
-      make_console_log(common.quiet ? LogLevel::error : common.log_level.value_or(LogLevel::warn));
+  auto log = make_console_log(
+      common.quiet ? LogLevel::error : common.log_level.value_or(LogLevel::warn), common.secrets);
   JudgeEvalResult result = evaluate(o, items, common, *log);
   result.labels = o.labels.string();
   result.positive = o.positive;

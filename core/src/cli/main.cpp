@@ -75,7 +75,12 @@ int main(int argc, char** argv) {
     command->add_option("FILE", run.run_file, "the run file (TOML)")->required();
     command->add_option("--set", run.overrides,
                         "override a run-file key, e.g. --set models.target.temperature=0.7 "
-                        "(repeatable; values in TOML syntax, bare words are strings)");
+                        "(repeatable; values in TOML syntax, bare words are strings). A --set "
+                        "that changes a component's plugin drops the old plugin's keys that the "
+                        "new one does not take, with a note");
+    command->add_option("--unset", run.unsets,
+                        "remove a run-file key (or table), e.g. --unset models.target.itl_ms "
+                        "(repeatable; applied before every --set; the key must exist)");
     add_common(command);
   };
 
@@ -125,6 +130,7 @@ int main(int argc, char** argv) {
   judge_cmd->add_option("-j,--judge", judge.judges, "a judge to run (repeatable; default: all)");
   judge_cmd->add_flag("--replace", judge.replace, "drop the judges' stored verdicts first");
   judge_cmd->add_option("--set", judge.overrides, "override a run-file key, as for `run`");
+  judge_cmd->add_option("--unset", judge.unsets, "remove a run-file key, as for `run`");
   add_common(judge_cmd);
 
   CompareOptions compare;
@@ -186,10 +192,10 @@ int main(int argc, char** argv) {
     }
     if (judge_eval_cmd->parsed()) return judge_eval_command(judge_eval, common);
   } catch (const medsafe::Error& e) {
-    std::fprintf(stderr, "medsafe: %s\n", e.what());
+    std::fprintf(stderr, "medsafe: %s\n", common.secrets->redact(e.what()).c_str());
     return exit_code_for(e.kind());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "medsafe: internal error: %s\n", e.what());
+    std::fprintf(stderr, "medsafe: internal error: %s\n", common.secrets->redact(e.what()).c_str());
     return kInternal;
   }
   return kUsage;

@@ -38,23 +38,39 @@ std::string who(const ComponentSpec& spec, const Manifest& manifest) {
          ")";
 }
 
+// What a component hands back is stored and reported: secrets it may carry (a server echoing
+// a credential or the URL) are taken out here, once for every plugin.
+void redact_secrets(const Log& log, Response& response) {
+  response.error = log.redact(std::move(response.error));
+  response.text = log.redact(std::move(response.text));
+  response.finish_reason = log.redact(std::move(response.finish_reason));
+}
+
+void redact_secrets(const Log& log, Verdict& verdict) {
+  verdict.reason = log.redact(std::move(verdict.reason));
+  verdict.raw = log.redact(std::move(verdict.raw));
+  verdict.label = log.redact(std::move(verdict.label));
+}
+
 // Makes a callback safe to call more than once: only the first call goes through, so a plugin
-// that throws after answering cannot produce a second answer.
+// that throws after answering cannot produce a second answer. Secrets are redacted on the way.
 template <typename Value>
-std::function<void(Value&&)> once(std::function<void(Value&&)> callback) {
+std::function<void(Value&&)> once(std::function<void(Value&&)> callback, const Log& log) {
   auto called = std::make_shared<std::atomic<bool>>(false);
-  return [callback = std::move(callback), called](Value&& value) {
-    if (!called->exchange(true)) callback(std::move(value));
+  return [callback = std::move(callback), called, &log](Value&& value) {
+    if (called->exchange(true)) return;
+    redact_secrets(log, value);
+    callback(std::move(value));
   };
 }
 
 class GuardedBackend final : public Backend {
  public:
-  GuardedBackend(std::string who, std::unique_ptr<Backend> inner)
-      : who_(std::move(who)), inner_(std::move(inner)) {}
+  GuardedBackend(std::string who, std::unique_ptr<Backend> inner, const Log& log)
+      : who_(std::move(who)), inner_(std::move(inner)), log_(log) {}
 
   void submit(Request request, ResponseCallback done) override {
-    auto callback = once<Response>(std::move(done));
+    auto callback = once<Response>(std::move(done), log_);
     try {
       inner_->submit(std::move(request), callback);
     } catch (...) {
@@ -79,17 +95,18 @@ class GuardedBackend final : public Backend {
  private:
   std::string who_;
   std::unique_ptr<Backend> inner_;
+  const Log& log_;
 };
 
 class GuardedJudge final : public Judge {
  public:
-  GuardedJudge(std::string who, std::unique_ptr<Judge> inner)
-      : who_(std::move(who)), inner_(std::move(inner)) {}
+  GuardedJudge(std::string who, std::unique_ptr<Judge> inner, const Log& log)
+      : who_(std::move(who)), inner_(std::move(inner)), log_(log) {}
 
   [[nodiscard]] JudgeTraits traits() const override { return inner_->traits(); }
 
   void evaluate(JudgeInput input, VerdictCallback done) override {
-    auto callback = once<Verdict>(std::move(done));
+    auto callback = once<Verdict>(std::move(done), log_);
     try {
       inner_->evaluate(std::move(input), callback);
     } catch (...) {
@@ -103,9 +120,41 @@ class GuardedJudge final : public Judge {
  private:
   std::string who_;
   std::unique_ptr<Judge> inner_;
+  const Log& log_;
 };
 
 }  // namespace
+
+ModelTarget model_target(const Config& config, const Manifest& manifest, const Log& log) {
+  auto declared_string = [&](std::string_view key) {
+    const KeySpec* spec = manifest.config.find(key);
+    return spec != nullptr && spec->type == ValueType::string && config.has(key);
+  };
+  ModelTarget target;
+  target.model_id = declared_string("model") ? config.string("model") : manifest.target;
+  if (declared_string("base_url")) {
+    // scheme://[user[:password]@]host[:port][/path][?query][#fragment]: the host and port only.
+    const std::string base_url = config.string("base_url");
+    std::string_view url = base_url;
+    if (const std::size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+      url.remove_prefix(scheme + 3);
+    }
+    url = url.substr(0, url.find_first_of("/?#"));
+    if (const std::size_t at = url.rfind('@'); at != std::string_view::npos) {
+      url.remove_prefix(at + 1);
+    }
+    target.host = std::string(url);
+  }
+  target.model_id = log.redact(std::move(target.model_id));
+  target.host = log.redact(std::move(target.host));
+  return target;
+}
+
+void add_environment_secrets(Log& log, const Config& config) {
+  for (const std::string& value : config.from_environment()) {
+    if (value.size() >= kMinEnvironmentSecretLength) log.add_secret(value);
+  }
+}
 
 bool JudgeSlot::judges_suite(const std::string& suite) const {
   return suites.empty() || std::find(suites.begin(), suites.end(), suite) != suites.end();
@@ -125,18 +174,21 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   http_ = std::make_unique<HttpTransport>(http_options);
 
   auto make_config = [this](
-                         const ComponentSpec& spec, ComponentKind kind,
+                         ComponentSpec& spec, ComponentKind kind,
                          const ConfigSchema& core) -> std::pair<Config, const ComponentFactory*> {
     const ComponentFactory& factory = catalog_.load(spec.plugin, kind, spec.core.where("plugin"));
+    drop_replaced_plugin_keys(spec, factory.manifest->config, core);
     Config config =
         Config::validate(spec.owner(), spec.table, factory.manifest->config, run_.dir, &core);
+    // Before the component sees them: an error it throws that quotes one is redacted too.
+    add_environment_secrets(log_, config);
     return {std::move(config), &factory};
   };
 
   // Suites only: no backend is made (it may need a key from the environment), no judge.
-  const std::vector<ComponentSpec> none;
+  std::vector<ComponentSpec> none;
   const bool all = parts == Parts::all;
-  for (const ComponentSpec& spec : all ? run_.models : none) {
+  for (ComponentSpec& spec : all ? run_.models : none) {
     auto made = make_config(spec, ComponentKind::backend, model_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -145,15 +197,16 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.config = std::move(config);
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.under_test = spec.core.boolean("under_test");
+    slot.target = model_target(slot.config, *factory->manifest, log_);
     const std::string name = who(spec, *factory->manifest);
     const ComponentContext context{spec.name, slot.config, *http_,       log_,
                                    nullptr,   cache_dir_,  run_.run.seed};
     auto backend =
         guarded_call(name, "making the backend", [&] { return factory->backend(context); });
     if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
-    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend));
+    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend), log_);
   }
-  for (const ComponentSpec& spec : run_.suites) {
+  for (ComponentSpec& spec : run_.suites) {
     auto made = make_config(spec, ComponentKind::suite, suite_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -166,7 +219,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.suite = guarded_call(name, "making the suite", [&] { return factory->suite(context); });
     if (!slot.suite) throw Error(ErrorKind::plugin, name + ": made no suite");
   }
-  for (const ComponentSpec& spec : all ? run_.judges : none) {
+  for (ComponentSpec& spec : all ? run_.judges : none) {
     auto made = make_config(spec, ComponentKind::judge, judge_core_schema());
     const ComponentFactory* factory = made.second;
     Config config = std::move(made.first);
@@ -181,7 +234,7 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     auto judge = guarded_call(name, "making the judge", [&] { return factory->judge(context); });
     if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
     slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
-    slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge));
+    slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge), log_);
   }
 
   auto check_trait = [this](const std::string& name, std::string_view key, bool harm) {
@@ -196,6 +249,28 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   };
   check_trait(run_.run.primary_judge, "primary_judge", true);
   check_trait(run_.run.refusal_judge, "refusal_judge", false);
+}
+
+void Assembly::drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
+                                         const ConfigSchema& core) {
+  if (spec.replaced_plugin.empty()) return;
+  const Manifest* before = catalog_.find(spec.replaced_plugin);
+  if (before == nullptr) return;  // unknown: its keys are reported as unknown, all of them
+  std::vector<std::string> dropped;
+  for (const auto& [key, value] : *spec.table) {
+    const std::string name(key.str());
+    if (core.find(name) == nullptr && schema.find(name) == nullptr &&
+        before->config.find(name) != nullptr) {
+      dropped.push_back(name);
+    }
+  }
+  if (dropped.empty()) return;
+  drop_keys(spec, dropped);
+  std::string names;
+  for (const std::string& name : dropped) names += (names.empty() ? "" : ", ") + name;
+  log_.info("run", spec.owner() + ": --set changed its plugin from " + spec.replaced_plugin +
+                       " to " + spec.plugin + "; dropped the " + spec.replaced_plugin +
+                       " keys that " + spec.plugin + " does not take: " + names);
 }
 
 Assembly::~Assembly() {

@@ -16,12 +16,32 @@
 
 namespace medsafe {
 
+/// Values from the environment shorter than this are not secrets: ports, flags and the like,
+/// which would otherwise be replaced wherever the same digits occur in any text.
+inline constexpr std::size_t kMinEnvironmentSecretLength = 6;
+
+/// Registers with `log` every value that "${NAME}" expansion put into `config` (of at least
+/// kMinEnvironmentSecretLength bytes), so that no log line, stored text or report shows it.
+void add_environment_secrets(Log& log, const Config& config);
+
+/// What a model of the run actually is, for reports: never a secret, a URL path or a query.
+struct ModelTarget {
+  std::string model_id;  ///< its `model` key, else the manifest's `target` ("simulated"); may be ""
+  std::string host;      ///< host[:port] of its `base_url`, without user info; "" when none
+};
+
+/// The target of a model configured by `config` for a backend whose manifest is `manifest`,
+/// with `log`'s secrets redacted.
+[[nodiscard]] ModelTarget model_target(const Config& config, const Manifest& manifest,
+                                       const Log& log);
+
 struct ModelSlot {
   const ComponentSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Backend> backend;  ///< guarded: plugin exceptions become failed responses
   int concurrency = 1;
   bool under_test = true;
+  ModelTarget target;
 };
 
 struct SuiteSlot {
@@ -80,6 +100,11 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   [[nodiscard]] std::string refusal_judge() const;
 
  private:
+  /// When a --set changed the plugin of `spec`, drops (with an info line) the keys only the
+  /// plugin it replaced takes: those of `schema` (the new plugin's) and `core` stay.
+  void drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
+                                 const ConfigSchema& core);
+
   RunFile run_;
   Log& log_;
   std::filesystem::path cache_dir_;

@@ -20,10 +20,10 @@ std::string plural(std::int64_t n, const std::string& one, const std::string& ma
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::vector<std::string> stored_overrides(Store& store) {
+// The --set assignments ("run_overrides") or --unset keys ("run_unsets") the run applied.
+std::vector<std::string> stored_list(Store& store, std::string_view key) {
   std::vector<std::string> overrides;
-  const nlohmann::json j =
-      nlohmann::json::parse(store.meta("run_overrides").value_or("[]"), nullptr, false);
+  const nlohmann::json j = nlohmann::json::parse(store.meta(key).value_or("[]"), nullptr, false);
   if (!j.is_array()) return overrides;
   for (const auto& o : j) {
     if (o.is_string()) overrides.push_back(o.get<std::string>());
@@ -56,7 +56,8 @@ bool check_datasets(Store& store, const RunData& data, const DoctorOptions& opti
     log = silent.get();
   }
   try {
-    Assembly assembly(parse_run_file(data.info.run_file, *text, stored_overrides(store)),
+    Assembly assembly(parse_run_file(data.info.run_file, *text, stored_list(store, "run_overrides"),
+                                     stored_list(store, "run_unsets")),
                       options.plugin_paths, *log, options.cache_dir, Assembly::Parts::suites);
     assembly.load_suites();
     for (const SuiteSlot& suite : assembly.suites()) {

@@ -31,6 +31,9 @@ const ConfigSchema& manifest_schema() {
     add_key(s, "abi", ValueType::integer, true, "the plugin ABI the library was built for");
     add_key(s, "description", ValueType::string, true, "one line saying what the component does");
     add_key(s, "config", ValueType::table, false, "one table per configuration key");
+    add_key(s, "target", ValueType::string, false,
+            "backends: what a model of this backend is when its configuration names no model "
+            "(e.g. \"simulated\"); reports show it as the model tested");
     return s;
   }();
   return schema;
@@ -44,7 +47,8 @@ const ConfigSchema& key_schema() {
                              "path",   "string-list", "table",  "table-list", "number-list"};
     add_key(s, "doc", ValueType::string, true, "what the key means");
     add_key(s, "required", ValueType::boolean, false, "the run file must set it");
-    add_key(s, "env", ValueType::boolean, false, "${NAME} is expanded from the environment");
+    add_key(s, "env", ValueType::boolean, false,
+            "${NAME} is expanded from the environment (in each string of a table or array)");
     add_key(s, "choices", ValueType::string_list, false, "the allowed values of a string");
     // `default` is checked by hand below: its type is the key's type.
     return s;
@@ -161,6 +165,7 @@ Manifest parse_manifest(std::string_view text, const std::filesystem::path& file
   if (abi <= 0) throw top.error("abi", "must be a positive integer");
   m.abi = static_cast<std::uint32_t>(abi);
   m.description = top.string("description");
+  if (top.has("target")) m.target = top.string("target");
   // From the parsed root, not the validated copy: only the original knows file positions.
   if (const toml::table* keys = root["config"].as_table()) {
     for (const auto& [name, node] : *keys) {

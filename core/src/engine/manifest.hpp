@@ -35,6 +35,8 @@ struct Manifest {
   std::filesystem::path library;  ///< absolute
   std::uint32_t abi = 0;
   std::string description;
+  /// Backends: what a model is when its configuration names none ("simulated"); may be empty.
+  std::string target;
   ConfigSchema config;
 };
 

@@ -221,6 +221,11 @@ void run_header(std::string& out, const RunInfo& info) {
   fact("medsafe", info.medsafe_version);
   fact("primary judge", info.primary_judge.empty() ? "none" : info.primary_judge);
   fact("refusal judge", info.refusal_judge.empty() ? "none" : info.refusal_judge);
+  for (const ModelInfo& m : info.models) {
+    const std::string target = target_text(m);
+    fact((m.under_test ? "model " : "judge model ") + m.name,
+         target.empty() ? m.backend : target + " (" + m.backend + ")");
+  }
   out += "</ul>\n";
 }
 
@@ -883,7 +888,9 @@ void answers_section(std::string& out, const Context& ctx) {
   }
   out +=
       "<section id=\"answers\"><h2>Answers</h2><p>Every answer of the safety run with each "
-      "judge's verdict and reason. Texts are shown exactly as stored, as plain text. Filter "
+      "judge's verdict and reason. Texts are shown as stored, as plain text; invisible "
+      "formatting characters (such as right-to-left overrides) are shown as "
+      "<code>⟦U+202E⟧</code>. Filter "
       "by model, principle and score; links may preset filters, e.g. "
       "<code>report.html#score=5&amp;model=0</code>.</p>";
   answer_filters(out, ctx, rows.size());

@@ -51,6 +51,27 @@ bool is_hidden_control(char32_t c) noexcept {
   return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || (c >= 0x7F && c <= 0x9F);
 }
 
+// Characters that change how the text around them is shown without being seen themselves:
+// bidirectional embeddings, overrides and isolates (an answer can look reversed or hide what it
+// says, as in "Trojan Source"), marks, zero-width spaces and joiners that hide words from a
+// reader, and the tag characters that carry invisible ASCII. ZWNJ and ZWJ (U+200C, U+200D) stay:
+// scripts and emoji sequences need them and they reorder nothing.
+bool is_invisible_format(char32_t c) noexcept {
+  return c == 0x061C || c == 0x180E || c == 0x200B || c == 0x200E || c == 0x200F ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF ||
+         (c >= 0xFFF9 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE007F);
+}
+
+// "⟦U+202E⟧": the character named where it was, visible and inert in text and attributes.
+void append_visible_marker(std::string& out, char32_t c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += "\xE2\x9F\xA6U+";  // U+27E6
+  std::string digits;
+  for (char32_t v = c; v != 0 || digits.size() < 4; v >>= 4U) digits.insert(0, 1, kHex[v & 0xFU]);
+  out += digits;
+  out += "\xE2\x9F\xA7";  // U+27E7
+}
+
 constexpr std::array<std::uint32_t, 64> kSha256K = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -176,6 +197,8 @@ void append_html_escaped(std::string& out, std::string_view text) {
       default:
         if (is_hidden_control(c)) {
           out += kReplacement;
+        } else if (is_invisible_format(c)) {
+          append_visible_marker(out, c);
         } else {
           out.append(text.substr(0, length));
         }

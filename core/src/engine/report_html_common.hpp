@@ -14,7 +14,10 @@ namespace medsafe {
 
 /// Appends `text` as HTML character data or a quoted attribute value: & < > " ' become
 /// character references, invalid UTF-8 and control characters other than TAB, LF and CR become
-/// U+FFFD. The result can never open a tag, end an attribute or start a reference.
+/// U+FFFD, and invisible format characters (bidirectional controls U+202A..U+202E and
+/// U+2066..U+2069, U+200E/U+200F, U+061C, zero-width space, word joiners, U+FEFF, tag
+/// characters) become a visible "⟦U+202E⟧" naming them, never themselves. The result can never
+/// open a tag, end an attribute, start a reference or reorder the text around it.
 void append_html_escaped(std::string& out, std::string_view text);
 
 /// `text` escaped as by append_html_escaped.

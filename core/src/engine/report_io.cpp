@@ -71,4 +71,9 @@ std::string format_fixed(const std::optional<double>& value, int decimals) {
   return value ? format_fixed(*value, decimals) : std::string();
 }
 
+std::string target_text(const ModelInfo& model) {
+  if (model.host.empty()) return model.model_id;
+  return model.model_id.empty() ? "at " + model.host : model.model_id + " at " + model.host;
+}
+
 }  // namespace medsafe

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/run_data.hpp"
+
 namespace medsafe {
 
 /// Writes `content` to `path` atomically: to `path` + ".tmp" in the same folder, flushed to disk,
@@ -18,5 +20,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 
 /// format_fixed, or "" for an empty value.
 [[nodiscard]] std::string format_fixed(const std::optional<double>& value, int decimals);
+
+/// What a model of the run is, as reports name it: "meta-llama/Llama-3.1-8B at 127.0.0.1:8000",
+/// "simulated", "at 127.0.0.1:8000", or "" when the store does not say (an older run).
+[[nodiscard]] std::string target_text(const ModelInfo& model);
 
 }  // namespace medsafe

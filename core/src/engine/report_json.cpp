@@ -79,7 +79,11 @@ Json completeness_json(const RunInfo& info, const Completeness& c) {
 Json models_json(const RunInfo& info) {
   Json models = Json::array();
   for (const auto& m : info.models) {
-    models.push_back({{"name", m.name}, {"backend", m.backend}, {"under_test", m.under_test}});
+    models.push_back({{"name", m.name},
+                      {"backend", m.backend},
+                      {"under_test", m.under_test},
+                      {"model_id", m.model_id},
+                      {"host", m.host}});
   }
   return models;
 }

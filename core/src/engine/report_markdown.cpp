@@ -102,8 +102,10 @@ void run_facts(std::string& out, const RunData& data, const Completeness& comple
   std::string models;
   for (const auto& m : info.models) {
     if (!m.under_test) continue;
+    const std::string target = target_text(m);
     models += (models.empty() ? "" : ", ") + markdown_escape(m.name) + " (" +
-              markdown_escape(m.backend) + ")";
+              markdown_escape(m.backend) + (target.empty() ? "" : ": " + markdown_escape(target)) +
+              ")";
   }
   out += "- Models under test: " + (models.empty() ? std::string(kNone) : models) + "\n";
   auto judge_text = [](const std::string& name) {

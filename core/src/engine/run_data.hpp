@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "medsafe/backend.hpp"
@@ -15,9 +16,16 @@ namespace medsafe {
 
 /// A model of the run.
 struct ModelInfo {
+  ModelInfo() = default;
+  /// What every model has; the target (model_id, host) is set apart, as older stores lack it.
+  ModelInfo(std::string name_in, std::string backend_in, bool under_test_in)
+      : name(std::move(name_in)), backend(std::move(backend_in)), under_test(under_test_in) {}
+
   std::string name;        ///< its name in the run file
   std::string backend;     ///< plugin name ("openai", "sim")
   bool under_test = true;  ///< false for a model used only as a judge
+  std::string model_id;    ///< the model tested ("meta-llama/Llama-3.1-8B", "simulated"); may be ""
+  std::string host;        ///< host[:port] it was reached at; "" when none (in-process)
 };
 
 /// A suite of the run, with its categories in report order.

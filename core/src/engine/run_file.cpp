@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
@@ -46,7 +49,75 @@ void merge(toml::table& into, toml::table& from) {
   }
 }
 
-void apply_override(toml::table& root, const std::string& assignment) {
+// The components whose plugin a --set changed: (section, name) -> the plugin the file named.
+using ReplacedPlugins = std::map<std::pair<std::string, std::string>, std::string>;
+
+constexpr std::string_view kComponentSections[] = {"models", "suites", "judges"};
+
+// The parts of a dotted TOML key ("models.\"gpt-4.1\".headers" -> models, gpt-4.1, headers).
+std::vector<std::string> key_parts(const std::string& key, std::string_view option) {
+  toml::table parsed;
+  try {
+    parsed = toml::parse(std::string_view(key + " = 0"),
+                         std::string_view(std::string(option) + " " + key));
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::usage, std::string(option) + " '" + key +
+                                      "': not a key, e.g. models.target.itl_ms (" +
+                                      std::string(e.description()) + ")");
+  }
+  std::vector<std::string> parts;
+  for (const toml::table* table = &parsed; table != nullptr && table->size() == 1;) {
+    const toml::table* inner = nullptr;
+    for (const auto& [name, node] : *table) {
+      parts.emplace_back(name.str());
+      inner = node.as_table();
+    }
+    table = inner;
+  }
+  return parts;
+}
+
+// Removes `key` from the run file; a key it does not have is an error, as a typo in --set is.
+void apply_unset(toml::table& root, const std::string& key) {
+  const std::vector<std::string> parts = key_parts(key, "--unset");
+  toml::table* table = &root;
+  for (std::size_t i = 0; table != nullptr && i + 1 < parts.size(); ++i) {
+    toml::node* next = table->get(parts[i]);
+    table = next == nullptr ? nullptr : next->as_table();
+  }
+  if (table == nullptr || parts.empty() || !table->contains(parts.back())) {
+    throw Error(ErrorKind::usage, "--unset '" + key + "': the run file has no such key");
+  }
+  table->erase(parts.back());
+}
+
+// Notes in `replaced` when `parsed` (one --set) gives a component another plugin than `root`
+// has, keeping the plugin the file named when several --set change it.
+void note_plugin_change(const toml::table& root, const toml::table& parsed,
+                        ReplacedPlugins& replaced) {
+  for (const std::string_view section : kComponentSections) {
+    const toml::table* components = parsed[section].as_table();
+    if (components == nullptr) continue;
+    for (const auto& [name, node] : *components) {
+      const std::optional<std::string> plugin =
+          node.as_table() != nullptr ? (*node.as_table())["plugin"].value<std::string>()
+                                     : std::nullopt;
+      const std::optional<std::string> before =
+          root[section][name.str()]["plugin"].value<std::string>();
+      if (!plugin || !before) continue;
+      const auto key = std::make_pair(std::string(section), std::string(name.str()));
+      const auto found = replaced.find(key);
+      const std::string original = found != replaced.end() ? found->second : *before;
+      if (*plugin == original) {
+        replaced.erase(key);
+      } else {
+        replaced[key] = original;
+      }
+    }
+  }
+}
+
+void apply_override(toml::table& root, const std::string& assignment, ReplacedPlugins& replaced) {
   const std::size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw Error(ErrorKind::usage, "--set '" + assignment +
@@ -73,6 +144,7 @@ void apply_override(toml::table& root, const std::string& assignment) {
       throw Error(ErrorKind::usage, "--set '" + key + "': " + std::string(e.description()));
     }
   }
+  note_plugin_change(root, parsed, replaced);
   merge(root, parsed);
 }
 
@@ -90,9 +162,25 @@ std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml:
   return entries;
 }
 
+// Core keys (concurrency, ...) change how a run is driven, not what a model answers: they are
+// left out.
+std::string fingerprint_of(const toml::table& component, const ConfigSchema& core_schema,
+                           const std::string& plugin) {
+  toml::table plugin_keys = component;
+  for (const KeySpec& key : core_schema.keys) plugin_keys.erase(key.name);
+  plugin_keys.insert_or_assign("plugin", plugin);
+  return toml_to_json(plugin_keys);
+}
+
+const ConfigSchema& core_schema_of(const ComponentSpec& spec) {
+  if (spec.section == "models") return model_core_schema();
+  if (spec.section == "suites") return suite_core_schema();
+  return judge_core_schema();
+}
+
 std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root,
                                         const std::string& section, const ConfigSchema& core_schema,
-                                        const fs::path& dir) {
+                                        const fs::path& dir, const ReplacedPlugins& replaced) {
   std::vector<ComponentSpec> specs;
   const toml::node* node = root->get(section);
   if (node == nullptr) return specs;
@@ -124,11 +212,10 @@ std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root
     }
     spec.core = Config::validate(spec.owner(), *component, core_schema, dir, &everything_else);
     spec.plugin = spec.core.string("plugin");
-    // Core keys (concurrency, ...) change how a run is driven, not what a model answers.
-    toml::table plugin_keys = *component;
-    for (const KeySpec& key : core_schema.keys) plugin_keys.erase(key.name);
-    plugin_keys.insert_or_assign("plugin", spec.plugin);
-    spec.fingerprint = toml_to_json(plugin_keys);
+    spec.fingerprint = fingerprint_of(*component, core_schema, spec.plugin);
+    if (const auto found = replaced.find({section, name}); found != replaced.end()) {
+      spec.replaced_plugin = found->second;
+    }
     specs.push_back(std::move(spec));
   }
   return specs;
@@ -379,22 +466,33 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
 
 }  // namespace
 
-RunFile load_run_file(const fs::path& file, const std::vector<std::string>& overrides) {
+void drop_keys(ComponentSpec& spec, const std::vector<std::string>& keys) {
+  // The table is part of the run file the spec shares: erasing keys moves no other node, so
+  // every remaining one keeps its file position (a copy would lose them).
+  auto& table = const_cast<toml::table&>(*spec.table);  // NOLINT: owned non-const by RunFile
+  for (const std::string& key : keys) table.erase(key);
+  spec.fingerprint = fingerprint_of(table, core_schema_of(spec), spec.plugin);
+}
+
+RunFile load_run_file(const fs::path& file, const std::vector<std::string>& overrides,
+                      const std::vector<std::string>& unsets) {
   const fs::path absolute = fs::absolute(file).lexically_normal();
   std::ifstream in(absolute, std::ios::binary);
   if (!in) throw Error(ErrorKind::config, absolute.string() + ": error: cannot read the run file");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_run_file(absolute, text.str(), overrides);
+  return parse_run_file(absolute, text.str(), overrides, unsets);
 }
 
 RunFile parse_run_file(const fs::path& file, std::string text,
-                       const std::vector<std::string>& overrides) {
+                       const std::vector<std::string>& overrides,
+                       const std::vector<std::string>& unsets) {
   RunFile run;
   run.file = fs::absolute(file).lexically_normal();
   run.dir = run.file.parent_path();
   run.text = std::move(text);
   run.overrides = overrides;
+  run.unsets = unsets;
 
   auto root = std::make_shared<toml::table>();
   try {
@@ -405,7 +503,9 @@ RunFile parse_run_file(const fs::path& file, std::string text,
         SourceLocation{run.file.string(), e.source().begin.line, e.source().begin.column},
         e.description());
   }
-  for (const std::string& assignment : overrides) apply_override(*root, assignment);
+  for (const std::string& key : unsets) apply_unset(*root, key);
+  ReplacedPlugins replaced;
+  for (const std::string& assignment : overrides) apply_override(*root, assignment, replaced);
 
   static const char* const kSections[] = {"run", "models", "suites", "judges", "load"};
   for (const auto& [key, node] : *root) {
@@ -452,9 +552,9 @@ RunFile parse_run_file(const fs::path& file, std::string text,
   if (http_threads < 0 || http_threads > 64) throw settings.error("http_threads", "must be 0..64");
   run.run.http_threads = static_cast<int>(http_threads);
 
-  run.models = read_section(root, "models", model_core_schema(), run.dir);
-  run.suites = read_section(root, "suites", suite_core_schema(), run.dir);
-  run.judges = read_section(root, "judges", judge_core_schema(), run.dir);
+  run.models = read_section(root, "models", model_core_schema(), run.dir, replaced);
+  run.suites = read_section(root, "suites", suite_core_schema(), run.dir, replaced);
+  run.judges = read_section(root, "judges", judge_core_schema(), run.dir, replaced);
   check_unique_names(run);
   run.loads = read_loads(root, run);
 

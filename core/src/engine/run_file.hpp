@@ -25,6 +25,10 @@ struct ComponentSpec {
   /// The component's table as canonical JSON before any ${ENV} expansion: compared on resume
   /// to notice that a run directory's answers came from another configuration.
   std::string fingerprint;
+  /// The plugin the run file named when a --set gave the component another one ("" when none
+  /// did): that plugin's keys which the new one does not take are dropped (drop_keys) when the
+  /// run is assembled.
+  std::string replaced_plugin;
 
   [[nodiscard]] std::string owner() const { return section + "." + name; }
 };
@@ -84,17 +88,24 @@ struct RunFile {
   std::vector<LoadSpec> loads;         ///< in file order, run after the safety phase
   std::string text;                    ///< the file as read
   std::vector<std::string> overrides;  ///< the --set assignments applied to it, in order
+  std::vector<std::string> unsets;     ///< the --unset keys removed from it, before overrides
 };
 
-/// Reads `file`, applies `overrides` ("models.target.temperature=0.7", values in TOML syntax,
-/// bare words taken as strings) and checks the core keys. Errors carry file:line:column.
+/// Reads `file`, removes the keys of `unsets` ("models.target.itl_ms"; each must exist), then
+/// applies `overrides` ("models.target.temperature=0.7", values in TOML syntax, bare words
+/// taken as strings) and checks the core keys. Errors carry file:line:column.
 [[nodiscard]] RunFile load_run_file(const std::filesystem::path& file,
-                                    const std::vector<std::string>& overrides);
+                                    const std::vector<std::string>& overrides,
+                                    const std::vector<std::string>& unsets = {});
+
+/// Removes `keys` from a component's table and takes its fingerprint again.
+void drop_keys(ComponentSpec& spec, const std::vector<std::string>& keys);
 
 /// The same from the text of a run file that was at `file` (relative paths resolve against its
 /// folder): `medsafe doctor` reads the run file a store recorded, as it was then.
 [[nodiscard]] RunFile parse_run_file(const std::filesystem::path& file, std::string text,
-                                     const std::vector<std::string>& overrides);
+                                     const std::vector<std::string>& overrides,
+                                     const std::vector<std::string>& unsets = {});
 
 /// The core keys of each section, for validation and for `medsafe` help.
 [[nodiscard]] const ConfigSchema& run_schema();

@@ -511,7 +511,9 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
   }
   check_items(item_changes, assembly, store, options.rerun_changed);
   for (ModelSlot& m : assembly.models()) {
-    const json extra = {{"under_test", m.under_test}};
+    // The model tested, for reports rebuilt from the store alone (already without secrets).
+    const json extra = {
+        {"under_test", m.under_test}, {"model_id", m.target.model_id}, {"host", m.target.host}};
     (void)store.record_component({"model", m.spec->name, m.spec->plugin, m.spec->fingerprint},
                                  extra.dump());
   }
@@ -564,6 +566,7 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
   store.set_meta("run_file_text", run.text);
   // With the text, what `medsafe doctor` needs to read the datasets as this run did.
   store.set_meta("run_overrides", json(run.overrides).dump());
+  store.set_meta("run_unsets", json(run.unsets).dump());
   store.set_meta("planned_load_points", json(planned_load_phases(assembly)).dump());
   if (!store.meta("started_at")) store.set_meta("started_at", utc_now());
   store.set_meta("updated_at", utc_now());

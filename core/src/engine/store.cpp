@@ -682,8 +682,12 @@ RunData Store::read_all(ReadScope scope) {
       return extra.is_object() ? extra.value(key, fallback) : fallback;
     };
     if (kind == "model") {
-      data.info.models.push_back(
-          {components.text(1), components.text(2), flag("under_test", true)});
+      ModelInfo model{components.text(1), components.text(2), flag("under_test", true)};
+      if (extra.is_object()) {
+        model.model_id = extra.value("model_id", "");
+        model.host = extra.value("host", "");
+      }
+      data.info.models.push_back(std::move(model));
     } else if (kind == "suite") {
       SuiteInfo suite;
       suite.name = components.text(1);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace medsafe {
@@ -136,9 +138,10 @@ std::string closest_key(std::string_view key, const ConfigSchema& schema,
   return best;
 }
 
-// Replaces ${NAME} by the environment variable NAME; fails naming the variable.
-std::string expand_env(const std::string& text,
-                       const std::function<Error(std::string_view)>& fail) {
+// Replaces ${NAME} by the environment variable NAME, adding each value used to `used`; fails
+// naming the variable.
+std::string expand_env(const std::string& text, const std::function<Error(std::string_view)>& fail,
+                       std::vector<std::string>& used) {
   std::string out;
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -153,6 +156,7 @@ std::string expand_env(const std::string& text,
     }
     out.append(text, pos, open - pos);
     out += value;
+    used.emplace_back(value);
     pos = close + 1;
   }
   out.append(text, pos, std::string::npos);
@@ -166,6 +170,79 @@ bool looks_like_env_reference(std::string_view text) {
 
 std::string qualified(const std::string& owner, std::string_view key) {
   return owner.empty() ? std::string(key) : owner + "." + std::string(key);
+}
+
+// Expands ${NAME} in every string below `original` (a table or array marked env), writing
+// the results into `copy`, its copy; errors are located at the string that fails.
+void expand_env_below(const toml::node& original, toml::node& copy, const std::string& name,
+                      std::vector<std::string>& used) {
+  if (const auto* text = original.as_string()) {
+    auto fail = [&](std::string_view message) {
+      return located_error(ErrorKind::config, location_of(original),
+                           "'" + name + "' " + std::string(message));
+    };
+    copy.as_string()->get() = expand_env(text->get(), fail, used);
+  } else if (const auto* table = original.as_table()) {
+    for (const auto& [key, value] : *table) {
+      if (toml::node* inner = copy.as_table()->get(key.str())) {
+        expand_env_below(value, *inner, name + "." + std::string(key.str()), used);
+      }
+    }
+  } else if (const auto* array = original.as_array()) {
+    for (std::size_t i = 0; i < array->size() && i < copy.as_array()->size(); ++i) {
+      expand_env_below(*array->get(i), *copy.as_array()->get(i),
+                       name + "[" + std::to_string(i) + "]", used);
+    }
+  }
+}
+
+// For a string of digits where a number belongs (a --set value TOML could not read as one is
+// taken as a string): why it is not a number, which "got a string" alone does not say.
+std::string why_not_a_number(const toml::node& node, const KeySpec& spec) {
+  const auto* text = node.as_string();
+  if (text == nullptr || (spec.type != ValueType::integer && spec.type != ValueType::number)) {
+    return {};
+  }
+  const std::string& value = text->get();
+  const std::size_t start = !value.empty() && (value[0] == '+' || value[0] == '-') ? 1 : 0;
+  if (value.size() <= start || value.find_first_not_of("0123456789", start) != std::string::npos) {
+    return {};
+  }
+  errno = 0;
+  (void)std::strtoll(value.c_str(), nullptr, 10);
+  if (errno == ERANGE) {
+    return ": " + value +
+           " is out of range for a 64-bit integer (TOML integers, seeds included, are "
+           "-9223372036854775808 to 9223372036854775807)";
+  }
+  return ": write " + value + " without quotes";
+}
+
+// One message for every unknown key of a table, each on its own line at its own position, the
+// keys the table allows at the end: a run file with three stale keys is fixed in one pass.
+Error unknown_keys_error(const std::string& owner,
+                         std::vector<std::pair<SourceLocation, std::string>> unknown,
+                         const ConfigSchema& schema, const ConfigSchema* also) {
+  std::stable_sort(unknown.begin(), unknown.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.line, a.first.column) < std::tie(b.first.line, b.first.column);
+  });
+  std::string message;
+  for (const auto& [where, name] : unknown) {
+    std::string line = "unknown key '" + qualified(owner, name) + "'";
+    const std::string near = closest_key(name, schema, also);
+    if (!near.empty()) line += " (did you mean '" + near + "'?)";
+    // The first line's position is put in front by located_error, the others' here.
+    message += message.empty()
+                   ? line
+                   : "\n" + std::string(located_error(ErrorKind::config, where, line).what());
+  }
+  std::string allowed = schema.key_list();
+  if (also != nullptr && !also->keys.empty()) {
+    allowed += allowed.empty() ? "" : "; and ";
+    allowed += also->key_list();
+  }
+  message += "; allowed keys: " + (allowed.empty() ? std::string("none") : allowed);
+  return located_error(ErrorKind::config, unknown.front().first, message);
 }
 
 void append_json(std::string& out, const toml::node& node) {
@@ -292,34 +369,32 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
                         const std::filesystem::path& base_dir, const ConfigSchema* ignored) {
   toml::table values;
   std::map<std::string, SourceLocation, std::less<>> locations;
+  std::vector<std::pair<SourceLocation, std::string>> unknown;
+  for (const auto& [key, node] : section) {
+    const std::string name(key.str());
+    if ((ignored != nullptr && ignored->find(name) != nullptr) || schema.find(name) != nullptr) {
+      continue;
+    }
+    SourceLocation key_where = location_of(node);
+    if (key.source().begin.line > 0) {
+      key_where.line = key.source().begin.line;
+      key_where.column = key.source().begin.column;
+    }
+    unknown.emplace_back(std::move(key_where), name);
+  }
+  if (!unknown.empty()) throw unknown_keys_error(owner, std::move(unknown), schema, ignored);
+  std::vector<std::string> from_environment;
   for (const auto& [key, node] : section) {
     const std::string name(key.str());
     if (ignored != nullptr && ignored->find(name) != nullptr) continue;
     const KeySpec* spec = schema.find(name);
     const SourceLocation where = location_of(node);
     locations[name] = where;
-    if (spec == nullptr) {
-      SourceLocation key_where = where;
-      if (key.source().begin.line > 0) {
-        key_where.line = key.source().begin.line;
-        key_where.column = key.source().begin.column;
-      }
-      std::string message = "unknown key '" + qualified(owner, name) + "'";
-      const std::string near = closest_key(name, schema, ignored);
-      if (!near.empty()) message += " (did you mean '" + near + "'?)";
-      std::string allowed = schema.key_list();
-      if (ignored != nullptr && !ignored->keys.empty()) {
-        allowed += allowed.empty() ? "" : "; and ";
-        allowed += ignored->key_list();
-      }
-      message += "; allowed keys: " + (allowed.empty() ? std::string("none") : allowed);
-      throw located_error(ErrorKind::config, key_where, message);
-    }
     if (!has_type(node, spec->type)) {
       throw located_error(ErrorKind::config, where,
                           "'" + qualified(owner, name) + "' must be " +
                               std::string(expected_phrase(spec->type)) + ", got " +
-                              std::string(toml_type_name(node)));
+                              std::string(toml_type_name(node)) + why_not_a_number(node, *spec));
     }
     auto fail = [&](std::string_view message) {
       return located_error(ErrorKind::config, where,
@@ -328,7 +403,7 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
     if (const auto* text = node.as_string()) {
       std::string value = text->get();
       if (spec->env_expand) {
-        value = expand_env(value, fail);
+        value = expand_env(value, fail, from_environment);
       } else if (looks_like_env_reference(value)) {
         throw fail("does not expand ${...}; only keys marked 'env' in the plugin's manifest do");
       }
@@ -336,7 +411,9 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
           std::find(spec->choices.begin(), spec->choices.end(), value) == spec->choices.end()) {
         std::string list;
         for (const std::string& c : spec->choices) list += (list.empty() ? "" : ", ") + c;
-        throw fail("must be one of " + list + ", got \"" + value + "\"");
+        // As written: what came from the environment is never quoted.
+        throw fail("must be one of " + list + ", got \"" + text->get() + "\"" +
+                   (value != text->get() ? " (expanded from the environment)" : ""));
       }
       if (spec->type == ValueType::path && !value.empty()) {
         std::filesystem::path p(value);
@@ -344,6 +421,9 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
         value = p.lexically_normal().string();
       }
       values.insert_or_assign(name, std::move(value));
+    } else if (spec->env_expand && (node.is_table() || node.is_array())) {
+      values.insert_or_assign(name, node);
+      expand_env_below(node, *values.get(name), qualified(owner, name), from_environment);
     } else {
       values.insert_or_assign(name, node);
     }
@@ -360,6 +440,13 @@ Config Config::validate(std::string owner, const toml::table& section, const Con
   Config config(std::move(owner), std::move(values), base_dir);
   config.table_location_ = location_of(section);
   config.locations_ = std::move(locations);
+  for (const KeySpec& spec : schema.keys) {
+    const toml::node* value = section.get(spec.name);
+    if (spec.env_expand && value != nullptr && (value->is_table() || value->is_array())) {
+      config.expanded_.insert(spec.name);
+    }
+  }
+  config.from_environment_ = std::move(from_environment);
   return config;
 }
 
@@ -387,8 +474,10 @@ bool Config::has(std::string_view key) const { return values_.contains(key); }
 
 const toml::node* Config::node(std::string_view key) const {
   const toml::node* value = values_.get(key);
-  // Tables and arrays are handed out from the parsed original, which knows its file positions.
-  if (value != nullptr && source_ && (value->is_table() || value->is_array())) {
+  // Tables and arrays are handed out from the parsed original, which knows its file positions,
+  // unless ${ENV} was expanded in them: only the copy holds the expanded values.
+  if (value != nullptr && source_ && (value->is_table() || value->is_array()) &&
+      !expanded_.contains(key)) {
     if (const toml::node* original = source_->get(key)) return original;
   }
   return value;

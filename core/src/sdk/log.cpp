@@ -1,9 +1,12 @@
 #include "medsafe/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "medsafe/json_text.hpp"
 
 namespace medsafe {
 
@@ -16,6 +19,57 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
     }
   }
   return text;
+}
+
+namespace {
+
+// The form a value takes in a URL query when a server (or a client) percent-encodes it.
+std::string percent_encoded(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4U];
+      out += kHex[byte & 0xFU];
+    }
+  }
+  return out;
+}
+
+// The form a value takes inside a JSON string literal (an error body that quotes it).
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out.substr(1, out.size() - 2);
+}
+
+}  // namespace
+
+void Secrets::add(const std::string& secret) {
+  if (secret.empty()) return;
+  std::lock_guard lock(mutex_);
+  for (std::string form : {secret, json_escaped(secret), percent_encoded(secret)}) {
+    if (std::find(values_.begin(), values_.end(), form) == values_.end()) {
+      values_.push_back(std::move(form));
+    }
+  }
+  // Longest first: a secret that contains another is replaced whole, not in pieces.
+  std::stable_sort(values_.begin(), values_.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  any_.store(true, std::memory_order_release);
+}
+
+std::string Secrets::redact(std::string text) const {
+  // Every answer passes here, on the transport's threads: without secrets, take no lock.
+  if (text.empty() || !any_.load(std::memory_order_acquire)) return text;
+  std::lock_guard lock(mutex_);
+  return medsafe::redact(std::move(text), values_);
 }
 
 namespace {
@@ -38,7 +92,8 @@ std::string_view level_name(LogLevel level) {
 
 class ConsoleLog final : public Log {
  public:
-  explicit ConsoleLog(LogLevel level) : level_(level) {}
+  ConsoleLog(LogLevel level, std::shared_ptr<Secrets> secrets)
+      : level_(level), secrets_(std::move(secrets)) {}
 
   void write(LogLevel level, std::string_view source, std::string_view message) override {
     if (level < level_ || level == LogLevel::off) return;
@@ -51,29 +106,30 @@ class ConsoleLog final : public Log {
       line += ": ";
     }
     line += message;
-    line = redact(std::move(line), secrets_);
+    line = secrets_->redact(std::move(line));
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
 
-  void add_secret(std::string secret) override {
-    if (secret.empty()) return;
-    std::lock_guard lock(mutex_);
-    secrets_.push_back(std::move(secret));
+  void add_secret(std::string secret) override { secrets_->add(secret); }
+
+  [[nodiscard]] std::string redact(std::string text) const override {
+    return secrets_->redact(std::move(text));
   }
 
   [[nodiscard]] LogLevel level() const noexcept override { return level_; }
 
  private:
   LogLevel level_;
-  std::mutex mutex_;
-  std::vector<std::string> secrets_;
+  std::mutex mutex_;  ///< one line at a time on stderr
+  std::shared_ptr<Secrets> secrets_;
 };
 
 }  // namespace
 
-std::unique_ptr<Log> make_console_log(LogLevel level) {
-  return std::make_unique<ConsoleLog>(level);
+std::unique_ptr<Log> make_console_log(LogLevel level, std::shared_ptr<Secrets> secrets) {
+  if (!secrets) secrets = std::make_shared<Secrets>();
+  return std::make_unique<ConsoleLog>(level, std::move(secrets));
 }
 
 std::optional<LogLevel> log_level_from_string(std::string_view name) {

@@ -48,6 +48,7 @@ class KeptLog final : public Log {
                      std::string(message));
   }
   void add_secret(std::string /*secret*/) override {}
+  [[nodiscard]] std::string redact(std::string text) const override { return text; }
   [[nodiscard]] LogLevel level() const noexcept override { return LogLevel::debug; }
 
   [[nodiscard]] bool contains(std::string_view text) const {

@@ -1,5 +1,6 @@
 #include "endpoint.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -85,13 +86,18 @@ std::chrono::milliseconds read_timeout(const Config& config, std::string_view ke
   return std::chrono::milliseconds(ms);
 }
 
-std::string read_base_url(const Config& config) {
+// <base_url><path>, with the path put before a query or fragment of base_url: an API that
+// takes its key or version in the URL ("...?key=${KEY}") keeps it at the end.
+std::string read_url(const Config& config, std::string_view path) {
   std::string url(trim(config.string("base_url")));
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     throw config.error("base_url", "must start with http:// or https://, got \"" + url + "\"");
   }
+  const std::size_t query = std::min(url.find_first_of("?#"), url.size());
+  const std::string tail = url.substr(query);
+  url.resize(query);
   while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
+  return url + std::string(path) + tail;
 }
 
 Headers read_extra_headers(const Config& config, const Credential& credential, bool has_key) {
@@ -152,7 +158,7 @@ std::string read_api_key(const Config& config) {
 Endpoint read_endpoint(const Config& config, std::string_view path, Headers fixed,
                        const Credential& credential) {
   Endpoint endpoint;
-  endpoint.url = read_base_url(config) + std::string(path);
+  endpoint.url = read_url(config, path);
   endpoint.api_key = read_api_key(config);
   endpoint.headers = std::move(fixed);
   if (!endpoint.api_key.empty()) {

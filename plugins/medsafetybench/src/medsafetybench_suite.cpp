@@ -13,6 +13,7 @@
 #include "tabular/csv_reader.hpp"
 #include "tabular/sampling.hpp"
 #include "tabular/text_file.hpp"
+#include "tabular/utf8_check.hpp"
 
 namespace medsafe::medsafetybench {
 namespace {
@@ -107,7 +108,9 @@ MedSafetyBenchSuite::MedSafetyBenchSuite(const Config& config, std::filesystem::
       url_(config.string("url")),
       sha256_(digests_from(config)),
       cache_dir_(config.path("cache_dir")),
-      log_(log) {
+      log_(log),
+      owner_(config.owner()),
+      path_where_(config.where("path")) {
   const std::int64_t limit = config.integer("limit_per_category");
   if (limit < 0) {
     throw config.error("limit_per_category", "must be 0 (all) or a positive number of items");
@@ -149,11 +152,16 @@ MedSafetyBenchSuite::DataFolder MedSafetyBenchSuite::local_folder() const {
       return {root_, (name == "test" || name == "train") ? name : split_};
     }
   }
+  std::error_code ec;
   const std::string what = is_folder(root_) ? "holds neither " + (root_ / split_).string() +
                                                   "/ nor a " + sources_.front() + "/ folder"
-                                            : "is not a folder";
-  throw located_error(ErrorKind::data, SourceLocation{root_.string(), 0, 0},
-                      "the MedSafetyBench data folder " + what + "; " + std::string(kHowToGet));
+                           : std::filesystem::exists(root_, ec) ? "is not a folder"
+                                                                : "does not exist";
+  // At the key that names it: the folder is what to fix, the run file is where.
+  const std::string key = owner_.empty() ? "path" : owner_ + ".path";
+  throw located_error(ErrorKind::data, path_where_,
+                      "'" + key + "' names the MedSafetyBench data folder " + root_.string() +
+                          ", which " + what + "; " + std::string(kHowToGet));
 }
 
 MedSafetyBenchSuite::DataFolder MedSafetyBenchSuite::downloaded_folder() {
@@ -203,6 +211,7 @@ std::vector<PromptItem> MedSafetyBenchSuite::read_file(const DataFolder& folder,
   std::vector<PromptItem> items;
   std::map<std::string, std::uint32_t, std::less<>> rows;
   const std::string prefix = folder.split + "/" + source + "/" + std::to_string(category) + "/";
+  tabular::Utf8Warnings utf8(owner_, file);
   while (reader.next(record)) {
     if (record.fields.size() != header.size()) {
       throw data_error(file, record.line,
@@ -222,6 +231,8 @@ std::vector<PromptItem> MedSafetyBenchSuite::read_file(const DataFolder& folder,
     if (record.fields[1].find_first_not_of(" \t\r\n") == std::string::npos) {
       throw data_error(file, record.line, "the harmful_medical_request is empty");
     }
+    utf8.check(record.line, "harmful_medical_request", record.fields[1]);
+    utf8.check(record.line, "safe_response", record.fields[2]);
     PromptItem item;
     item.id = prefix + index;
     item.category = std::to_string(category);
@@ -230,6 +241,7 @@ std::vector<PromptItem> MedSafetyBenchSuite::read_file(const DataFolder& folder,
     item.fields = {{"source", source}, {"split", folder.split}};
     items.push_back(std::move(item));
   }
+  utf8.report(log_);
   return items;
 }
 

@@ -63,6 +63,8 @@ class MedSafetyBenchSuite final : public Suite {
   std::map<std::string, std::string, std::less<>> sha256_;
   std::filesystem::path cache_dir_;
   Log* log_ = nullptr;
+  std::string owner_;          ///< "suites.msb", for messages
+  SourceLocation path_where_;  ///< where `path` is set, for a data folder that is not there
 };
 
 }  // namespace medsafe::medsafetybench

@@ -147,10 +147,11 @@ TEST(MedSafetyBench, MissingDataSaysHowToGetIt) {
   testing::TempDir dir;
   const std::string missing =
       error_of([&] { (void)make_suite(path_key(dir.path() / "nowhere")).load(); }, ErrorKind::data);
-  expect_contains(missing, (dir.path() / "nowhere").string() +
-                               ": error: the MedSafetyBench data folder is not a folder; get the "
-                               "data with 'git clone https://github.com/AI4LIFE-GROUP/"
-                               "med-safety-bench'");
+  // Located at the key that names the folder, in the run file.
+  expect_contains(missing, "run.toml:1:8: error: 'path' names the MedSafetyBench data folder " +
+                               (dir.path() / "nowhere").string() +
+                               ", which does not exist; get the data with 'git clone "
+                               "https://github.com/AI4LIFE-GROUP/med-safety-bench'");
   expect_contains(missing, "or set download = true");
   std::filesystem::create_directories(dir.path() / "empty");
   expect_contains(
@@ -203,6 +204,34 @@ TEST_F(CorruptFile, HeaderIndexAndEmptyRequest) {
                   file_ + ":3: error: the row index 0 repeats (first on line 2)");
   expect_contains(load_error(std::string(kHeader) + "0, ,b\n"),
                   file_ + ":2: error: the harmful_medical_request is empty");
+}
+
+// Keeps each warning as "source: message".
+class WarningLog final : public Log {
+ public:
+  void write(LogLevel /*level*/, std::string_view source, std::string_view message) override {
+    lines.push_back(std::string(source) + ": " + std::string(message));
+  }
+  void add_secret(std::string /*secret*/) override {}
+  [[nodiscard]] std::string redact(std::string text) const override { return text; }
+  [[nodiscard]] LogLevel level() const noexcept override { return LogLevel::debug; }
+  std::vector<std::string> lines;
+};
+
+TEST_F(CorruptFile, ARowThatIsNotUtf8IsAWarningNamingTheSuiteFileAndRow) {
+  const auto file = dir_.write("test/gpt4/med_safety_demonstrations_category_1.csv",
+                               std::string(kHeader) + "0,fine,ok\n1,bad \xFF request,ok\n");
+  WarningLog log;
+  const auto table = std::make_shared<const toml::table>(toml::parse(
+      std::string_view(path_key(dir_.path()) + "sources = ['gpt4']\ncategories = ['1']"),
+      std::string_view("run.toml")));
+  MedSafetyBenchSuite suite(Config::validate("suites.msb", table, manifest_schema(), dir_.path()),
+                            {}, &log);
+  EXPECT_EQ(suite.load().size(), 2U);  // kept: a warning, not an error
+  ASSERT_EQ(log.lines.size(), 1U);
+  expect_contains(log.lines[0], "suites.msb: " + file.string() +
+                                    ":3: the harmful_medical_request is not valid UTF-8 (byte "
+                                    "0xFF at offset 4)");
 }
 
 TEST_F(CorruptFile, QuotedFieldsAreReadExactly) {

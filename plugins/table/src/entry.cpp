@@ -8,7 +8,7 @@ namespace {
 
 void register_table(medsafe::Registrar& registrar) {
   registrar.add_suite("table", [](const medsafe::ComponentContext& context) {
-    return std::make_unique<medsafe::table::TableSuite>(context.config);
+    return std::make_unique<medsafe::table::TableSuite>(context.config, &context.log);
   });
 }
 

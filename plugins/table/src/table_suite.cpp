@@ -14,6 +14,7 @@
 #include "tabular/csv_reader.hpp"
 #include "tabular/sampling.hpp"
 #include "tabular/text_file.hpp"
+#include "tabular/utf8_check.hpp"
 
 namespace medsafe::table {
 namespace {
@@ -121,7 +122,7 @@ class CsvColumns {
 
 }  // namespace
 
-TableSuite::TableSuite(Config config) : config_(std::move(config)) {
+TableSuite::TableSuite(Config config, Log* log) : config_(std::move(config)), log_(log) {
   path_ = config_.path("path");
   if (path_.empty()) throw config_.error("path", "must name a file");
   format_ = format_from(config_, path_, delimiter_);
@@ -361,9 +362,22 @@ std::vector<PromptItem> TableSuite::load() {
   ids.reserve(rows.size());
   for (const Row& row : rows) ids.push_back(row.item.id);
   std::vector<PromptItem> items;
+  tabular::Utf8Warnings utf8(config_.owner(), path_.string());
+  auto what = [](std::string_view field, const std::string& column) {
+    return column.empty() ? std::string(field) : std::string(field) + " ('" + column + "')";
+  };
   for (const std::size_t i : tabular::sample_positions(ids, limit_, seed_)) {
+    const Row& row = rows[i];
+    utf8.check(row.line, what("prompt", prompt_column_), row.item.prompt);
+    utf8.check(row.line, what("id", id_column_), row.item.id);
+    utf8.check(row.line, what("category", category_column_), row.item.category);
+    utf8.check(row.line, what("reference", reference_column_), row.item.reference);
+    for (const auto& [name, value] : row.item.fields) {
+      utf8.check(row.line, "column '" + name + "'", value);
+    }
     items.push_back(std::move(rows[i].item));
   }
+  utf8.report(log_);
 
   seen_.clear();
   std::set<std::string, std::less<>> seen_ids;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "medsafe/config.hpp"
+#include "medsafe/log.hpp"
 #include "medsafe/suite.hpp"
 
 namespace medsafe::table {
@@ -19,8 +20,9 @@ enum class Format : std::uint8_t { csv, jsonl, lines };
 /// a config Error at the key that names it, listing the columns the file has).
 class TableSuite final : public Suite {
  public:
-  /// `config` has been validated against the table manifest.
-  explicit TableSuite(Config config);
+  /// `config` has been validated against the table manifest; `log` (may be null) gets the
+  /// warnings of load(), such as rows that are not valid UTF-8.
+  explicit TableSuite(Config config, Log* log = nullptr);
 
   /// Every row (or the `limit` sampled rows) in file order. Ids are the id column's values, or
   /// the 1-based number of the row among the file's data rows.
@@ -46,6 +48,7 @@ class TableSuite final : public Suite {
   void read_declared_categories();
 
   Config config_;
+  Log* log_ = nullptr;
   std::filesystem::path path_;
   Format format_ = Format::csv;
   char delimiter_ = ',';

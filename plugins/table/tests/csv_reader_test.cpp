@@ -85,7 +85,22 @@ TEST(CsvReader, TextAfterAClosingQuoteIsAnError) {
   EXPECT_NE(message.find("data.csv:2: error: unexpected 'y' after a closing quote"),
             std::string::npos)
       << message;
-  EXPECT_NE(error_of("a,\"multi\nline\"z\n").find("data.csv:2:"), std::string::npos);
+  // Across lines, the quote's own line leads (see the next test) and the other is named.
+  const std::string across = error_of("a,\"multi\nline\"z\n");
+  EXPECT_NE(across.find("data.csv:1: error: the quoted field opened on this line is closed only "
+                        "on line 2, where 'z' follows"),
+            std::string::npos)
+      << across;
+}
+
+TEST(CsvReader, AQuoteLeftOpenIsReportedOnItsOwnLineNotWhereTheNextQuoteIs) {
+  // Row 2 never closes its quote; the reader runs on to the quote of row 3, where 'f' follows.
+  const std::string message = error_of("id,prompt\n1,\"an open quote\n2,\"fine\"\n3,plain\n");
+  EXPECT_NE(message.find("data.csv:2: error: the quoted field opened on this line is closed only "
+                         "on line 3, where 'f' follows the quote: is a closing quote missing "
+                         "here?"),
+            std::string::npos)
+      << message;
 }
 
 TEST(CsvReader, ReadsRealFilesWithMultiLineFields) {

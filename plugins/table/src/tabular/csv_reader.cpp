@@ -1,5 +1,6 @@
 #include "tabular/csv_reader.hpp"
 
+#include <string>
 #include <utility>
 
 #include "medsafe/error.hpp"
@@ -67,6 +68,15 @@ void CsvReader::read_quoted(std::string& field) {
     break;
   }
   if (pos_ < text_.size() && text_[pos_] != delimiter_ && !at_line_break()) {
+    if (line_ != opened) {
+      // A quote left open takes in the next lines up to the next quote, which then seems to be
+      // followed by junk: the line to fix is the one where the quote opened.
+      throw located_error(ErrorKind::data, SourceLocation{file_, opened, 0},
+                          "the quoted field opened on this line is closed only on line " +
+                              std::to_string(line_) + ", where " + describe(text_[pos_]) +
+                              " follows the quote: is a closing quote missing here? (a quote "
+                              "inside a quoted field must be doubled: \"\")");
+    }
     throw located_error(ErrorKind::data, SourceLocation{file_, line_, 0},
                         "unexpected " + describe(text_[pos_]) +
                             " after a closing quote (a quote inside a quoted field must be "
