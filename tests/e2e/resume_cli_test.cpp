@@ -332,16 +332,18 @@ TEST_F(Resume, ThroughputAfterAResumeLeavesThePauseOut) {
 }
 
 TEST_F(Resume, TheResumeHintRepeatsEveryOptionAndFollowingItFinishesTheRun) {
-  write_run(20, "ttft_ms = 300\nconcurrency = 1");
+  write_run(20, "ttft_ms = 300\nconcurrency = 1\nitl_ms = 5");
   out_ = scratch() / "my out";
+  // A resume without the --unset would be refused: the model's configuration would differ.
   const std::unique_ptr<Child> child =
-      start({"--set", "models.m.refusal_rate=0.25", "--set", "models.m.compliance_text=it's fine"});
+      start({"--unset", "models.m.itl_ms", "--set", "models.m.refusal_rate=0.25", "--set",
+             "models.m.compliance_text=it's fine"});
   ASSERT_TRUE(wait_for_responses(1, *child));
   child->signal(SIGINT);
   const ProcessResult stopped = child->wait(std::chrono::minutes(1));
   ASSERT_EQ(stopped.exit_code, 130) << stopped.err;
   const std::string hint = medsafe_binary() + " run " + run_.string() + " --out '" + out_.string() +
-                           "' --set models.m.refusal_rate=0.25 --set "
+                           "' --unset models.m.itl_ms --set models.m.refusal_rate=0.25 --set "
                            "'models.m.compliance_text=it'\\''s fine'";
   const std::string marker = "to resume, run the same command again: ";
   const std::size_t at = stopped.err.find(marker);
