@@ -67,6 +67,40 @@ TEST(RetryPolicy, BackoffDoublesWithJitterAndHonoursRetryAfter) {
   EXPECT_EQ(policy.delay(1, limited, random), milliseconds(1500));
 }
 
+TEST(RetryPolicy, ARetryAfterBeyondTheCapFailsTheAttemptWithItsReason) {
+  const RetryPolicy policy = RetryPolicy::from_config(model_config());
+  EXPECT_EQ(policy.retry_after_max_s, 120.0);
+  Response limited = failure(Outcome::http_error, 429);
+  limited.retry_after_s = 86400;
+  EXPECT_EQ(policy.excessive_wait(limited),
+            "the server asked to wait 86400 s (Retry-After), more than retry_after_max_s = 120");
+  // A delay is still bounded for any caller that asks despite that.
+  std::uint64_t random = 1;
+  EXPECT_EQ(policy.delay(1, limited, random), milliseconds(120'000));
+  limited.retry_after_s = 120;  // exactly the cap is waited for
+  EXPECT_EQ(policy.excessive_wait(limited), std::nullopt);
+  EXPECT_EQ(policy.delay(1, limited, random), milliseconds(120'000));
+  EXPECT_EQ(policy.excessive_wait(failure(Outcome::http_error, 503)), std::nullopt);
+
+  const RetryPolicy small = RetryPolicy::from_config(model_config("retry_after_max_s = 0.5\n"));
+  limited.retry_after_s = 1.25;
+  EXPECT_EQ(small.excessive_wait(limited),
+            "the server asked to wait 1.25 s (Retry-After), more than retry_after_max_s = 0.5");
+  limited.retry_after_s = 1e20;  // a 21-digit header value is no reason to print 21 digits
+  EXPECT_EQ(small.excessive_wait(limited),
+            "the server asked to wait 1e+20 s (Retry-After), more than retry_after_max_s = 0.5");
+  for (const char* bad :
+       {"retry_after_max_s = -1\n", "retry_after_max_s = 1e9\n", "retry_after_max_s = nan\n"}) {
+    try {
+      (void)RetryPolicy::from_config(model_config(bad));
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("retry_after_max_s"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("0..86400"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(TokenBucket, WaitsForRefill) {
   TokenBucket bucket(10.0, 2.0);  // 10 per second, burst of 2
   const TimePoint t0 = Clock::now();

@@ -53,6 +53,7 @@ struct ModelState {
   std::int64_t answered = 0;
   std::int64_t failed = 0;
   std::int64_t retried = 0;
+  TimePoint retry_after_until{};  ///< when the longest wait a server asked for ends
 };
 
 struct JudgeState {
@@ -300,19 +301,29 @@ class SafetyLoop {
                             ? static_cast<double>(response.usage.completion_tokens)
                             : estimate_tokens(response.text));
     task.attempts += std::max(response.wire_sends, 1);
+    const bool retry = !counts_.interrupted && model.retry.retryable(response) &&
+                       task.attempts < model.retry.max_attempts;
+    // A server that asks for a longer wait than the model allows fails the attempt now: waiting
+    // would park the run (a Retry-After of a day, or an HTTP date years ahead).
+    const std::optional<std::string> refused_wait =
+        retry ? model.retry.excessive_wait(response) : std::nullopt;
+    ResponseRow row = to_row(response, slot_of(task), task.attempts);
+    if (refused_wait) row.error = *refused_wait + (row.error.empty() ? "" : "; " + row.error);
     // Every attempt's outcome is committed, so a killed run resumes with the right count.
-    store_.put_response(to_row(response, slot_of(task), task.attempts));
+    store_.put_response(row);
     if (response.ok()) {
       ++model.answered;
       ++counts_.answered;
       queue_judges(task, response.text);
       return;
     }
-    if (!counts_.interrupted && model.retry.retryable(response) &&
-        task.attempts < model.retry.max_attempts) {
+    if (retry && !refused_wait) {
       ++model.retried;
       ++counts_.retried;
-      model.retries.emplace(now + model.retry.delay(task.attempts, response, random_state_), task);
+      const auto wait = model.retry.delay(task.attempts, response, random_state_);
+      if (response.retry_after_s)
+        model.retry_after_until = std::max(model.retry_after_until, now + wait);
+      model.retries.emplace(now + wait, task);
       return;
     }
     ++model.failed;
@@ -387,6 +398,10 @@ class SafetyLoop {
       line << models[i].spec->name << ": " << done << "/" << m.planned << " answered";
       if (m.failed > 0) line << ", " << m.failed << " failed";
       if (m.retried > 0) line << ", " << m.retried << " retried";
+      if (!final && m.retry_after_until > now && !m.retries.empty()) {
+        const auto left = std::chrono::ceil<std::chrono::seconds>(m.retry_after_until - now);
+        line << ", waiting " << left.count() << " s (Retry-After)";
+      }
       if (m.gate.limit() < models[i].concurrency) {
         line << ", concurrency " << m.gate.limit() << "/" << models[i].concurrency;
       }
