@@ -71,6 +71,9 @@ class MEDSAFE_API SseParser {
   std::uint64_t events_ = 0;
 };
 
+/// How many first bytes of a body HttpResult::body_head keeps.
+inline constexpr std::size_t kBodyHeadBytes = 64;
+
 /// How an exchange ended, as seen by the transport.
 struct HttpResult {
   Outcome outcome = Outcome::ok;  ///< ok, transport_error, timeout or cancelled
@@ -84,6 +87,10 @@ struct HttpResult {
   TimePoint sent{};
   TimePoint first_byte{};  ///< first byte of the response headers
   TimePoint finished{};
+  std::uint64_t body_bytes = 0;  ///< body bytes received (a stream's too)
+  /// The body's first bytes (at most kBodyHeadBytes), kept also for a stream: messages about a
+  /// body that could not be read say what it began with.
+  std::string body_head;
   bool sse = false;              ///< the body was text/event-stream and went to on_event
   bool sse_truncated = false;    ///< the stream ended inside an event
   std::uint64_t sse_events = 0;  ///< how many events went to on_event

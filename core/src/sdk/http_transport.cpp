@@ -278,6 +278,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
     const TimePoint now = Clock::now();
     t.last_byte = now;
     if (t.mode == BodyMode::undecided) t.decide_body_mode();
+    t.result.body_bytes += length;
+    if (t.result.body_head.size() < kBodyHeadBytes) {
+      t.result.body_head.append(data, std::min(length, kBodyHeadBytes - t.result.body_head.size()));
+    }
     if (t.mode == BodyMode::events) {
       t.parser.feed(std::string_view(data, length), now, t.event_sink);
     } else if (t.result.body.size() + length > kMaxBodyBytes) {

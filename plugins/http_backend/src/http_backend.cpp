@@ -81,6 +81,17 @@ bool begin_response(const HttpResult& result, TimePoint intended_send, std::uint
   return true;
 }
 
+// What the body was, for a message about one that could not be read. A result made without
+// the transport (tests, benchmarks) may carry only `body`.
+std::string describe_arrival(const HttpResult& result) {
+  const std::string* type = result.header("content-type");
+  const std::uint64_t bytes = std::max<std::uint64_t>(result.body_bytes, result.body.size());
+  const std::string_view head = result.body_head.empty()
+                                    ? std::string_view(result.body).substr(0, kBodyHeadBytes)
+                                    : std::string_view(result.body_head);
+  return describe_body(type != nullptr ? std::string_view(*type) : std::string_view(), bytes, head);
+}
+
 }  // namespace
 
 AssemblerBase::AssemblerBase(std::string secret, TimePoint intended_send,
@@ -96,6 +107,11 @@ std::string AssemblerBase::finish_reason() const { return finish_reason_; }
 void AssemblerBase::finish_stream(const HttpResult& result, Response& response) {
   if (failure_.failed()) {
     failure_.move_to(response);
+  } else if (!ended_ && events_ == 0) {
+    // Nothing in it was an event: say what it was rather than guess it was a cut stream.
+    response.outcome = Outcome::stream_error;
+    response.error = "the stream ended without a single event (nor " + std::string(end_marker_) +
+                     "): " + describe_arrival(result);
   } else if (!ended_) {
     response.outcome = Outcome::stream_error;
     response.error = "stream ended after " + std::to_string(events_) + " events without " +
@@ -106,6 +122,14 @@ void AssemblerBase::finish_stream(const HttpResult& result, Response& response) 
 
 void AssemblerBase::finish_body(const HttpResult& result, Response& response) {
   std::string error;
+  // JSON text never holds a raw NUL, and the JSON reader takes one for the end of its input
+  // ("unexpected end of input"), which hides what arrived.
+  if (const std::size_t nul = result.body.find('\0'); nul != std::string::npos) {
+    response.outcome = Outcome::malformed;
+    response.error = "the body is not valid JSON: a NUL byte at offset " + std::to_string(nul) +
+                     " (" + describe_arrival(result) + ")";
+    return;
+  }
   switch (decode_body(result.body, error)) {
     case DecodeStatus::error_object:
       response.outcome = Outcome::stream_error;
@@ -113,7 +137,7 @@ void AssemblerBase::finish_body(const HttpResult& result, Response& response) {
       return;
     case DecodeStatus::malformed:
       response.outcome = Outcome::malformed;
-      response.error = std::move(error);
+      response.error = std::move(error) + " (" + describe_arrival(result) + ")";
       return;
     case DecodeStatus::ok:
       return;
