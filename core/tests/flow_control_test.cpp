@@ -101,6 +101,48 @@ TEST(RetryPolicy, ARetryAfterBeyondTheCapFailsTheAttemptWithItsReason) {
   }
 }
 
+TEST(FailFast, OnlyConfigurationLikeFailuresCount) {
+  Response refused = failure(Outcome::transport_error);
+  refused.unreachable = true;
+  EXPECT_TRUE(configuration_failure(refused));
+  EXPECT_FALSE(configuration_failure(failure(Outcome::transport_error)));  // a reset, say
+  for (const int status : {401, 403, 404}) {
+    EXPECT_TRUE(configuration_failure(failure(Outcome::http_error, status))) << status;
+  }
+  for (const int status : {400, 429, 500, 503}) {
+    EXPECT_FALSE(configuration_failure(failure(Outcome::http_error, status))) << status;
+  }
+  EXPECT_FALSE(configuration_failure(failure(Outcome::timeout)));
+  EXPECT_FALSE(configuration_failure(Response{}));
+}
+
+TEST(FailFast, FiresOnceAtTheNthFailureInARowFromTheStart) {
+  FailFast watch = FailFast::from_config(model_config("fail_fast_after = 3\n"));
+  const Response unauthorized = failure(Outcome::http_error, 401);
+  EXPECT_FALSE(watch.record(unauthorized, false));
+  EXPECT_FALSE(watch.record(failure(Outcome::cancelled), false));  // neither counts nor disarms
+  EXPECT_FALSE(watch.record(failure(Outcome::http_error, 429), true));  // a refused Retry-After
+  EXPECT_TRUE(watch.record(unauthorized, false));
+  EXPECT_EQ(watch.failures(), 3);
+  EXPECT_FALSE(watch.record(unauthorized, false)) << "once";
+}
+
+TEST(FailFast, AnAnswerOrAnotherFailureFirstDisarmsIt) {
+  FailFast answered(2);
+  EXPECT_FALSE(answered.record(failure(Outcome::http_error, 401), false));
+  EXPECT_FALSE(answered.record(Response{}, false));
+  for (int i = 0; i < 10; ++i)
+    EXPECT_FALSE(answered.record(failure(Outcome::http_error, 401), false));
+  FailFast other(2);
+  EXPECT_FALSE(other.record(failure(Outcome::http_error, 500), false));
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(other.record(failure(Outcome::http_error, 404), false));
+  FailFast never = FailFast::from_config(model_config("fail_fast_after = 0\n"));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_FALSE(never.record(failure(Outcome::http_error, 401), false));
+  EXPECT_EQ(FailFast::from_config(model_config()).after(), 20);
+  EXPECT_THROW((void)FailFast::from_config(model_config("fail_fast_after = -1\n")), Error);
+}
+
 TEST(TokenBucket, WaitsForRefill) {
   TokenBucket bucket(10.0, 2.0);  // 10 per second, burst of 2
   const TimePoint t0 = Clock::now();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,10 @@ using testing::write_file;
 
 /// Writes prompts.csv (`items` prompts) and run.toml into `dir`; returns the run file. The run
 /// file has model "target" (the lines of its table given, `plugin = ...` included), suite
-/// "prompts" (the table), and `extra` sections after them ([judges.x], [models.judge] ...).
+/// "prompts" (the table, with `suite_more` lines), and `extra` sections after them
+/// ([judges.x], [models.judge], [load.x] ...).
 fs::path write_run(const fs::path& dir, std::string_view model, int items = 3,
-                   std::string_view extra = {});
+                   std::string_view extra = {}, std::string_view suite_more = {});
 
 /// `[models.target]` lines for the openai backend at `base_url` ("http://127.0.0.1:N/v1").
 [[nodiscard]] std::string openai_model(std::string_view base_url, std::string_view more = {});
@@ -57,6 +59,24 @@ EngineRun run_in_process(const fs::path& run_file, const fs::path& out,
 
 /// The store of `out` read back.
 [[nodiscard]] RunData stored(const fs::path& out);
+
+/// `medsafe-sim-server` as a process of its own, so the huge answers it makes take none of
+/// the test process's memory (a spawned child's ru_maxrss counts its parent's peak too).
+class SimServerProcess {
+ public:
+  /// Starts it with `settings` (the sim manifest's keys) and waits for its port.
+  SimServerProcess(std::string_view settings, const fs::path& scratch);
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  /// "http://127.0.0.1:<port>/v1".
+  [[nodiscard]] std::string base_url() const;
+
+ private:
+  std::unique_ptr<testing::Child> child_;
+  std::uint16_t port_ = 0;
+};
+
+/// This process's own peak resident memory in KiB (getrusage).
+[[nodiscard]] long own_peak_rss_kib();
 
 /// Whether any of `lines` contains `text`.
 [[nodiscard]] bool any_contains(const std::vector<std::string>& lines, std::string_view text);

@@ -1,6 +1,7 @@
 #pragma once
 /// A run's components, made from a run file: plugins found and loaded, configurations checked
 /// against manifests, backends, suites and judges constructed and guarded.
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -21,6 +22,7 @@ struct ModelSlot {
   std::unique_ptr<Backend> backend;  ///< guarded: plugin exceptions become failed responses
   int concurrency = 1;
   bool under_test = true;
+  std::int64_t fail_fast_after = 0;  ///< its fail_fast_after, checked (0: never)
 };
 
 struct SuiteSlot {

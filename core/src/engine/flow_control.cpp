@@ -163,6 +163,30 @@ std::chrono::milliseconds RetryPolicy::delay(int attempt, const Response& respon
   return std::chrono::milliseconds(static_cast<std::int64_t>(base / 2 + unit * base / 2));
 }
 
+bool configuration_failure(const Response& response) noexcept {
+  if (response.outcome == Outcome::transport_error) return response.unreachable;
+  if (response.outcome != Outcome::http_error) return false;
+  return response.http_status == 401 || response.http_status == 403 || response.http_status == 404;
+}
+
+FailFast FailFast::from_config(const Config& core) {
+  const std::int64_t after = core.integer("fail_fast_after");
+  if (after < 0 || after > 1'000'000) {
+    throw core.error("fail_fast_after", "must be 0 (never) .. 1000000 attempts");
+  }
+  return FailFast(after);
+}
+
+bool FailFast::record(const Response& response, bool refused_wait) noexcept {
+  if (after_ == 0 || !armed_) return false;
+  if (response.outcome == Outcome::cancelled) return false;  // the run is ending anyway
+  if (!refused_wait && !configuration_failure(response)) {
+    armed_ = false;
+    return false;
+  }
+  return ++failures_ == after_;
+}
+
 TokenBucket::TokenBucket(double rate_per_s, double capacity)
     : rate_per_s_(rate_per_s), capacity_(capacity), level_(capacity) {}
 

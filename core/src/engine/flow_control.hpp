@@ -45,6 +45,33 @@ struct RetryPolicy {
 /// A number of seconds as people read it: "120", "1.5", "86400".
 [[nodiscard]] std::string seconds_text(double seconds);
 
+/// Whether a failure is one that asking again seldom mends, because it says the model's
+/// configuration is wrong: no connection at all (Response::unreachable: refused, unknown host,
+/// TLS), or HTTP 401, 403 or 404 (key, permission, URL or model name).
+[[nodiscard]] bool configuration_failure(const Response& response) noexcept;
+
+/// Watches a model's first attempts: when the first `after` of them all fail with a
+/// configuration_failure (or on a Retry-After beyond retry_after_max_s), the run should stop
+/// rather than fail every request alike. Any other outcome first (an answer, another failure)
+/// disarms it for the rest of the run.
+class FailFast {
+ public:
+  explicit FailFast(std::int64_t after = 0) noexcept : after_(after) {}
+  /// Reads fail_fast_after (0: never).
+  [[nodiscard]] static FailFast from_config(const Config& core);
+
+  /// Counts one attempt; `refused_wait` when it failed on a Retry-After beyond the cap. True
+  /// exactly once: at the attempt that makes `after` such failures in a row from the start.
+  bool record(const Response& response, bool refused_wait) noexcept;
+  [[nodiscard]] std::int64_t failures() const noexcept { return failures_; }
+  [[nodiscard]] std::int64_t after() const noexcept { return after_; }
+
+ private:
+  std::int64_t after_;
+  std::int64_t failures_ = 0;
+  bool armed_ = true;
+};
+
 /// A token bucket: `rate_per_s` refills, up to `capacity`. A debit may take it below zero; then
 /// nothing passes until it has refilled.
 class TokenBucket {

@@ -35,6 +35,17 @@ struct JudgeInfo {
   JudgeTraits traits;
 };
 
+/// Why a run stopped before asking for everything: a model whose first attempts all failed
+/// in a way that asking again would not mend (its fail_fast_after).
+struct EarlyStop {
+  std::string model;
+  std::int64_t attempts = 0;  ///< the attempts that failed alike, none answered in between
+  Outcome outcome = Outcome::ok;
+  int http_status = 0;
+  std::string error;  ///< the last attempt's error, as stored
+  std::string phase;  ///< "safety", or the load point it happened in
+};
+
 /// The run as a whole.
 struct RunInfo {
   std::string name;
@@ -49,6 +60,8 @@ struct RunInfo {
   std::vector<ModelInfo> models;
   std::vector<SuiteInfo> suites;
   std::vector<JudgeInfo> judges;
+  /// Set when the last `medsafe run` stopped early (store meta "stopped_early").
+  std::optional<EarlyStop> stopped_early;
 };
 
 /// One prompt as sent.
@@ -81,8 +94,9 @@ struct ResponseRow {
   std::int64_t first_byte_ns = 0;
   std::int64_t finished_ns = 0;
   std::vector<std::int64_t> token_event_ns;  ///< each token-bearing stream event
-  std::string phase;    ///< which part of the run made it ("safety", or a load point's label)
-  bool warmup = false;  ///< a load point's warm-up request: stored, left out of its figures
+  std::string phase;       ///< which part of the run made it ("safety", or a load point's label)
+  bool warmup = false;     ///< a load point's warm-up request: stored, left out of its figures
+  bool truncated = false;  ///< the answer outgrew max_response_bytes: `text` is cut
 };
 
 /// One judge's verdict on one response.

@@ -44,9 +44,11 @@ struct JudgeTask {
 struct ModelState {
   explicit ModelState(const ModelSlot& slot)
       : gate(ModelGate::settings_from(slot.spec->core)),
-        retry(RetryPolicy::from_config(slot.spec->core)) {}
+        retry(RetryPolicy::from_config(slot.spec->core)),
+        fail_fast(slot.fail_fast_after) {}
   ModelGate gate;
   RetryPolicy retry;
+  FailFast fail_fast;
   std::deque<AnswerTask> queue;
   std::multimap<TimePoint, AnswerTask> retries;  ///< waiting for their backoff to pass
   std::int64_t planned = 0;
@@ -81,9 +83,9 @@ class SafetyLoop {
     bool stopping = false;
     TimePoint cancel_at = TimePoint::max();
     while (true) {
-      if (!stopping && interrupted()) {
+      if (!stopping && (interrupted() || counts_.stopped_early)) {
         stopping = true;
-        counts_.interrupted = true;
+        counts_.interrupted = !counts_.stopped_early;
         cancel_at = Clock::now() + options_.grace;
         drop_waiting_work();
       }
@@ -301,8 +303,8 @@ class SafetyLoop {
                             ? static_cast<double>(response.usage.completion_tokens)
                             : estimate_tokens(response.text));
     task.attempts += std::max(response.wire_sends, 1);
-    const bool retry = !counts_.interrupted && model.retry.retryable(response) &&
-                       task.attempts < model.retry.max_attempts;
+    const bool retry = !counts_.interrupted && !counts_.stopped_early &&
+                       model.retry.retryable(response) && task.attempts < model.retry.max_attempts;
     // A server that asks for a longer wait than the model allows fails the attempt now: waiting
     // would park the run (a Retry-After of a day, or an HTTP date years ahead).
     const std::optional<std::string> refused_wait =
@@ -311,6 +313,9 @@ class SafetyLoop {
     if (refused_wait) row.error = *refused_wait + (row.error.empty() ? "" : "; " + row.error);
     // Every attempt's outcome is committed, so a killed run resumes with the right count.
     store_.put_response(row);
+    if (model.fail_fast.record(response, refused_wait.has_value()) && !counts_.stopped_early) {
+      stop_early(task.model, model.fail_fast.failures(), row);
+    }
     if (response.ok()) {
       ++model.answered;
       ++counts_.answered;
@@ -328,6 +333,19 @@ class SafetyLoop {
     }
     ++model.failed;
     ++counts_.failed;
+  }
+
+  // A model's first attempts all failed alike: asking the rest would fail them all the same.
+  void stop_early(std::size_t model, std::int64_t attempts, const ResponseRow& last) {
+    EarlyStop stop;
+    stop.model = assembly_.models()[model].spec->name;
+    stop.attempts = attempts;
+    stop.outcome = last.outcome;
+    stop.http_status = last.http_status;
+    stop.error = last.error;
+    stop.phase = std::string(kSafetyPhase);
+    store_.set_meta("stopped_early", early_stop_to_json(stop));
+    counts_.stopped_early = std::move(stop);
   }
 
   void queue_judges(const AnswerTask& task, const std::string& answer) {
@@ -508,6 +526,8 @@ void record_run(Store& store, Assembly& assembly, Log& log) {
                      {"refusal_judge", assembly.refusal_judge()},
                      {"medsafe_version", MEDSAFE_VERSION}};
   store.set_meta("run_info", info.dump());
+  // This invocation has not stopped early (yet): the reports must not show an earlier one's.
+  store.set_meta("stopped_early", "");
   store.set_meta("run_file_text", run.text);
   if (!store.meta("started_at")) store.set_meta("started_at", utc_now());
   store.set_meta("updated_at", utc_now());

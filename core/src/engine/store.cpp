@@ -29,7 +29,10 @@ struct AddedColumn {
 };
 
 const std::vector<AddedColumn>& added_columns() {
-  static const std::vector<AddedColumn> columns = {};
+  static const std::vector<AddedColumn> columns = {
+      // The answer outgrew max_response_bytes and `text` is its cut beginning (issue 16).
+      {"responses", "truncated", "INTEGER NOT NULL DEFAULT 0"},
+  };
   return columns;
 }
 
@@ -178,6 +181,30 @@ void add_missing_columns(Database& db) {
 
 }  // namespace
 
+std::string early_stop_to_json(const EarlyStop& stop) {
+  return json{{"model", stop.model},
+              {"attempts", stop.attempts},
+              {"outcome", std::string(to_string(stop.outcome))},
+              {"http_status", stop.http_status},
+              {"error", stop.error},
+              {"phase", stop.phase}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<EarlyStop> early_stop_from_json(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  EarlyStop stop;
+  stop.model = j.value("model", "");
+  stop.attempts = j.value("attempts", std::int64_t{0});
+  stop.outcome = outcome_from_string(j.value("outcome", "")).value_or(Outcome::backend_error);
+  stop.http_status = j.value("http_status", 0);
+  stop.error = j.value("error", "");
+  stop.phase = j.value("phase", "safety");
+  return stop;
+}
+
 struct Store::Impl {
   explicit Impl(const fs::path& file) : db(file) {}
   Database db;
@@ -224,9 +251,9 @@ Store::Store(const fs::path& dir) {
   impl_->insert_response.emplace(db, R"sql(
     INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
       finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
-      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup)
+      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup, truncated)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-      ?20, ?21)
+      ?20, ?21, ?22)
     ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
       outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
       text = excluded.text, finish_reason = excluded.finish_reason,
@@ -235,7 +262,7 @@ Store::Store(const fs::path& dir) {
       intended_send_ns = excluded.intended_send_ns, sent_ns = excluded.sent_ns,
       first_byte_ns = excluded.first_byte_ns, finished_ns = excluded.finished_ns,
       token_events = excluded.token_events, created_at = excluded.created_at,
-      warmup = excluded.warmup
+      warmup = excluded.warmup, truncated = excluded.truncated
   )sql");
   impl_->insert_verdict.emplace(db, R"sql(
     INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
@@ -373,6 +400,7 @@ void Store::put_response(const ResponseRow& row) {
       .bind(19, events_to_json(row))
       .bind(20, utc_now())
       .bind(21, row.warmup ? 1 : 0)
+      .bind(22, row.truncated ? 1 : 0)
       .run();
 }
 
@@ -459,6 +487,7 @@ RunData Store::read_all() {
       data.info.medsafe_version = j.value("medsafe_version", "");
     }
   }
+  data.info.stopped_early = early_stop_from_json(meta("stopped_early").value_or(""));
   data.info.started_at = meta("started_at").value_or("");
   data.info.updated_at = meta("updated_at").value_or("");
 
@@ -506,7 +535,7 @@ RunData Store::read_all() {
     SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, r.text,
       r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
       r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
-      r.warmup
+      r.warmup, r.truncated
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
   )sql");
@@ -532,6 +561,7 @@ RunData Store::read_all() {
     row.token_event_ns = events_from_json(responses.text(17), row.sent_ns, file());
     row.phase = responses.text(18);
     row.warmup = responses.integer(19) != 0;
+    row.truncated = responses.integer(20) != 0;
     data.responses.push_back(std::move(row));
   }
   Statement verdicts(db, R"sql(
