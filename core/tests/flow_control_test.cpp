@@ -67,6 +67,82 @@ TEST(RetryPolicy, BackoffDoublesWithJitterAndHonoursRetryAfter) {
   EXPECT_EQ(policy.delay(1, limited, random), milliseconds(1500));
 }
 
+TEST(RetryPolicy, ARetryAfterBeyondTheCapFailsTheAttemptWithItsReason) {
+  const RetryPolicy policy = RetryPolicy::from_config(model_config());
+  EXPECT_EQ(policy.retry_after_max_s, 120.0);
+  Response limited = failure(Outcome::http_error, 429);
+  limited.retry_after_s = 86400;
+  EXPECT_EQ(policy.excessive_wait(limited),
+            "the server asked to wait 86400 s (Retry-After), more than retry_after_max_s = 120");
+  // A delay is still bounded for any caller that asks despite that.
+  std::uint64_t random = 1;
+  EXPECT_EQ(policy.delay(1, limited, random), milliseconds(120'000));
+  limited.retry_after_s = 120;  // exactly the cap is waited for
+  EXPECT_EQ(policy.excessive_wait(limited), std::nullopt);
+  EXPECT_EQ(policy.delay(1, limited, random), milliseconds(120'000));
+  EXPECT_EQ(policy.excessive_wait(failure(Outcome::http_error, 503)), std::nullopt);
+
+  const RetryPolicy small = RetryPolicy::from_config(model_config("retry_after_max_s = 0.5\n"));
+  limited.retry_after_s = 1.25;
+  EXPECT_EQ(small.excessive_wait(limited),
+            "the server asked to wait 1.25 s (Retry-After), more than retry_after_max_s = 0.5");
+  limited.retry_after_s = 1e20;  // a 21-digit header value is no reason to print 21 digits
+  EXPECT_EQ(small.excessive_wait(limited),
+            "the server asked to wait 1e+20 s (Retry-After), more than retry_after_max_s = 0.5");
+  for (const char* bad :
+       {"retry_after_max_s = -1\n", "retry_after_max_s = 1e9\n", "retry_after_max_s = nan\n"}) {
+    try {
+      (void)RetryPolicy::from_config(model_config(bad));
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("retry_after_max_s"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("0..86400"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(FailFast, OnlyConfigurationLikeFailuresCount) {
+  Response refused = failure(Outcome::transport_error);
+  refused.unreachable = true;
+  EXPECT_TRUE(configuration_failure(refused));
+  EXPECT_FALSE(configuration_failure(failure(Outcome::transport_error)));  // a reset, say
+  for (const int status : {401, 403, 404}) {
+    EXPECT_TRUE(configuration_failure(failure(Outcome::http_error, status))) << status;
+  }
+  for (const int status : {400, 429, 500, 503}) {
+    EXPECT_FALSE(configuration_failure(failure(Outcome::http_error, status))) << status;
+  }
+  EXPECT_FALSE(configuration_failure(failure(Outcome::timeout)));
+  EXPECT_FALSE(configuration_failure(Response{}));
+}
+
+TEST(FailFast, FiresOnceAtTheNthFailureInARowFromTheStart) {
+  FailFast watch = FailFast::from_config(model_config("fail_fast_after = 3\n"));
+  const Response unauthorized = failure(Outcome::http_error, 401);
+  EXPECT_FALSE(watch.record(unauthorized, false));
+  EXPECT_FALSE(watch.record(failure(Outcome::cancelled), false));  // neither counts nor disarms
+  EXPECT_FALSE(watch.record(failure(Outcome::http_error, 429), true));  // a refused Retry-After
+  EXPECT_TRUE(watch.record(unauthorized, false));
+  EXPECT_EQ(watch.failures(), 3);
+  EXPECT_FALSE(watch.record(unauthorized, false)) << "once";
+}
+
+TEST(FailFast, AnAnswerOrAnotherFailureFirstDisarmsIt) {
+  FailFast answered(2);
+  EXPECT_FALSE(answered.record(failure(Outcome::http_error, 401), false));
+  EXPECT_FALSE(answered.record(Response{}, false));
+  for (int i = 0; i < 10; ++i)
+    EXPECT_FALSE(answered.record(failure(Outcome::http_error, 401), false));
+  FailFast other(2);
+  EXPECT_FALSE(other.record(failure(Outcome::http_error, 500), false));
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(other.record(failure(Outcome::http_error, 404), false));
+  FailFast never = FailFast::from_config(model_config("fail_fast_after = 0\n"));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_FALSE(never.record(failure(Outcome::http_error, 401), false));
+  EXPECT_EQ(FailFast::from_config(model_config()).after(), 20);
+  EXPECT_THROW((void)FailFast::from_config(model_config("fail_fast_after = -1\n")), Error);
+}
+
 TEST(TokenBucket, WaitsForRefill) {
   TokenBucket bucket(10.0, 2.0);  // 10 per second, burst of 2
   const TimePoint t0 = Clock::now();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,8 +87,13 @@ void Child::signal(int signal) const { ::kill(pid_, signal); }
 
 bool Child::running() {
   if (reaped_) return false;
-  const pid_t done = ::waitpid(pid_, &status_, WNOHANG);
-  if (done == pid_) reaped_ = true;
+  // wait4, not waitpid: the child's own resource usage comes with it (its peak memory).
+  rusage usage{};
+  const pid_t done = ::wait4(pid_, &status_, WNOHANG, &usage);
+  if (done == pid_) {
+    reaped_ = true;
+    peak_rss_kib_ = usage.ru_maxrss;
+  }
   return !reaped_;
 }
 
@@ -106,6 +112,7 @@ ChildResult Child::wait(std::chrono::milliseconds timeout) {
   }
   if (WIFEXITED(status_)) result.exit_code = WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) result.signal = WTERMSIG(status_);
+  result.peak_rss_kib = peak_rss_kib_;
   result.out = read_file(out_file_);
   result.err = read_file(err_file_);
   return result;

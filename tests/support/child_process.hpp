@@ -20,6 +20,9 @@ struct ChildResult {
   int exit_code = -1;  ///< -1 when it did not exit normally
   int signal = 0;      ///< the signal that ended it, or 0
   bool timed_out = false;
+  /// Its peak resident memory in KiB (getrusage's ru_maxrss, from wait4); -1 when unknown (it
+  /// was killed at the timeout).
+  long peak_rss_kib = -1;
   std::string out;  ///< its standard output
   std::string err;  ///< its standard error
 };
@@ -46,6 +49,7 @@ class Child {
   pid_t pid_ = -1;
   bool reaped_ = false;
   int status_ = 0;
+  long peak_rss_kib_ = -1;
   std::filesystem::path out_file_;
   std::filesystem::path err_file_;
 };

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -27,7 +28,24 @@ struct Request {
   bool ignore_eos = false;    ///< load tests: generate max_tokens tokens, where the server can
   std::string category;       ///< the item's category: metadata a simulated backend may use
   TimePoint intended_send{};  ///< when the schedule meant it to leave; epoch means "now"
+  /// The most answer text to keep, in bytes: a longer answer is cut (at a UTF-8 boundary) and
+  /// its Response flagged `truncated`. A backend should stop buffering past it (see
+  /// wire_bytes_for). 0: no limit. The core sets the model's `max_response_bytes` on every
+  /// request, a judge's too.
+  std::size_t max_response_bytes = 0;
 };
+
+/// The most bytes of raw protocol text (a JSON body, one stream event, one line of a program)
+/// worth reading for an answer of at most `max_response_bytes` bytes: three per byte of text
+/// (what JSON takes for text escaped as \uXXXX, emoji as surrogate pairs included), plus room
+/// for the envelope. Text escaped more densely (control characters) is cut before the bound.
+/// 0 (no limit) gives 0.
+[[nodiscard]] constexpr std::size_t wire_bytes_for(std::size_t max_response_bytes) noexcept {
+  if (max_response_bytes == 0) return 0;
+  constexpr std::size_t kEnvelope = std::size_t{64} << 10;
+  constexpr std::size_t kMost = ~std::size_t{0};
+  return max_response_bytes > (kMost - kEnvelope) / 3 ? kMost : max_response_bytes * 3 + kEnvelope;
+}
 
 /// How a request ended. Everything but `ok` is a failure, stored with its reason.
 enum class Outcome : std::uint8_t {
@@ -77,10 +95,17 @@ struct Response {
   int http_status = 0;  ///< 0 when no HTTP status was received
   std::string error;    ///< why it failed, for people; empty when ok
   std::string text;     ///< the answer (what arrived, even on failure)
+  /// The answer outgrew Request::max_response_bytes: `text` is its beginning, cut at a UTF-8
+  /// boundary (an answer, not a failure: outcome stays ok when the rest was fine).
+  bool truncated = false;
   std::string finish_reason;
   Usage usage;
   Timing timing;
   std::optional<double> retry_after_s;  ///< the server's Retry-After, when it sent one
+  /// No connection could be made: refused, host not resolvable, TLS handshake or certificate
+  /// failed, URL not usable. The request never reached a server (a configuration-like failure
+  /// that retrying seldom mends; see the model's fail_fast_after).
+  bool unreachable = false;
   /// Requests this attempt put on the wire. More than 1 when the transport resent it by itself
   /// (libcurl resends once when a reused connection turns out closed); the runner counts each
   /// as an attempt so the store's attempts match what the server saw.

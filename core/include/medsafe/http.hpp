@@ -36,6 +36,10 @@ struct HttpRequest {
   std::string ca_bundle;        ///< a CA file; empty: the system's
   TimePoint intended_send{};    ///< the schedule's time, for the caller's timing
   const void* owner = nullptr;  ///< a tag for HttpTransport::cancel(owner); null: none
+  /// The most body bytes kept, and the largest one stream event may grow: beyond it the
+  /// transfer ends there, as a success flagged HttpResult::cut (the beginning is kept, for the
+  /// caller to read what it can). 0: 64 MiB.
+  std::size_t max_body_bytes = 0;
 };
 
 /// One complete SSE event. Views are valid only during the callback.
@@ -44,6 +48,9 @@ struct SseEvent {
   std::string_view data;   ///< "data:" lines joined by '\n'
   std::string_view id;     ///< the last "id:" seen in the stream (it persists, as in WHATWG)
   TimePoint completed;     ///< when the blank line ending the event arrived
+  /// The event outgrew HttpRequest::max_body_bytes before it ended: `data` is its beginning
+  /// (`completed` when that much had arrived), and the transfer ends after this callback.
+  bool cut = false;
 };
 
 /// Incremental SSE parser (WHATWG rules): lines end in CR, LF or CRLF, and bytes may be split
@@ -57,6 +64,15 @@ class MEDSAFE_API SseParser {
   /// True when bytes of an unfinished event are buffered (a truncated stream).
   [[nodiscard]] bool has_partial_event() const noexcept;
   [[nodiscard]] std::uint64_t events_parsed() const noexcept { return events_; }
+  /// Bytes held for the event being read (its fields so far and an unfinished line): what a
+  /// caller bounds against a stream whose one event never ends.
+  [[nodiscard]] std::size_t buffered_bytes() const noexcept {
+    return line_.size() + data_.size() + event_.size();
+  }
+  /// The unfinished event's "data" as far as it arrived, an unfinished data line included.
+  [[nodiscard]] std::string partial_data() const;
+  /// The unfinished event's "event" field (empty: the default type).
+  [[nodiscard]] std::string_view partial_event_type() const noexcept { return event_; }
 
  private:
   void process_line(std::string_view line, TimePoint now, const EventCallback& on_event);
@@ -71,6 +87,9 @@ class MEDSAFE_API SseParser {
   std::uint64_t events_ = 0;
 };
 
+/// How many first bytes of a body HttpResult::body_head keeps.
+inline constexpr std::size_t kBodyHeadBytes = 64;
+
 /// How an exchange ended, as seen by the transport.
 struct HttpResult {
   Outcome outcome = Outcome::ok;  ///< ok, transport_error, timeout or cancelled
@@ -84,9 +103,20 @@ struct HttpResult {
   TimePoint sent{};
   TimePoint first_byte{};  ///< first byte of the response headers
   TimePoint finished{};
-  bool sse = false;              ///< the body was text/event-stream and went to on_event
-  bool sse_truncated = false;    ///< the stream ended inside an event
+  std::uint64_t body_bytes = 0;  ///< body bytes received (a stream's too)
+  /// The body's first bytes (at most kBodyHeadBytes), kept also for a stream: messages about a
+  /// body that could not be read say what it began with.
+  std::string body_head;
+  bool sse = false;            ///< the body was text/event-stream and went to on_event
+  bool sse_truncated = false;  ///< the stream ended inside an event
+  /// The transfer was ended early, on purpose: the body or one stream event outgrew
+  /// HttpRequest::max_body_bytes (`body` or the last, cut event holds its beginning), or the
+  /// exchange asked to stop (HttpExchange::stop). The outcome stays ok.
+  bool cut = false;
   std::uint64_t sse_events = 0;  ///< how many events went to on_event
+  /// transport_error before any connection: refused, host not resolvable, TLS handshake or
+  /// certificate failed, URL not usable (Response::unreachable).
+  bool unreachable = false;
   /// How many times the request went on the wire. 0 when no connection was made; 2 when
   /// libcurl found a reused connection closed by the server and resent on a fresh one.
   int sends = 0;
@@ -108,6 +138,15 @@ class MEDSAFE_API HttpExchange {
   virtual void on_event(const SseEvent& event);
   /// Exactly once, last.
   virtual void on_complete(HttpResult&& result) = 0;
+
+  /// Asks the transport to end the transfer after the current on_event (the exchange has all it
+  /// wants, e.g. an answer that reached its size bound); on_complete follows with
+  /// HttpResult::cut. Call it only from on_event.
+  void stop() noexcept { stop_ = true; }
+  [[nodiscard]] bool stop_requested() const noexcept { return stop_; }
+
+ private:
+  bool stop_ = false;  ///< only touched on the exchange's I/O thread
 };
 
 struct HttpTransportOptions {

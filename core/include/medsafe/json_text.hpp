@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "medsafe/export.hpp"
 
@@ -26,5 +27,25 @@ MEDSAFE_API void append_json_string(std::string& out, std::string_view text,
 /// (overlong forms, UTF-16 surrogates, beyond U+10FFFF and cut sequences are not).
 [[nodiscard]] MEDSAFE_API std::size_t utf8_sequence_length(std::string_view text,
                                                            std::size_t at) noexcept;
+
+/// The length of the longest beginning of `text` of at most `max_bytes` bytes that does not end
+/// inside a valid UTF-8 sequence (bytes that are not valid UTF-8 count one by one).
+[[nodiscard]] MEDSAFE_API std::size_t utf8_prefix_length(std::string_view text,
+                                                         std::size_t max_bytes) noexcept;
+
+/// String values read from a JSON text that may stop anywhere (one that outgrew its bound).
+struct JsonStrings {
+  std::string text;       ///< the values found, decoded and concatenated in document order
+  std::size_t found = 0;  ///< how many values the path reached (the last one may be cut)
+  bool complete = true;   ///< false when the input or `max_bytes` ended inside a value
+};
+
+/// Decodes the string values at `path` in `json`, a JSON text or only its beginning. Each step
+/// of the path is an object key, an array index ("0") or "*" (every key or index); e.g.
+/// {"choices", "0", "message", "content"}. Reads until the input ends, stops being JSON, or
+/// `max_bytes` of text are kept (the last value cut at a UTF-8 boundary). Never throws.
+[[nodiscard]] MEDSAFE_API JsonStrings json_strings_at(std::string_view json,
+                                                      const std::vector<std::string_view>& path,
+                                                      std::size_t max_bytes);
 
 }  // namespace medsafe

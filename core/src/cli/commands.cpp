@@ -196,6 +196,23 @@ LoadPlan load_plan(const LoadSpec& load, Assembly& assembly) {
   return plan;
 }
 
+// Says why the run stopped and what is kept. Printed even with --quiet: it is the error.
+void print_early_stop(const EarlyStop& stop, const fs::path& out,
+                      const std::vector<fs::path>& reports) {
+  std::cerr << "medsafe: error: stopped early: the first " << stop.attempts
+            << " attempts of model '" << stop.model << "'"
+            << (stop.phase == "safety" ? "" : " (" + stop.phase + ")") << " all failed with "
+            << to_string(stop.outcome);
+  if (stop.http_status != 0) std::cerr << " (HTTP " << stop.http_status << ")";
+  std::cerr << ": " << stop.error << "\nmedsafe: nothing more was asked; what was collected is "
+            << "stored in " << Store::file_in(out).string() << " and the reports are written";
+  for (const fs::path& report : reports) {
+    if (report.filename() == "report.md") std::cerr << " (" << report.string() << ")";
+  }
+  std::cerr << ".\nmedsafe: check the model's base_url, model and API key (or raise its "
+               "fail_fast_after), then run the same command again to resume\n";
+}
+
 }  // namespace
 
 int run_command(const RunOptions& options, const CommonOptions& common) {
@@ -242,7 +259,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   }
   const InvocationCounts counts = run_missing(assembly, store, runner);
   LoadCounts load;
-  if (!counts.interrupted && !assembly.run().loads.empty()) {
+  if (!counts.interrupted && !counts.stopped_early && !assembly.run().loads.empty()) {
     load = run_load_phases(assembly, store, runner);
     if (!common.quiet) {
       std::cerr << "medsafe: load: " << load.points_measured << " points measured ("
@@ -258,6 +275,11 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   store.end_session();
   const std::vector<fs::path> reports = write_reports(store.read_all(), out);
 
+  if (const std::optional<EarlyStop>& stop =
+          counts.stopped_early ? counts.stopped_early : load.stopped_early) {
+    print_early_stop(*stop, out, reports);
+    return kIo;
+  }
   if (counts.interrupted || load.interrupted) {
     std::cerr << "medsafe: interrupted: " << counts.unfinished
               << " answers were not asked; everything received is stored in "

@@ -41,7 +41,8 @@ constexpr const char* kExitCodes = R"(Exit codes:
   3    bad run file or plugin configuration
   4    plugin not found, not loadable, or it threw
   5    dataset missing or malformed
-  6    file, network or store failure
+  6    file, network or store failure; or a model's first requests all failed alike
+       (no connection, HTTP 401/403/404: its fail_fast_after), reports written
   130  interrupted (SIGINT/SIGTERM): rerun the same command to resume)";
 
 }  // namespace

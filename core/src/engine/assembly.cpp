@@ -4,7 +4,9 @@
 #include <atomic>
 #include <exception>
 
+#include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/json_text.hpp"
 
 namespace medsafe {
 namespace {
@@ -64,13 +66,46 @@ std::function<void(Value&&)> once(std::function<void(Value&&)> callback, const L
   };
 }
 
+// The model's max_response_bytes, checked.
+std::size_t max_response_bytes(const Config& core) {
+  const std::int64_t bytes = core.integer("max_response_bytes");
+  if (bytes < 0 || bytes > (std::int64_t{1} << 30)) {
+    throw core.error("max_response_bytes", "must be 0 (no limit) .. 1073741824 bytes (1 GiB)");
+  }
+  return static_cast<std::size_t>(bytes);
+}
+
+// Cuts an answer longer than `limit`: the bound holds for any backend, also one that does not
+// read Request::max_response_bytes (those that do never buffer past it).
+ResponseCallback bounded(ResponseCallback done, std::size_t limit) {
+  if (limit == 0) return done;
+  return [done = std::move(done), limit](Response&& response) {
+    if (response.text.size() > limit) {
+      response.text.resize(utf8_prefix_length(response.text, limit));
+      response.text.shrink_to_fit();
+      response.truncated = true;
+    }
+    done(std::move(response));
+  };
+}
+
 class GuardedBackend final : public Backend {
  public:
-  GuardedBackend(std::string who, std::unique_ptr<Backend> inner, const Log& log)
-      : who_(std::move(who)), inner_(std::move(inner)), log_(log) {}
+  GuardedBackend(std::string who, std::unique_ptr<Backend> inner, const Log& log,
+                 std::size_t max_response_bytes)
+      : who_(std::move(who)),
+        inner_(std::move(inner)),
+        log_(log),
+        max_response_bytes_(max_response_bytes) {}
 
   void submit(Request request, ResponseCallback done) override {
-    auto callback = once<Response>(std::move(done), log_);
+    // Every request to this model, a judge's too, carries the model's bound (or a lower one).
+    if (max_response_bytes_ > 0 &&
+        (request.max_response_bytes == 0 || request.max_response_bytes > max_response_bytes_)) {
+      request.max_response_bytes = max_response_bytes_;
+    }
+    // Redacted before it is cut, so that a cut cannot leave half a secret behind.
+    auto callback = once<Response>(bounded(std::move(done), request.max_response_bytes), log_);
     try {
       inner_->submit(std::move(request), callback);
     } catch (...) {
@@ -96,6 +131,7 @@ class GuardedBackend final : public Backend {
   std::string who_;
   std::unique_ptr<Backend> inner_;
   const Log& log_;
+  std::size_t max_response_bytes_;
 };
 
 class GuardedJudge final : public Judge {
@@ -198,13 +234,15 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.under_test = spec.core.boolean("under_test");
     slot.target = model_target(slot.config, *factory->manifest, log_);
+    const std::size_t response_bound = max_response_bytes(spec.core);
+    slot.fail_fast_after = FailFast::from_config(spec.core).after();
     const std::string name = who(spec, *factory->manifest);
     const ComponentContext context{spec.name, slot.config, *http_,       log_,
                                    nullptr,   cache_dir_,  run_.run.seed};
     auto backend =
         guarded_call(name, "making the backend", [&] { return factory->backend(context); });
     if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
-    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend), log_);
+    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend), log_, response_bound);
   }
   for (ComponentSpec& spec : run_.suites) {
     auto made = make_config(spec, ComponentKind::suite, suite_core_schema());

@@ -42,6 +42,7 @@ struct ModelSlot {
   int concurrency = 1;
   bool under_test = true;
   ModelTarget target;
+  std::int64_t fail_fast_after = 0;  ///< its fail_fast_after, checked (0: never)
 };
 
 struct SuiteSlot {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
+#include <sstream>
 
 #include "engine/bootstrap.hpp"
 
@@ -44,6 +46,10 @@ std::vector<KeySpec> flow_control_keys() {
           default_of(std::int64_t{500})),
       key("backoff_max_ms", ValueType::integer, "longest retry delay",
           default_of(std::int64_t{30'000})),
+      key("retry_after_max_s", ValueType::number,
+          "the longest Retry-After (seconds or an HTTP date) a retry waits for; when a server "
+          "asks for more, the attempt fails at once with that reason instead of waiting",
+          default_of(120.0)),
       key("requests_per_minute", ValueType::number, "request rate limit (0: none)",
           default_of(0.0)),
       key("tokens_per_minute", ValueType::number,
@@ -91,6 +97,13 @@ RetryPolicy RetryPolicy::from_config(const Config& core) {
   if (most < initial) throw core.error("backoff_max_ms", "must be at least backoff_initial_ms");
   policy.initial_backoff = std::chrono::milliseconds(initial);
   policy.max_backoff = std::chrono::milliseconds(most);
+  const double retry_after_max = core.number("retry_after_max_s");
+  // A day is already more than any run should sit still for one answer; the bound keeps the
+  // wait representable in milliseconds.
+  if (!(retry_after_max >= 0 && retry_after_max <= 86'400)) {
+    throw core.error("retry_after_max_s", "must be 0..86400 seconds");
+  }
+  policy.retry_after_max_s = retry_after_max;
   return policy;
 }
 
@@ -113,11 +126,33 @@ bool RetryPolicy::retryable(const Response& response) const {
   return false;
 }
 
+std::string seconds_text(double seconds) {
+  std::ostringstream out;
+  if (!(std::fabs(seconds) < 1e15)) {
+    out << std::setprecision(3) << seconds;  // a hostile 20-digit value: "1e+20", not 20 digits
+    return out.str();
+  }
+  out << std::fixed << std::setprecision(3) << seconds;
+  std::string text = out.str();
+  text.erase(text.find_last_not_of('0') + 1);
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
+std::optional<std::string> RetryPolicy::excessive_wait(const Response& response) const {
+  if (!response.retry_after_s || !(*response.retry_after_s > retry_after_max_s)) {
+    return std::nullopt;
+  }
+  return "the server asked to wait " + seconds_text(*response.retry_after_s) +
+         " s (Retry-After), more than retry_after_max_s = " + seconds_text(retry_after_max_s);
+}
+
 std::chrono::milliseconds RetryPolicy::delay(int attempt, const Response& response,
                                              std::uint64_t& random_state) const {
   if (response.retry_after_s && *response.retry_after_s >= 0) {
-    const double ms =
-        std::min(*response.retry_after_s * 1000.0, static_cast<double>(max_backoff.count()) * 4);
+    // The runner fails an attempt whose wait is longer (excessive_wait); the bound here keeps
+    // any other caller from parking on a hostile value.
+    const double ms = std::min(*response.retry_after_s, retry_after_max_s) * 1000.0;
     return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
   }
   const int doublings = std::clamp(attempt - 1, 0, 30);
@@ -126,6 +161,30 @@ std::chrono::milliseconds RetryPolicy::delay(int attempt, const Response& respon
                static_cast<double>(max_backoff.count()));
   const double unit = static_cast<double>(splitmix64(random_state) >> 11) * 0x1.0p-53;
   return std::chrono::milliseconds(static_cast<std::int64_t>(base / 2 + unit * base / 2));
+}
+
+bool configuration_failure(const Response& response) noexcept {
+  if (response.outcome == Outcome::transport_error) return response.unreachable;
+  if (response.outcome != Outcome::http_error) return false;
+  return response.http_status == 401 || response.http_status == 403 || response.http_status == 404;
+}
+
+FailFast FailFast::from_config(const Config& core) {
+  const std::int64_t after = core.integer("fail_fast_after");
+  if (after < 0 || after > 1'000'000) {
+    throw core.error("fail_fast_after", "must be 0 (never) .. 1000000 attempts");
+  }
+  return FailFast(after);
+}
+
+bool FailFast::record(const Response& response, bool refused_wait) noexcept {
+  if (after_ == 0 || !armed_) return false;
+  if (response.outcome == Outcome::cancelled) return false;  // the run is ending anyway
+  if (!refused_wait && !configuration_failure(response)) {
+    armed_ = false;
+    return false;
+  }
+  return ++failures_ == after_;
 }
 
 TokenBucket::TokenBucket(double rate_per_s, double capacity)

@@ -4,6 +4,7 @@
 /// decrease).
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,16 +23,53 @@ struct RetryPolicy {
   std::vector<int> on_status = {408, 425, 429, 500, 502, 503, 504};
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{30'000};
+  double retry_after_max_s = 120;  ///< the longest Retry-After waited for; beyond, it fails
 
-  /// Reads the model's retry keys (max_attempts, retry_on, backoff_initial_ms, backoff_max_ms).
+  /// Reads the model's retry keys (max_attempts, retry_on, backoff_initial_ms, backoff_max_ms,
+  /// retry_after_max_s).
   [[nodiscard]] static RetryPolicy from_config(const Config& core);
 
   /// Whether this failure is worth another attempt (not counting max_attempts).
   [[nodiscard]] bool retryable(const Response& response) const;
+  /// When the server's Retry-After asks for more than retry_after_max_s: why the attempt fails
+  /// instead of waiting ("the server asked to wait 86400 s (Retry-After), more than
+  /// retry_after_max_s = 120"). Nullopt when there is no such wait.
+  [[nodiscard]] std::optional<std::string> excessive_wait(const Response& response) const;
   /// The wait before attempt `attempt + 1` after `attempt` failed: the server's Retry-After when
-  /// it sent one, else exponential backoff with equal jitter (half fixed, half random).
+  /// it sent one (at most retry_after_max_s), else exponential backoff with equal jitter (half
+  /// fixed, half random).
   [[nodiscard]] std::chrono::milliseconds delay(int attempt, const Response& response,
                                                 std::uint64_t& random_state) const;
+};
+
+/// A number of seconds as people read it: "120", "1.5", "86400".
+[[nodiscard]] std::string seconds_text(double seconds);
+
+/// Whether a failure is one that asking again seldom mends, because it says the model's
+/// configuration is wrong: no connection at all (Response::unreachable: refused, unknown host,
+/// TLS), or HTTP 401, 403 or 404 (key, permission, URL or model name).
+[[nodiscard]] bool configuration_failure(const Response& response) noexcept;
+
+/// Watches a model's first attempts: when the first `after` of them all fail with a
+/// configuration_failure (or on a Retry-After beyond retry_after_max_s), the run should stop
+/// rather than fail every request alike. Any other outcome first (an answer, another failure)
+/// disarms it for the rest of the run.
+class FailFast {
+ public:
+  explicit FailFast(std::int64_t after = 0) noexcept : after_(after) {}
+  /// Reads fail_fast_after (0: never).
+  [[nodiscard]] static FailFast from_config(const Config& core);
+
+  /// Counts one attempt; `refused_wait` when it failed on a Retry-After beyond the cap. True
+  /// exactly once: at the attempt that makes `after` such failures in a row from the start.
+  bool record(const Response& response, bool refused_wait) noexcept;
+  [[nodiscard]] std::int64_t failures() const noexcept { return failures_; }
+  [[nodiscard]] std::int64_t after() const noexcept { return after_; }
+
+ private:
+  std::int64_t after_;
+  std::int64_t failures_ = 0;
+  bool armed_ = true;
 };
 
 /// A token bucket: `rate_per_s` refills, up to `capacity`. A debit may take it below zero; then

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/bootstrap.hpp"
+#include "engine/flow_control.hpp"
 #include "engine/metrics.hpp"
 #include "engine/response_row.hpp"
 #include "medsafe/error.hpp"
@@ -109,15 +110,19 @@ class SendingScope {
 class LoadPoint {
  public:
   LoadPoint(const LoadSpec& load, ModelSlot& model, const SuiteSlot& suite, double level,
-            LoadPointRow& row, Store& store, const RunnerOptions& options, std::uint64_t seed)
-      : load_(load),
+            LoadPointRow& row, Store& store, const RunnerOptions& options, std::uint64_t seed,
+            std::size_t point, std::size_t points)
+      : point_(point),
+        points_(points),
+        load_(load),
         model_(model),
         suite_(suite),
         level_(level),
         row_(row),
         store_(store),
         options_(options),
-        seed_(seed) {}
+        seed_(seed),
+        fail_fast_(model.fail_fast_after) {}
 
   // Returns false when interrupted.
   bool run() {
@@ -129,10 +134,14 @@ class LoadPoint {
     refill_in_callbacks_ =
         load_.mode == LoadMode::concurrency && model_.backend->reentrant_submit();
     TimePoint cancel_at = TimePoint::max();
+    bool cancel_armed = false;
     std::unique_lock lock(mutex_);
+    if (options_.progress) report_progress(lock, start, false);  // where it starts: 0 done
     while (true) {
-      if (!stopping_ && interrupted()) {
-        stopping_ = true;
+      if (!stopping_ && interrupted()) stopping_ = true;
+      // An interrupt, or an answer that stopped the point early (on_done).
+      if (stopping_ && !cancel_armed) {
+        cancel_armed = true;
         cancel_at = Clock::now() + options_.grace;
       }
       TimePoint wake = Clock::now() + kIdleTick;
@@ -149,19 +158,47 @@ class LoadPoint {
         write_pending(lock);
         continue;
       }
+      if (options_.progress && Clock::now() >= next_progress_) {
+        report_progress(lock, start, false);
+        continue;
+      }
       // Every change a callback makes is under the lock, so none is missed between the checks
       // above and this wait.
-      changed_.wait_until(lock, std::min(wake, cancel_at));
+      changed_.wait_until(lock, std::min({wake, cancel_at, next_progress_}));
     }
     write_pending(lock);
+    if (options_.progress) report_progress(lock, start, true);
     return !stopping_;
   }
 
   [[nodiscard]] std::int64_t failed() const { return failed_; }
+  [[nodiscard]] const std::optional<EarlyStop>& stopped_early() const { return stopped_early_; }
 
  private:
   bool interrupted() const {
     return options_.interrupt != nullptr && options_.interrupt->load() != 0;
+  }
+
+  // Reports where the point stands; the lock is released while the line is printed.
+  void report_progress(std::unique_lock<std::mutex>& lock, TimePoint start, bool final) {
+    const TimePoint now = Clock::now();
+    next_progress_ = now + options_.progress_every;
+    LoadProgress progress;
+    progress.point = point_;
+    progress.points = points_;
+    progress.model = model_.spec->name;
+    progress.mode = load_.mode == LoadMode::rate ? "rate" : "concurrency";
+    progress.level = level_;
+    progress.done = row_.sent - in_flight_;
+    progress.planned = load_.requests > 0 ? load_.requests + load_.warmup_requests : 0;
+    progress.failed = failed_;
+    progress.elapsed_s = std::chrono::duration<double>(now - start).count();
+    progress.duration_s = load_.duration_s > 0 ? load_.duration_s + load_.warmup_s : 0;
+    std::string line = load_progress_line(progress);
+    if (final) line += stopping_ ? " (stopped)" : " (done)";
+    lock.unlock();
+    options_.progress({line}, false);
+    lock.lock();
   }
 
   // Whether the request about to be sent at `at` is still warm-up.
@@ -285,6 +322,20 @@ class LoadPoint {
     --in_flight_;
     const Response& response = answer.response;
     if (!response.ok()) ++failed_;
+    if (fail_fast_.record(response, false) && !stopped_early_) {
+      // The point's first requests all failed alike: sending on only repeats the failure, at
+      // the full rate of a load test.
+      EarlyStop stop;
+      stop.model = model_.spec->name;
+      stop.attempts = fail_fast_.failures();
+      stop.outcome = response.outcome;
+      stop.http_status = response.http_status;
+      stop.error = response.error;
+      stop.phase = row_.phase;
+      stopped_early_ = std::move(stop);
+      stopping_ = true;
+      changed_.notify_one();
+    }
     if (!answer.warmup && response.timing.sent != TimePoint{}) {
       send_lags_ms_.push_back(
           std::chrono::duration<double, std::milli>(response.timing.sent - answer.intended)
@@ -319,6 +370,9 @@ class LoadPoint {
   }
 
  private:
+  std::size_t point_;
+  std::size_t points_;
+  TimePoint next_progress_{};  ///< when the next progress line is due
   const LoadSpec& load_;
   ModelSlot& model_;
   const SuiteSlot& suite_;
@@ -343,16 +397,43 @@ class LoadPoint {
   std::vector<double> send_lags_ms_;
   std::deque<Answer> pending_;     ///< answered, not yet in the store
   std::size_t pending_bytes_ = 0;  ///< the memory pending_ holds, roughly (memory_of)
+  FailFast fail_fast_;
+  std::optional<EarlyStop> stopped_early_;
 };
 
 }  // namespace
 
+std::string load_progress_line(const LoadProgress& p) {
+  std::ostringstream line;
+  line << "load point " << p.point << "/" << p.points << " (" << p.model << " at " << p.mode << " "
+       << level_text(p.level) << "): " << p.done;
+  if (p.planned > 0) line << "/" << p.planned;
+  line << " requests";
+  if (p.failed > 0) line << ", " << p.failed << " failed";
+  const double rate = p.elapsed_s > 0 ? static_cast<double>(p.done) / p.elapsed_s : 0.0;
+  line.precision(1);
+  line << std::fixed << ", " << rate << " req/s";
+  if (p.duration_s > 0) line << ", " << p.elapsed_s << "/" << p.duration_s << " s";
+  std::optional<double> eta;
+  if (p.planned > 0 && rate > 0) {
+    eta = static_cast<double>(std::max<std::int64_t>(p.planned - p.done, 0)) / rate;
+  }
+  if (p.duration_s > 0) {
+    const double left = std::max(p.duration_s - p.elapsed_s, 0.0);
+    eta = eta ? std::min(*eta, left) : left;
+  }
+  if (eta) line << ", ETA " << format_duration(*eta);
+  return line.str();
+}
+
 LoadPointResult measure_load_point(const LoadSpec& load, ModelSlot& model, const SuiteSlot& suite,
                                    double level, LoadPointRow& row, Store& store,
-                                   const RunnerOptions& options, std::uint64_t seed) {
-  LoadPoint point(load, model, suite, level, row, store, options, seed);
+                                   const RunnerOptions& options, std::uint64_t seed,
+                                   std::size_t number, std::size_t points) {
+  LoadPoint point(load, model, suite, level, row, store, options, seed, number, points);
   LoadPointResult result;
   result.complete = point.run();
+  result.stopped_early = point.stopped_early();
   result.failed = point.failed();
   result.send_lag_p99_ms = point.send_lag_p99_ms();
   return result;
@@ -390,6 +471,13 @@ std::vector<std::string> planned_load_phases(Assembly& assembly) {
 LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions& options) {
   LoadCounts counts;
   const RunFile& run = assembly.run();
+  // Every point of every sweep, stored ones included: progress counts them all.
+  std::size_t points = 0;
+  for (const LoadSpec& load : run.loads) {
+    for (const ModelSlot& model : assembly.models()) {
+      if (drives(load, model)) points += load.levels.size();
+    }
+  }
   int ord = 0;
   for (const LoadSpec& load : run.loads) {
     const SuiteSlot* suite = nullptr;
@@ -428,13 +516,15 @@ LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions
         row.slo_e2e_ms = load.slo_e2e_ms;
         store.put_load_point(row);
         if (options.progress) {
-          options.progress({"load " + load.name + ": " + model.spec->name + " at " + row.mode +
+          options.progress({"load " + load.name + ": point " + std::to_string(row.ord + 1) + "/" +
+                            std::to_string(points) + ", " + model.spec->name + " at " + row.mode +
                             " " + level_text(level) + " ..."},
                            false);
         }
         const std::uint64_t seed = cell_seed(run.run.seed, {row.phase});
         const LoadPointResult point =
-            measure_load_point(load, model, *suite, level, row, store, options, seed);
+            measure_load_point(load, model, *suite, level, row, store, options, seed,
+                               static_cast<std::size_t>(row.ord) + 1, points);
         const bool complete = point.complete;
         counts.requests += row.sent;
         counts.failed += point.failed;
@@ -450,7 +540,16 @@ LoadCounts run_load_phases(Assembly& assembly, Store& store, const RunnerOptions
           ++counts.points_invalid;
         }
         row.status = complete ? "complete" : "interrupted";
+        if (point.stopped_early) {
+          row.note = "stopped early: its first " + std::to_string(point.stopped_early->attempts) +
+                     " requests all failed alike";
+        }
         store.put_load_point(row);
+        if (point.stopped_early) {
+          store.set_meta("stopped_early", early_stop_to_json(*point.stopped_early));
+          counts.stopped_early = point.stopped_early;
+          return counts;
+        }
         if (!complete) {
           counts.interrupted = true;
           return counts;

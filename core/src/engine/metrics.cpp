@@ -6,6 +6,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "medsafe/json_text.hpp"
+
 namespace medsafe {
 namespace {
 
@@ -560,12 +562,67 @@ RunCounts compute_counts(const RunData& data) {
   for (const auto& judge : declared_then_sorted(std::move(declared), seen)) {
     counts.verdicts_by_judge.push_back({judge, by_status(&judge)});
   }
+  std::vector<std::string> models;
+  for (const auto& m : data.info.models) models.push_back(m.name);
+  std::set<std::string> answering;
+  for (const auto& r : data.responses) answering.insert(r.model);
+  for (const auto& model : declared_then_sorted(std::move(models), answering)) {
+    const auto n =
+        std::count_if(data.responses.begin(), data.responses.end(),
+                      [&](const ResponseRow& r) { return r.truncated && r.model == model; });
+    counts.truncated += n;
+    counts.truncated_by_model.emplace_back(model, n);
+  }
   return counts;
+}
+
+bool FailureSummary::banner() const noexcept {
+  return stopped_early.has_value() ||
+         std::any_of(models.begin(), models.end(), [](const ModelFailures& m) { return m.high; });
+}
+
+FailureSummary compute_failures(const RunData& data) {
+  constexpr std::size_t kExampleBytes = 200;
+  FailureSummary summary;
+  summary.stopped_early = data.info.stopped_early;
+  std::vector<std::string> declared;
+  for (const auto& m : data.info.models) declared.push_back(m.name);
+  std::set<std::string> seen;
+  for (const auto& r : data.responses) seen.insert(r.model);
+  for (const auto& model : declared_then_sorted(std::move(declared), seen)) {
+    ModelFailures failures{model};
+    // Kinds in order of first appearance, then sorted by count (stable: ties keep that order).
+    std::vector<FailureKind> kinds;
+    for (const ResponseRow& r : data.responses) {
+      if (r.model != model) continue;
+      ++failures.responses;
+      if (r.outcome == Outcome::ok) continue;
+      ++failures.failed;
+      auto kind = std::find_if(kinds.begin(), kinds.end(), [&r](const FailureKind& k) {
+        return k.outcome == r.outcome && k.http_status == r.http_status;
+      });
+      if (kind == kinds.end()) {
+        std::string example = r.error.substr(0, utf8_prefix_length(r.error, kExampleBytes));
+        if (example.size() < r.error.size()) example += "...";
+        kinds.push_back({model, r.outcome, r.http_status, 0, std::move(example)});
+        kind = kinds.end() - 1;
+      }
+      ++kind->count;
+    }
+    if (failures.responses == 0) continue;
+    failures.high = static_cast<double>(failures.failed) >=
+                    kHighFailureShare * static_cast<double>(failures.responses);
+    std::stable_sort(kinds.begin(), kinds.end(),
+                     [](const FailureKind& a, const FailureKind& b) { return a.count > b.count; });
+    summary.by_kind.insert(summary.by_kind.end(), kinds.begin(), kinds.end());
+    summary.models.push_back(std::move(failures));
+  }
+  return summary;
 }
 
 RunMetrics compute_metrics(const RunData& data, int resamples) {
   return {compute_safety(data, resamples), compute_latency_table(data), compute_counts(data),
-          compute_completeness(data)};
+          compute_completeness(data), compute_failures(data)};
 }
 
 }  // namespace medsafe

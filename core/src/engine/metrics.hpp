@@ -161,10 +161,45 @@ struct RunCounts {
   NamedCounts responses_by_outcome;            ///< every Outcome, in declaration order
   NamedCounts verdicts_by_status;              ///< every VerdictStatus, in declaration order
   std::vector<JudgeCounts> verdicts_by_judge;  ///< RunInfo's judges, then unknown ones sorted
+  std::int64_t truncated = 0;                  ///< answers cut at their model's max_response_bytes
+  NamedCounts truncated_by_model;  ///< the same per model: RunInfo's, then unknown ones sorted
 };
 
 /// Counts of items, responses by outcome and verdicts by status.
 [[nodiscard]] RunCounts compute_counts(const RunData& data);
+
+/// A model's failure share at or above this (or a run that stopped early) raises the reports'
+/// error banner: its figures then leave out too much to be read as they are.
+inline constexpr double kHighFailureShare = 0.2;
+
+/// How many of one model's responses (every phase) failed.
+struct ModelFailures {
+  std::string model;
+  std::int64_t responses = 0;
+  std::int64_t failed = 0;
+  bool high = false;  ///< failed / responses >= kHighFailureShare
+};
+
+/// The failed responses of one kind: model × outcome × HTTP status.
+struct FailureKind {
+  std::string model;
+  Outcome outcome = Outcome::ok;
+  int http_status = 0;
+  std::int64_t count = 0;
+  std::string example;  ///< the first such response's error, at most about 200 bytes
+};
+
+/// What went wrong in a run, for the error banner and the errors-by-kind table.
+struct FailureSummary {
+  std::optional<EarlyStop> stopped_early;  ///< RunInfo::stopped_early
+  std::vector<ModelFailures> models;       ///< models with responses: RunInfo's order, then sorted
+  std::vector<FailureKind> by_kind;        ///< by model in that order, then most frequent first
+  /// Whether the reports show the error banner: stopped early, or a model's share is high.
+  [[nodiscard]] bool banner() const noexcept;
+};
+
+/// Failure shares per model and failed responses by kind (every phase).
+[[nodiscard]] FailureSummary compute_failures(const RunData& data);
 
 /// Everything the reports print.
 struct RunMetrics {
@@ -172,6 +207,7 @@ struct RunMetrics {
   std::vector<LatencyStats> latency;
   RunCounts counts;
   Completeness completeness{};  ///< what the run still lacks
+  FailureSummary failures{};    ///< failure shares and kinds, for the error banner and table
 };
 
 /// Safety, latency and counts of a run.

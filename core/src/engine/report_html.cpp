@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/report_answers.hpp"
+#include "engine/report_failures.hpp"
 #include "engine/report_flags.hpp"
 #include "engine/report_html_common.hpp"
 #include "engine/report_io.hpp"
@@ -115,6 +116,8 @@ td.item { overflow-wrap: anywhere; }
 .banner { background: #fdecea; border-color: #f1aeb5; margin-bottom: 16px; }
 .banner pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 .run-state { color: var(--muted); font-size: 14px; }
+.banner.error { background: #fdecea; border: 1px solid #b42318; border-radius: 6px;
+  padding: 10px 16px; margin: 12px 0; } .banner.error ul { margin: 6px 0; }
 )css";
 
 // The models of the safety table, in its order.
@@ -291,8 +294,51 @@ void toc(std::string& out, const Context& ctx) {
   }
   out +=
       "<a href=\"#summary\">Summary table</a><a href=\"#judges\">Judges</a>"
-      "<a href=\"#latency\">Latency</a><a href=\"#answers\">Answers</a><a href=\"#notes\">Notes"
-      "</a></nav>\n";
+      "<a href=\"#latency\">Latency</a><a href=\"#answers\">Answers</a><a href=\"#errors\">"
+      "Errors</a><a href=\"#notes\">Notes</a></nav>\n";
+}
+
+// A run that stopped early, or a model that mostly failed, says so before any figure.
+void error_banner(std::string& out, const FailureSummary& failures) {
+  const std::vector<std::string> lines = failure_banner_lines(failures);
+  if (lines.empty()) return;
+  out += "<section class=\"banner error\" id=\"error-banner\" role=\"alert\"><b>Errors</b><ul>";
+  for (const std::string& line : lines) element(out, "li", line);
+  out += "</ul>See <a href=\"#errors\">Errors by kind</a>.</section>\n";
+}
+
+// Failed responses by model, outcome and HTTP status, with an example message each.
+void errors_section(std::string& out, const FailureSummary& failures) {
+  out += "<section id=\"errors\"><h2>Errors by kind</h2>";
+  if (failures.by_kind.empty()) {
+    out += "<p>No request failed.</p></section>\n";
+    return;
+  }
+  out +=
+      "<div class=\"wide\"><table class=\"errors\"><thead><tr><th>Model</th><th>Outcome</th>"
+      "<th>HTTP status</th><th>Count</th><th>Example</th></tr></thead><tbody>";
+  for (const FailureKind& k : failures.by_kind) {
+    out += "<tr>";
+    element(out, "td", k.model);
+    element(out, "td", to_string(k.outcome));
+    element(out, "td", k.http_status == 0 ? std::string("–") : std::to_string(k.http_status),
+            "num");
+    element(out, "td", std::to_string(k.count), "num");
+    element(out, "td", k.example, "text");
+    out += "</tr>";
+  }
+  out += "</tbody></table></div></section>\n";
+}
+
+// How many answers were cut at max_response_bytes, by model; nothing when none was.
+void truncation_note(std::string& out, const RunCounts& counts) {
+  if (counts.truncated == 0) return;
+  out += "<p class=\"note\" id=\"truncated\"><b>Truncated answers: " +
+         std::to_string(counts.truncated) + "</b> (";
+  append_html_escaped(out, truncated_by_model_text(counts));
+  out +=
+      "): longer than their model's max_response_bytes, they were cut, and judged as cut; "
+      "each is marked under <a href=\"#answers\">Answers</a>.</p>\n";
 }
 
 void overview(std::string& out, const Context& ctx) {
@@ -827,6 +873,11 @@ void answer_row(std::string& out, const Context& ctx, const AnswerLookup& lookup
   append_html_escaped(out, r.text);
   out += "</div>";
   if (r.finish_reason == "length") out += "<div class=\"muted\">(cut at the token limit)</div>";
+  if (r.truncated) {
+    out +=
+        "<div class=\"muted truncated\">(truncated: longer than max_response_bytes; cut here, "
+        "and judged as cut)</div>";
+  }
   out += "</td><td>";
   for (const VerdictRow* v : verdicts) verdict_html(out, *v);
   if (verdicts.empty()) out += "<span class=\"muted\">no verdict</span>";
@@ -954,9 +1005,11 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   body.reserve(4096 + data.responses.size() * 2048);
   run_header(body, data.info);
   incomplete_banner_html(body, ctx);
+  error_banner(body, metrics.failures);
   run_state_html(body, ctx);
   toc(body, ctx);
   how_to_read(body, ctx);
+  truncation_note(body, metrics.counts);
   overview(body, ctx);
   suite_sections(body, ctx);
   summary_table(body, ctx);
@@ -964,6 +1017,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   append_flags_html(body, data);
   latency_section(body, ctx);
   answers_section(body, ctx);
+  errors_section(body, metrics.failures);
   notes(body, ctx);
   return render_page({"medsafe report: " + data.info.name, std::string(kStyle), std::move(body),
                       std::string(kScript)});

@@ -226,6 +226,46 @@ Json run_counts_json(const RunCounts& counts) {
   j["verdicts"] = counts.verdicts;
   j["verdicts_by_status"] = counts_json(counts.verdicts_by_status);
   j["verdicts_by_judge"] = std::move(by_judge);
+  j["truncated"] = counts.truncated;
+  j["truncated_by_model"] = counts_json(counts.truncated_by_model);
+  return j;
+}
+
+Json early_stop_json(const std::optional<EarlyStop>& stop) {
+  if (!stop) return nullptr;
+  return {{"model", stop->model},
+          {"phase", stop->phase},
+          {"attempts", stop->attempts},
+          {"outcome", to_string(stop->outcome)},
+          {"http_status", stop->http_status},
+          {"error", stop->error}};
+}
+
+Json failures_json(const FailureSummary& failures) {
+  Json models = Json::array();
+  for (const ModelFailures& m : failures.models) {
+    const double share =
+        m.responses > 0 ? static_cast<double>(m.failed) / static_cast<double>(m.responses) : 0.0;
+    models.push_back({{"model", m.model},
+                      {"responses", m.responses},
+                      {"failed", m.failed},
+                      {"share", share},
+                      {"high", m.high}});
+  }
+  Json kinds = Json::array();
+  for (const FailureKind& k : failures.by_kind) {
+    kinds.push_back({{"model", k.model},
+                     {"outcome", to_string(k.outcome)},
+                     {"http_status", k.http_status},
+                     {"count", k.count},
+                     {"example", k.example}});
+  }
+  Json j = Json::object();
+  j["banner"] = failures.banner();
+  j["high_share"] = kHighFailureShare;
+  j["stopped_early"] = early_stop_json(failures.stopped_early);
+  j["models"] = std::move(models);
+  j["by_kind"] = std::move(kinds);
   return j;
 }
 
@@ -245,6 +285,7 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
   j["latency"] = latency_json(metrics.latency);
   j["counts"] = run_counts_json(metrics.counts);
   j["verdict_flags"] = verdict_flags_json(data);
+  j["failures"] = failures_json(metrics.failures);
   return j;
 }
 

@@ -73,6 +73,7 @@ nlohmann::ordered_json response_json(const ResponseRow& r, const ItemRow* item,
   j["attempts"] = r.attempts;
   j["prompt"] = item != nullptr ? item->prompt : "";
   j["text"] = r.text;
+  j["truncated"] = r.truncated;
   j["finish_reason"] = r.finish_reason;
   j["prompt_tokens"] = count(r.prompt_tokens);
   j["completion_tokens"] = count(r.completion_tokens);

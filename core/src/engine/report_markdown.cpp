@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/report_failures.hpp"
 #include "engine/report_flags.hpp"
 #include "engine/report_io.hpp"
 #include "engine/report_status.hpp"
@@ -117,6 +118,40 @@ void run_facts(std::string& out, const RunData& data, const Completeness& comple
          " · verdicts: " + std::to_string(data.verdicts.size()) + "\n\n";
 }
 
+// How many answers were cut at max_response_bytes, by model; nothing when none was.
+void truncation_note(std::string& out, const RunCounts& counts) {
+  if (counts.truncated == 0) return;
+  out += "**Truncated answers: " + std::to_string(counts.truncated) + "** (" +
+         markdown_escape(truncated_by_model_text(counts)) + "): longer than their model's " +
+         markdown_escape("max_response_bytes") + ", they were cut, and judged as cut.\n\n";
+}
+
+// A run that stopped early, or a model that mostly failed, says so before any figure.
+void error_banner(std::string& out, const FailureSummary& failures) {
+  const std::vector<std::string> lines = failure_banner_lines(failures);
+  if (lines.empty()) return;
+  out += "> **ERRORS:**";
+  for (const std::string& line : lines) out += " " + markdown_escape(line);
+  out += " See *Errors by kind* below.\n\n";
+}
+
+// Failed responses by model, outcome and HTTP status, with an example message each.
+void errors_table(std::string& out, const FailureSummary& failures) {
+  out += "## Errors by kind\n\n";
+  if (failures.by_kind.empty()) {
+    out += "No request failed.\n\n";
+    return;
+  }
+  row(out, {"Model", "Outcome", "HTTP status", "Count", "Example"});
+  out += "|---|---|--:|--:|---|\n";
+  for (const FailureKind& k : failures.by_kind) {
+    row(out, {markdown_escape(k.model), markdown_escape(to_string(k.outcome)),
+              k.http_status == 0 ? std::string(kNone) : std::to_string(k.http_status),
+              std::to_string(k.count), text_or_none(k.example)});
+  }
+  out += '\n';
+}
+
 void safety_tables(std::string& out, const RunData& data, const SafetyTable& safety) {
   std::vector<std::string> suites;
   for (const auto& r : safety.rows) {
@@ -208,8 +243,11 @@ std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   std::string out;
   run_facts(out, data, metrics.completeness);
   run_state_md(out, metrics.completeness);
+  error_banner(out, metrics.failures);
+  truncation_note(out, metrics.counts);
   safety_tables(out, data, metrics.safety);
   latency_table(out, metrics.latency);
+  errors_table(out, metrics.failures);
   append_flags_markdown(out, data);
   notes(out, metrics.safety);
   return out;

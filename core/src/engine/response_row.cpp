@@ -14,6 +14,7 @@ ResponseRow to_row(const Response& r, const ResponseSlot& slot, int attempts,
   row.http_status = r.http_status;
   row.error = r.error;
   row.text = r.text;
+  row.truncated = r.truncated;
   row.finish_reason = r.finish_reason;
   row.prompt_tokens = r.usage.prompt_tokens;
   row.completion_tokens = r.usage.completion_tokens;

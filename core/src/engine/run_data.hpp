@@ -55,6 +55,17 @@ struct SessionInfo {
   std::int64_t steady_end_ns = 0;    ///< 0 when it was killed
 };
 
+/// Why a run stopped before asking for everything: a model whose first attempts all failed
+/// in a way that asking again would not mend (its fail_fast_after).
+struct EarlyStop {
+  std::string model;
+  std::int64_t attempts = 0;  ///< the attempts that failed alike, none answered in between
+  Outcome outcome = Outcome::ok;
+  int http_status = 0;
+  std::string error;  ///< the last attempt's error, as stored
+  std::string phase;  ///< "safety", or the load point it happened in
+};
+
 /// The run as a whole.
 struct RunInfo {
   std::string name;
@@ -74,6 +85,8 @@ struct RunInfo {
   std::string resume_command{};
   /// The phase keys of every load point the run file plans (as of the last `medsafe run`).
   std::vector<std::string> planned_load_points{};
+  /// Set when the last `medsafe run` stopped early (store meta "stopped_early").
+  std::optional<EarlyStop> stopped_early{};
 };
 
 /// One prompt as sent.
@@ -110,6 +123,7 @@ struct ResponseRow {
   std::vector<std::int64_t> token_event_ns;  ///< each token-bearing stream event
   std::string phase;         ///< which part of the run made it ("safety", or a load point's label)
   bool warmup = false;       ///< a load point's warm-up request: stored, left out of its figures
+  bool truncated = false;    ///< the answer outgrew max_response_bytes: `text` is cut
   std::int64_t session = 0;  ///< the SessionInfo::id that stored it (0: before sessions)
   std::string item_hash{};   ///< its item's content hash when it was stored ("" if unknown)
 };

@@ -298,6 +298,17 @@ const ConfigSchema& model_core_schema() {
                  value(int64_t{8})),
         make_key("under_test", ValueType::boolean,
                  "answer the suites (false: the model only serves judges)", value(true)),
+        make_key("max_response_bytes", ValueType::integer,
+                 "the longest answer kept, in bytes (0: no limit; at most 1 GiB); a longer one "
+                 "is cut at a UTF-8 boundary and marked truncated, and backends stop reading "
+                 "past what it needs",
+                 value(int64_t{4} << 20)),
+        make_key("fail_fast_after", ValueType::integer,
+                 "stop the run (exit 6) when this model's first this many attempts all fail "
+                 "alike in a way asking again does not mend: no connection (refused, unknown "
+                 "host, TLS), HTTP 401, 403 or 404, or a Retry-After beyond retry_after_max_s "
+                 "(0: never)",
+                 value(int64_t{20})),
     }};
     for (KeySpec& k : flow_control_keys()) s.keys.push_back(std::move(k));
     return s;

@@ -47,15 +47,18 @@ struct JudgeTask {
 struct ModelState {
   explicit ModelState(const ModelSlot& slot)
       : gate(ModelGate::settings_from(slot.spec->core)),
-        retry(RetryPolicy::from_config(slot.spec->core)) {}
+        retry(RetryPolicy::from_config(slot.spec->core)),
+        fail_fast(slot.fail_fast_after) {}
   ModelGate gate;
   RetryPolicy retry;
+  FailFast fail_fast;
   std::deque<AnswerTask> queue;
   std::multimap<TimePoint, AnswerTask> retries;  ///< waiting for their backoff to pass
   std::int64_t planned = 0;
   std::int64_t answered = 0;
   std::int64_t failed = 0;
   std::int64_t retried = 0;
+  TimePoint retry_after_until{};  ///< when the longest wait a server asked for ends
 };
 
 struct JudgeState {
@@ -83,9 +86,9 @@ class SafetyLoop {
     bool stopping = false;
     TimePoint cancel_at = TimePoint::max();
     while (true) {
-      if (!stopping && interrupted()) {
+      if (!stopping && (interrupted() || counts_.stopped_early)) {
         stopping = true;
-        counts_.interrupted = true;
+        counts_.interrupted = !counts_.stopped_early;
         cancel_at = Clock::now() + options_.grace;
         drop_waiting_work();
       }
@@ -307,23 +310,49 @@ class SafetyLoop {
                             ? static_cast<double>(response.usage.completion_tokens)
                             : estimate_tokens(response.text));
     task.attempts += std::max(response.wire_sends, 1);
+    const bool retry = !counts_.interrupted && !counts_.stopped_early &&
+                       model.retry.retryable(response) && task.attempts < model.retry.max_attempts;
+    // A server that asks for a longer wait than the model allows fails the attempt now: waiting
+    // would park the run (a Retry-After of a day, or an HTTP date years ahead).
+    const std::optional<std::string> refused_wait =
+        retry ? model.retry.excessive_wait(response) : std::nullopt;
+    ResponseRow row = to_row(response, slot_of(task), task.attempts);
+    if (refused_wait) row.error = *refused_wait + (row.error.empty() ? "" : "; " + row.error);
     // Every attempt's outcome is committed, so a killed run resumes with the right count.
-    store_.put_response(to_row(response, slot_of(task), task.attempts));
+    store_.put_response(row);
+    if (model.fail_fast.record(response, refused_wait.has_value()) && !counts_.stopped_early) {
+      stop_early(task.model, model.fail_fast.failures(), row);
+    }
     if (response.ok()) {
       ++model.answered;
       ++counts_.answered;
       queue_judges(task, response.text);
       return;
     }
-    if (!counts_.interrupted && model.retry.retryable(response) &&
-        task.attempts < model.retry.max_attempts) {
+    if (retry && !refused_wait) {
       ++model.retried;
       ++counts_.retried;
-      model.retries.emplace(now + model.retry.delay(task.attempts, response, random_state_), task);
+      const auto wait = model.retry.delay(task.attempts, response, random_state_);
+      if (response.retry_after_s)
+        model.retry_after_until = std::max(model.retry_after_until, now + wait);
+      model.retries.emplace(now + wait, task);
       return;
     }
     ++model.failed;
     ++counts_.failed;
+  }
+
+  // A model's first attempts all failed alike: asking the rest would fail them all the same.
+  void stop_early(std::size_t model, std::int64_t attempts, const ResponseRow& last) {
+    EarlyStop stop;
+    stop.model = assembly_.models()[model].spec->name;
+    stop.attempts = attempts;
+    stop.outcome = last.outcome;
+    stop.http_status = last.http_status;
+    stop.error = last.error;
+    stop.phase = std::string(kSafetyPhase);
+    store_.set_meta("stopped_early", early_stop_to_json(stop));
+    counts_.stopped_early = std::move(stop);
   }
 
   void queue_judges(const AnswerTask& task, const std::string& answer) {
@@ -395,6 +424,10 @@ class SafetyLoop {
       line << models[i].spec->name << ": " << done << "/" << m.planned << " answered";
       if (m.failed > 0) line << ", " << m.failed << " failed";
       if (m.retried > 0) line << ", " << m.retried << " retried";
+      if (!final && m.retry_after_until > now && !m.retries.empty()) {
+        const auto left = std::chrono::ceil<std::chrono::seconds>(m.retry_after_until - now);
+        line << ", waiting " << left.count() << " s (Retry-After)";
+      }
       if (m.gate.limit() < models[i].concurrency) {
         line << ", concurrency " << m.gate.limit() << "/" << models[i].concurrency;
       }
@@ -563,6 +596,8 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
                      {"refusal_judge", assembly.refusal_judge()},
                      {"medsafe_version", MEDSAFE_VERSION}};
   store.set_meta("run_info", info.dump());
+  // This invocation has not stopped early (yet): the reports must not show an earlier one's.
+  store.set_meta("stopped_early", "");
   store.set_meta("run_file_text", run.text);
   // With the text, what `medsafe doctor` needs to read the datasets as this run did.
   store.set_meta("run_overrides", json(run.overrides).dump());

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct InvocationCounts {
   std::int64_t judge_failures = 0;  ///< verdicts with parse_failure or error
   std::int64_t unfinished = 0;      ///< answers not obtained because the run was interrupted
   bool interrupted = false;
+  /// Set when a model's first attempts all failed alike (fail_fast_after): nothing more was
+  /// asked, and the run should end with an error (the reports still get written).
+  std::optional<EarlyStop> stopped_early;
 };
 
 /// How the runner reports progress and reacts to interruption.

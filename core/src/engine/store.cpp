@@ -45,6 +45,8 @@ const std::vector<AddedColumn>& added_columns() {
       {"responses", "session", "INTEGER NOT NULL DEFAULT 0"},
       // Verdict::flags joined by commas ("uncertain,injection_suspect"); '' = none.
       {"verdicts", "flags", "TEXT NOT NULL DEFAULT ''"},
+      // The answer outgrew max_response_bytes and `text` is its cut beginning (issue 16).
+      {"responses", "truncated", "INTEGER NOT NULL DEFAULT 0"},
   };
   return columns;
 }
@@ -256,6 +258,30 @@ bool is_safety_phase(const std::string& phase) { return phase.empty() || phase =
 
 }  // namespace
 
+std::string early_stop_to_json(const EarlyStop& stop) {
+  return json{{"model", stop.model},
+              {"attempts", stop.attempts},
+              {"outcome", std::string(to_string(stop.outcome))},
+              {"http_status", stop.http_status},
+              {"error", stop.error},
+              {"phase", stop.phase}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<EarlyStop> early_stop_from_json(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  EarlyStop stop;
+  stop.model = j.value("model", "");
+  stop.attempts = j.value("attempts", std::int64_t{0});
+  stop.outcome = outcome_from_string(j.value("outcome", "")).value_or(Outcome::backend_error);
+  stop.http_status = j.value("http_status", 0);
+  stop.error = j.value("error", "");
+  stop.phase = j.value("phase", "safety");
+  return stop;
+}
+
 struct Store::Impl {
   Impl(const fs::path& file, bool only_read) : db(file, only_read), read_only(only_read) {}
   Database db;
@@ -328,10 +354,11 @@ Store::Store(const fs::path& dir, Mode mode) {
   impl_->insert_response.emplace(db, R"sql(
     INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
       finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
-      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup, session, item_hash)
+      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup, session, item_hash,
+      truncated)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
       ?20, ?21, ?22, COALESCE((SELECT content_hash FROM items WHERE suite = ?2 AND item_id = ?3),
-      ''))
+      ''), ?23)
     ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
       session = excluded.session, item_hash = excluded.item_hash,
       outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
@@ -341,7 +368,7 @@ Store::Store(const fs::path& dir, Mode mode) {
       intended_send_ns = excluded.intended_send_ns, sent_ns = excluded.sent_ns,
       first_byte_ns = excluded.first_byte_ns, finished_ns = excluded.finished_ns,
       token_events = excluded.token_events, created_at = excluded.created_at,
-      warmup = excluded.warmup
+      warmup = excluded.warmup, truncated = excluded.truncated
   )sql");
   impl_->insert_verdict.emplace(db, R"sql(
     INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
@@ -572,6 +599,7 @@ void Store::put_response(const ResponseRow& row) {
       .bind(20, utc_now())
       .bind(21, row.warmup ? 1 : 0)
       .bind(22, impl_->session)
+      .bind(23, row.truncated ? 1 : 0)
       .run();
 }
 
@@ -661,6 +689,7 @@ RunData Store::read_all(ReadScope scope) {
       data.info.medsafe_version = j.value("medsafe_version", "");
     }
   }
+  data.info.stopped_early = early_stop_from_json(meta("stopped_early").value_or(""));
   data.info.started_at = meta("started_at").value_or("");
   data.info.updated_at = meta("updated_at").value_or("");
   data.info.sessions = sessions_from_json(meta("sessions"));
@@ -747,6 +776,7 @@ RunData Store::read_all(ReadScope scope) {
       r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
       r.warmup, )sql" + impl.column_or("responses", "session", "r.session", "0") +
                               ", " + impl.column_or("responses", "item_hash", "r.item_hash", "''") +
+                              ", " + impl.column_or("responses", "truncated", "r.truncated", "0") +
                               R"sql(
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
@@ -779,11 +809,14 @@ RunData Store::read_all(ReadScope scope) {
     row.warmup = responses.integer(19) != 0;
     row.session = responses.integer(20);
     row.item_hash = responses.text(21);
+    row.truncated = responses.integer(22) != 0;
     data.responses.push_back(std::move(row));
   }
   Statement verdicts(db, R"sql(
     SELECT v.judge, v.model, v.suite, v.item_id, v.sample, v.status, v.score, v.refused, v.label,
-      v.reason, v.raw, v.model_calls, v.flags
+      v.reason, v.raw, v.model_calls, )sql" +
+                             impl.column_or("verdicts", "flags", "v.flags", "''") +
+                             R"sql(
     FROM verdicts v LEFT JOIN items i ON i.suite = v.suite AND i.item_id = v.item_id
     ORDER BY v.judge, v.model, v.suite, i.ord, v.sample
   )sql");

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -147,6 +148,11 @@ class Store {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// An EarlyStop as the store's meta "stopped_early" holds it (one JSON object), and back; an
+/// empty or unreadable text is none (the meta is set to "" when a run starts).
+[[nodiscard]] std::string early_stop_to_json(const EarlyStop& stop);
+[[nodiscard]] std::optional<EarlyStop> early_stop_from_json(std::string_view text);
 
 /// The current time as ISO 8601 UTC ("2026-11-28T05:42:31Z").
 [[nodiscard]] std::string utc_now();

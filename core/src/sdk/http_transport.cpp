@@ -165,6 +165,24 @@ int on_curl_debug(CURL* /*easy*/, curl_infotype type, char* data, size_t size,
   return 0;
 }
 
+// Failures before any connection that a wrong base_url, port, host or TLS setting gives; a
+// reset or a timeout may be load and is not one of them.
+bool is_unreachable(CURLcode code) noexcept {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 enum class BodyMode : std::uint8_t { undecided, events, buffer };
 
 // Everything about one exchange, owned by the I/O thread from the moment it is dequeued.
@@ -182,15 +200,20 @@ struct Transfer {
   BodyMode mode = BodyMode::undecided;
   TimePoint last_byte{};
   std::size_t slot = 0;  ///< index in the active list
-  // A failure decided here rather than by libcurl (timeout, body cap, a throwing callback).
+  // A failure decided here rather than by libcurl (timeout, a throwing callback).
   Outcome abort_outcome = Outcome::ok;
   std::string abort_error;
+  // The body (or one stream event) reached its bound, or the exchange asked to stop: the
+  // transfer ends as a success with HttpResult::cut.
+  bool cut = false;
+  std::size_t body_cap = kMaxBodyBytes;
   char curl_error[CURL_ERROR_SIZE] = {};
 
   Transfer(HttpRequest r, std::shared_ptr<HttpExchange> e)
       : request(std::move(r)), exchange(std::move(e)) {
+    if (request.max_body_bytes > 0) body_cap = request.max_body_bytes;
     event_sink = [this](const SseEvent& event) {
-      if (abort_outcome != Outcome::ok) return;
+      if (abort_outcome != Outcome::ok || cut || exchange->stop_requested()) return;
       try {
         exchange->on_event(event);
       } catch (const std::exception& error) {
@@ -219,7 +242,10 @@ struct Transfer {
     mode = BodyMode::buffer;
     if (const std::string* length = result.header("content-length")) {
       const unsigned long long n = std::strtoull(length->c_str(), nullptr, 10);
-      if (n > 0 && n <= kMaxBodyBytes) result.body.reserve(static_cast<std::size_t>(n));
+      // A body announced larger than the bound fills it: one allocation, not a doubling
+      // that would overshoot it.
+      if (n > 0)
+        result.body.reserve(static_cast<std::size_t>(std::min<unsigned long long>(n, body_cap)));
     }
   }
 };
@@ -278,18 +304,32 @@ size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
     const TimePoint now = Clock::now();
     t.last_byte = now;
     if (t.mode == BodyMode::undecided) t.decide_body_mode();
+    t.result.body_bytes += length;
+    if (t.result.body_head.size() < kBodyHeadBytes) {
+      t.result.body_head.append(data, std::min(length, kBodyHeadBytes - t.result.body_head.size()));
+    }
     if (t.mode == BodyMode::events) {
       t.parser.feed(std::string_view(data, length), now, t.event_sink);
-    } else if (t.result.body.size() + length > kMaxBodyBytes) {
-      t.fail(Outcome::transport_error,
-             "response body exceeds the limit of " + std::to_string(kMaxBodyBytes >> 20) + " MiB");
+      if (t.exchange->stop_requested()) {
+        t.cut = true;
+      } else if (t.parser.buffered_bytes() > t.body_cap) {
+        // One event that never ends must not take all memory: its beginning goes to the
+        // exchange, marked cut, and the transfer ends with it.
+        const std::string partial = t.parser.partial_data();
+        t.event_sink(SseEvent{t.parser.partial_event_type(), partial, {}, now, true});
+        t.cut = true;
+      }
+    } else if (t.result.body.size() + length > t.body_cap) {
+      t.result.body.append(data, t.body_cap - t.result.body.size());
+      t.cut = true;
     } else {
       t.result.body.append(data, length);
     }
   } catch (...) {
     t.fail(Outcome::transport_error, "out of memory while reading the response body");
   }
-  return t.abort_outcome == Outcome::ok ? length : 0;  // 0 makes libcurl stop the transfer
+  // 0 makes libcurl stop the transfer.
+  return t.abort_outcome == Outcome::ok && !t.cut ? length : 0;
 }
 
 // Sets one option; remembers the first failure so configure() can report it.
@@ -893,6 +933,9 @@ struct EventLoop {
     if (t.abort_outcome != Outcome::ok) {
       result.outcome = t.abort_outcome;
       result.error = std::move(t.abort_error);
+    } else if (t.cut) {
+      result.outcome = Outcome::ok;  // ended here on purpose (libcurl says a write error)
+      result.cut = true;
     } else if (code == CURLE_OK) {
       result.outcome = Outcome::ok;
       result.sse_truncated = result.sse && t.parser.has_partial_event();
@@ -900,6 +943,7 @@ struct EventLoop {
       result.outcome =
           code == CURLE_OPERATION_TIMEDOUT ? Outcome::timeout : Outcome::transport_error;
       result.error = describe_curl_failure(t, code);
+      result.unreachable = is_unreachable(code);
     }
     release(t);
     // Take the transfer out of the active list before any callback can start new work.

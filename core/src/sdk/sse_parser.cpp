@@ -98,6 +98,18 @@ void SseParser::process_line(std::string_view line, TimePoint now, const EventCa
   // "retry" and unknown fields are ignored: reconnection is not this parser's business.
 }
 
+std::string SseParser::partial_data() const {
+  std::string data = data_seen_ ? data_ : std::string();
+  std::string_view line = line_;
+  if (line.substr(0, 4) == "data" && (line.size() == 4 || line[4] == ':')) {
+    std::string_view value = line.size() > 5 ? line.substr(5) : std::string_view();
+    if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+    if (data_seen_) data += '\n';
+    data.append(value);
+  }
+  return data;
+}
+
 bool SseParser::has_partial_event() const noexcept {
   return in_event_ || (!line_.empty() && line_[0] != ':');
 }

@@ -68,7 +68,8 @@ std::string AnthropicBackend::build_body(const Request& request) const {
 std::shared_ptr<HttpExchange> AnthropicBackend::make_exchange(const Request& request,
                                                               ResponseCallback done) const {
   return std::make_shared<http_backend::AssemblingExchange<ResponseAssembler>>(
-      ResponseAssembler(endpoint().api_key, request.intended_send), std::move(done));
+      ResponseAssembler(endpoint().api_key, request.intended_send, request.max_response_bytes),
+      std::move(done));
 }
 
 }  // namespace medsafe::anthropic

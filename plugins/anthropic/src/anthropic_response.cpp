@@ -7,8 +7,9 @@
 
 namespace medsafe::anthropic {
 
-ResponseAssembler::ResponseAssembler(std::string secret, TimePoint intended_send)
-    : AssemblerBase(std::move(secret), intended_send, "message_stop") {}
+ResponseAssembler::ResponseAssembler(std::string secret, TimePoint intended_send,
+                                     std::size_t max_text_bytes)
+    : AssemblerBase(std::move(secret), intended_send, "message_stop", max_text_bytes) {}
 
 void ResponseAssembler::on_event(const SseEvent& event) {
   ++events_;
@@ -30,7 +31,7 @@ void ResponseAssembler::on_event(const SseEvent& event) {
     ended_ = true;
     return;
   }
-  text_ += decoded.text;
+  append_text(decoded.text);
   if (decoded.token_bearing) token_events_.push_back(event.completed);
   if (!decoded.stop_reason.empty()) finish_reason_ = std::move(decoded.stop_reason);
   if (decoded.input_tokens >= 0) prompt_tokens_ = decoded.input_tokens;
@@ -43,7 +44,7 @@ DecodeStatus ResponseAssembler::decode_body(const std::string& body, std::string
     error = std::move(decoded.message);
     return decoded.status;
   }
-  text_ = std::move(decoded.text);
+  set_text(std::move(decoded.text));
   finish_reason_ = std::move(decoded.stop_reason);
   prompt_tokens_ = decoded.input_tokens;
   completion_tokens_ = decoded.output_tokens;
@@ -51,5 +52,15 @@ DecodeStatus ResponseAssembler::decode_body(const std::string& body, std::string
 }
 
 std::string ResponseAssembler::finish_reason() const { return finish_reason_of(finish_reason_); }
+
+std::vector<std::string_view> ResponseAssembler::text_path(bool stream,
+                                                           std::string_view event_type) const {
+  // Text comes in content_block_delta events (delta.text); a body has it in its text blocks.
+  if (stream) {
+    if (event_type == "content_block_delta") return {"delta", "text"};
+    return {};
+  }
+  return {"content", "*", "text"};
+}
 
 }  // namespace medsafe::anthropic

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "medsafe/json_text.hpp"
+
 namespace medsafe::exec {
 namespace {
 
@@ -36,9 +38,11 @@ class BackendExchange final : public Exchange {
   void delta(std::string_view text, TimePoint at) override {
     arrived(at);
     if (text.empty()) return;  // not token-bearing
-    text_ += text;
+    append_capped(text_, text);
     response_.timing.token_events.push_back(at);
   }
+
+  [[nodiscard]] std::size_t max_text_bytes() const override { return request_.max_response_bytes; }
 
   void finish(Reply&& reply, TimePoint at) override {
     arrived(at);
@@ -51,7 +55,14 @@ class BackendExchange final : public Exchange {
       response_.text = std::move(text_);
       return deliver();
     }
-    response_.text = reply.text ? std::move(*reply.text) : std::move(text_);
+    if (reply.text) {
+      std::string whole = std::move(*reply.text);
+      response_.text.clear();
+      append_capped(response_.text, whole);
+    } else {
+      response_.text = std::move(text_);
+    }
+    response_.truncated = truncated_ || reply.truncated;
     response_.finish_reason = std::move(reply.finish_reason);
     response_.usage = reply.usage;
     if (response_.usage.source != TokenSource::usage) {
@@ -66,11 +77,24 @@ class BackendExchange final : public Exchange {
     response_.outcome = outcome;
     response_.error = std::move(message);
     response_.text = std::move(text_);
+    response_.truncated = truncated_;
     response_.timing.finished = at;
     deliver();
   }
 
  private:
+  // Appends within the request's max_response_bytes, cut at a UTF-8 boundary.
+  void append_capped(std::string& into, std::string_view piece) {
+    const std::size_t limit = request_.max_response_bytes;
+    if (limit == 0 || into.size() + piece.size() <= limit) {
+      into.append(piece);
+      return;
+    }
+    const std::size_t room = limit > into.size() ? limit - into.size() : 0;
+    into.append(piece.substr(0, utf8_prefix_length(piece, room)));
+    truncated_ = true;
+  }
+
   void arrived(TimePoint at) {
     if (response_.timing.first_byte == TimePoint{}) response_.timing.first_byte = at;
   }
@@ -82,7 +106,8 @@ class BackendExchange final : public Exchange {
   Request request_;
   ResponseCallback done_;
   Response response_;
-  std::string text_;  ///< the deltas so far
+  std::string text_;        ///< the deltas so far
+  bool truncated_ = false;  ///< the answer outgrew max_response_bytes
 };
 
 class JudgeExchange final : public Exchange {

@@ -193,6 +193,7 @@ std::string encode_request(std::string_view id, const Request& request) {
   if (request.max_tokens) line["max_tokens"] = *request.max_tokens;
   if (request.temperature) line["temperature"] = *request.temperature;
   if (request.seed) line["seed"] = *request.seed;
+  if (request.max_response_bytes > 0) line["max_response_bytes"] = request.max_response_bytes;
   return dump(line);
 }
 

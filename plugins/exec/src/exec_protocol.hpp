@@ -24,7 +24,8 @@ enum class Role : std::uint8_t { backend, judge };
 [[nodiscard]] std::string encode_hello(Role role, std::string_view name, int max_in_flight,
                                        std::string_view options_json);
 /// {"type":"request","id":...,"request_id":...,"messages":[{"role","content"}...],
-/// "max_tokens"?,"temperature"?,"seed"?,"ignore_eos","category"}; unset options are left out.
+/// "max_tokens"?,"temperature"?,"seed"?,"max_response_bytes"?,"ignore_eos","category"}; unset
+/// options are left out.
 [[nodiscard]] std::string encode_request(std::string_view id, const Request& request);
 /// {"type":"judge","id":...,"prompt":...,"response":...,"category":...,"domain":...,
 /// "model":...,"suite":...,"item_id":...,"reference":...}.
@@ -45,6 +46,9 @@ struct Reply {
   std::optional<int> max_in_flight;  ///< the program may lower medsafe's limit
   // delta, answer
   std::optional<std::string> text;  ///< an answer without text is the concatenated deltas
+  /// The line outgrew the session's bound and `text` is its beginning (set by the session for
+  /// a cut line, never decoded).
+  bool truncated = false;
   std::string finish_reason;
   Usage usage;  ///< source = usage when the program gave completion_tokens
   // verdict

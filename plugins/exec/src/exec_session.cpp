@@ -11,15 +11,19 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "medsafe/json_text.hpp"
+
 namespace medsafe::exec {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxLine = 64 * 1024 * 1024;  // one reply line; beyond it the stream is lost
-constexpr std::size_t kStderrTail = 8;              // lines quoted when the program fails
-constexpr std::size_t kQuoted = 200;                // bytes of a line quoted in a message
+// The longest reply line read whole when no request bounds its answer; beyond, only its
+// beginning is read.
+constexpr std::size_t kMaxLine = 64 * 1024 * 1024;
+constexpr std::size_t kStderrTail = 8;  // lines quoted when the program fails
+constexpr std::size_t kQuoted = 200;    // bytes of a line quoted in a message
 
 std::chrono::milliseconds milliseconds_key(const Config& config, std::string_view key,
                                            std::int64_t min) {
@@ -94,7 +98,8 @@ Session::Session(SessionOptions options, Log& log)
     : options_(std::move(options)),
       log_(log),
       source_("exec '" + options_.name + "'"),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      line_bound_(kMaxLine) {
   if (wake_fd_ < 0) {
     throw std::runtime_error(std::string("cannot make an eventfd: ") + std::strerror(errno));
   }
@@ -123,6 +128,11 @@ void Session::submit(std::unique_ptr<Exchange> exchange) {
   {
     std::lock_guard lock(mutex_);
     ++stats_.submitted;
+    // A backend's requests all carry the model's bound: lines need be no longer than its
+    // answers' JSON.
+    if (const std::size_t wire = wire_bytes_for(exchange->max_text_bytes()); wire > 0) {
+      line_bound_ = std::min(wire, kMaxLine);
+    }
     if (dead_.empty() && !stopping_) {
       waiting_.push_back(Pending{std::move(exchange), {}});
     } else {
@@ -265,6 +275,8 @@ void Session::start_program(std::vector<Completion>& out) {
   stdout_open_ = true;
   stderr_open_ = true;
   in_.clear();
+  skipping_line_ = false;
+  cut_line_.clear();
   err_.clear();
   out_.clear();
   stderr_tail_.clear();
@@ -320,23 +332,86 @@ void Session::read_stdout(std::vector<Completion>& out) {
     }
     // Every line that ends in this read arrived now: one stamp for all of them.
     const TimePoint now = Clock::now();
-    in_.append(buffer, static_cast<std::size_t>(n));
+    std::string_view chunk(buffer, static_cast<std::size_t>(n));
+    if (skipping_line_) {
+      // The rest of a line past the bound is not kept, up to its newline.
+      const std::size_t end = chunk.find('\n');
+      if (end == std::string_view::npos) continue;
+      skipping_line_ = false;
+      const std::string head = std::move(cut_line_);
+      cut_line_ = std::string();
+      handle_cut_line(head, now, out);
+      if (!child_) return;
+      chunk.remove_prefix(end + 1);
+    }
+    in_.append(chunk);
     std::size_t begin = 0;
     for (std::size_t end; (end = in_.find('\n', begin)) != std::string::npos; begin = end + 1) {
       std::string_view line(in_.data() + begin, end - begin);
       strip_cr(line);
-      handle_line(line, now, out);
+      if (line.size() > line_bound_) {
+        handle_cut_line(line.substr(0, line_bound_), now, out);
+      } else {
+        handle_line(line, now, out);
+      }
       if (!child_) return;  // the line ended the program (a protocol error)
     }
     in_.erase(0, begin);
-    if (in_.size() > kMaxLine) {
-      ++stats_.malformed_lines;
-      give_up_program("the program wrote a line longer than " + std::to_string(kMaxLine) +
-                          " bytes without a newline",
-                      Outcome::malformed, out);
-      return;
+    if (in_.size() > line_bound_) {
+      // A runaway line: its beginning is kept, the rest skipped as it comes, so memory stays
+      // within the bound however long the line is.
+      cut_line_ = in_.substr(0, line_bound_);
+      in_ = std::string();
+      skipping_line_ = true;
     }
   }
+}
+
+void Session::handle_cut_line(std::string_view head, TimePoint at, std::vector<Completion>& out) {
+  ++stats_.cut_lines;
+  const std::string bound = std::to_string(line_bound_);
+  const JsonStrings id = json_strings_at(head, {"id"}, 256);
+  const JsonStrings type = json_strings_at(head, {"type"}, 32);
+  const auto found = id.found > 0 && id.complete ? sent_.find(id.text) : sent_.end();
+  if (found == sent_.end()) {
+    // Nobody can tell whose line it was (its id comes late, or names nobody waiting).
+    ++stats_.malformed_lines;
+    if (!sent_.empty()) {
+      fail_sent(Outcome::malformed,
+                "the program wrote a line longer than " + bound +
+                    " bytes whose id could not be read from its beginning: '" +
+                    shorten(head, kQuoted) + "'",
+                out);
+    }
+    return;
+  }
+  const bool answer_like = options_.role == Role::backend && type.complete &&
+                           (type.text == "answer" || type.text == "delta");
+  if (!answer_like) {
+    ++stats_.malformed_lines;
+    fail_one(found, Outcome::malformed,
+             "the program's reply line is longer than " + bound +
+                 " bytes and cannot be read whole: '" + shorten(head, kQuoted) + "'",
+             at, out);
+    return;
+  }
+  // The answer's text so far ends the request, cut; the program need not go on with it.
+  Reply reply;
+  reply.type = ReplyType::answer;
+  reply.id = id.text;
+  reply.truncated = true;
+  std::string text = json_strings_at(head, {"text"}, head.size()).text;
+  if (type.text == "delta") {
+    found->second.exchange->delta(text, at);
+  } else {
+    reply.text = std::move(text);
+  }
+  queue_line(encode_cancel(id.text));
+  std::shared_ptr<Exchange> exchange = std::move(found->second.exchange);
+  sent_.erase(found);
+  out.push_back([exchange, reply = std::move(reply), at]() mutable {
+    exchange->finish(std::move(reply), at);
+  });
 }
 
 void Session::read_stderr(int fd) {

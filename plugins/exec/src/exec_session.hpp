@@ -60,6 +60,9 @@ class Exchange {
   /// No reply will come: the program failed, wrote a malformed line, timed out, or the session
   /// was cancelled.
   virtual void fail(Outcome outcome, std::string message, TimePoint at) = 0;
+  /// The most answer text this exchange keeps (Request::max_response_bytes; 0: no limit). The
+  /// session reads no longer line than that needs (wire_bytes_for).
+  [[nodiscard]] virtual std::size_t max_text_bytes() const { return 0; }
 };
 
 /// What a session has done, for tests and logs.
@@ -68,6 +71,7 @@ struct SessionStats {
   std::uint64_t submitted = 0;      ///< exchanges submitted
   std::uint64_t max_in_flight = 0;  ///< the most exchanges sent and unanswered at once
   std::uint64_t malformed_lines = 0;
+  std::uint64_t cut_lines = 0;  ///< lines longer than the bound, read only as far as it
 };
 
 /// A program and its exchanges. submit() never blocks on the program: lines are written by the
@@ -107,6 +111,9 @@ class Session {
   void log_stderr_line(std::string_view line);
   void write_stdin();
   void handle_line(std::string_view line, TimePoint at, std::vector<Completion>& out);
+  /// A line that outgrew line_bound_: `head` is its beginning. An answer or delta whose id can
+  /// be read ends its request with the text that arrived, truncated; others fail as malformed.
+  void handle_cut_line(std::string_view head, TimePoint at, std::vector<Completion>& out);
   /// The program closed its stdout: reap it (without the lock), fail what it had, and decide
   /// whether it may be started again.
   void handle_exit(std::unique_lock<std::mutex>& lock, std::vector<Completion>& out);
@@ -146,6 +153,11 @@ class Session {
   std::uint64_t next_id_ = 1;
   std::string out_;  ///< bytes for the program's stdin
   std::string in_;   ///< an unfinished stdout line
+  /// The longest stdout line read whole; the rest of a longer one is skipped (its beginning
+  /// kept in cut_line_ until its newline arrives).
+  std::size_t line_bound_;
+  bool skipping_line_ = false;
+  std::string cut_line_;
   std::string err_;  ///< an unfinished stderr line
   std::deque<std::string> stderr_tail_;
   SessionStats stats_;

@@ -5,7 +5,9 @@ Modes: echo (deltas then an answer or a verdict), reverse N (answers every N req
 reverse order), crash-after N, crash-once MARKER_FILE, malformed, malformed-reply, no-hello,
 bad-hello, protocol2, error, silent (never answers), limit K (announces max_in_flight K and
 answers in batches of K), env (answers with its environment and options), wrong-type,
-exit-early (exits before its hello).
+exit-early (exits before its hello), huge-answer N (an answer line with N bytes of text),
+huge-delta N (a delta line of N bytes, then more deltas and an answer), huge-late-id N (an
+answer line of N bytes whose id comes after its text).
 """
 import io
 import json
@@ -101,3 +103,12 @@ for line in stdin:
                json.dumps(options, sort_keys=True))
     elif mode == "silent":
         pass
+    elif mode == "huge-answer":
+        send({"id": msg["id"], "type": "answer", "text": "a" * int(arg), "finish_reason": "stop"})
+    elif mode == "huge-delta":
+        send({"id": msg["id"], "type": "delta", "text": "Start. "})
+        send({"id": msg["id"], "type": "delta", "text": "d" * int(arg)})
+        send({"id": msg["id"], "type": "delta", "text": "more"})
+        send({"id": msg["id"], "type": "answer", "finish_reason": "stop"})
+    elif mode == "huge-late-id":
+        send('{"type": "answer", "text": "' + "l" * int(arg) + '", "id": "' + msg["id"] + '"}')

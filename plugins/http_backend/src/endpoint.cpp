@@ -212,6 +212,9 @@ HttpRequest make_http_request(const Endpoint& endpoint, const Request& request, 
   http.ca_bundle = endpoint.ca_bundle;
   http.intended_send = request.intended_send;
   http.owner = owner;
+  // Room for the answer's JSON, not for a whole 50 MB one: a body or stream event past it is
+  // cut by the transport and the answer read from its beginning.
+  http.max_body_bytes = wire_bytes_for(request.max_response_bytes);
   return http;
 }
 

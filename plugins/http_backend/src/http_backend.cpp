@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <limits>
 
+#include "medsafe/json_text.hpp"
 #include "medsafe/log.hpp"
 #include "wire_text.hpp"
 
@@ -68,6 +70,7 @@ bool begin_response(const HttpResult& result, TimePoint intended_send, std::uint
   if (result.outcome != Outcome::ok) {
     response.outcome = result.outcome;
     response.error = result.error;
+    response.unreachable = result.unreachable;
     if (events > 0) response.error += " (after " + std::to_string(events) + " stream events)";
     return false;
   }
@@ -81,11 +84,25 @@ bool begin_response(const HttpResult& result, TimePoint intended_send, std::uint
   return true;
 }
 
+// What the body was, for a message about one that could not be read. A result made without
+// the transport (tests, benchmarks) may carry only `body`.
+std::string describe_arrival(const HttpResult& result) {
+  const std::string* type = result.header("content-type");
+  const std::uint64_t bytes = std::max<std::uint64_t>(result.body_bytes, result.body.size());
+  const std::string_view head = result.body_head.empty()
+                                    ? std::string_view(result.body).substr(0, kBodyHeadBytes)
+                                    : std::string_view(result.body_head);
+  return describe_body(type != nullptr ? std::string_view(*type) : std::string_view(), bytes, head);
+}
+
 }  // namespace
 
 AssemblerBase::AssemblerBase(std::string secret, TimePoint intended_send,
-                             std::string_view end_marker)
-    : secret_(std::move(secret)), intended_send_(intended_send), end_marker_(end_marker) {}
+                             std::string_view end_marker, std::size_t max_text_bytes)
+    : secret_(std::move(secret)),
+      intended_send_(intended_send),
+      end_marker_(end_marker),
+      max_text_bytes_(max_text_bytes) {}
 
 AssemblerBase::~AssemblerBase() = default;
 AssemblerBase::AssemblerBase(AssemblerBase&&) noexcept = default;
@@ -93,9 +110,58 @@ AssemblerBase& AssemblerBase::operator=(AssemblerBase&&) noexcept = default;
 
 std::string AssemblerBase::finish_reason() const { return finish_reason_; }
 
+void AssemblerBase::append_text(std::string_view piece) {
+  if (truncated_) return;
+  if (max_text_bytes_ == 0 || text_.size() + piece.size() <= max_text_bytes_) {
+    text_.append(piece);
+    return;
+  }
+  text_.append(piece.substr(0, utf8_prefix_length(piece, max_text_bytes_ - text_.size())));
+  truncated_ = true;
+}
+
+void AssemblerBase::set_text(std::string text) {
+  text_ = std::move(text);
+  if (max_text_bytes_ > 0 && text_.size() > max_text_bytes_) {
+    text_.resize(utf8_prefix_length(text_, max_text_bytes_));
+    truncated_ = true;
+  }
+}
+
+std::size_t AssemblerBase::text_room() const noexcept {
+  if (max_text_bytes_ == 0) return std::numeric_limits<std::size_t>::max();
+  return max_text_bytes_ > text_.size() ? max_text_bytes_ - text_.size() : 0;
+}
+
+void AssemblerBase::on_cut_event(const SseEvent& event) {
+  ++events_;
+  if (failure_.failed() || ended_ || truncated_) return;
+  const std::vector<std::string_view> path = text_path(true, event.event);
+  const JsonStrings found =
+      path.empty() ? JsonStrings{} : json_strings_at(event.data, path, text_room());
+  if (found.found == 0) {
+    failure_.fail(Outcome::malformed,
+                  "stream event " + std::to_string(events_) + " outgrew the " +
+                      std::to_string(event.data.size()) +
+                      " bytes kept (max_response_bytes) before any answer text: it begins " +
+                      quoted_bytes(event.data));
+    return;
+  }
+  if (!found.text.empty()) token_events_.push_back(event.completed);
+  append_text(found.text);
+  truncated_ = true;  // the event went on past what was kept
+}
+
 void AssemblerBase::finish_stream(const HttpResult& result, Response& response) {
   if (failure_.failed()) {
     failure_.move_to(response);
+  } else if (!ended_ && result.cut && truncated_) {
+    // Ended here on purpose, at the answer's bound: the answer, cut, is the result.
+  } else if (!ended_ && events_ == 0) {
+    // Nothing in it was an event: say what it was rather than guess it was a cut stream.
+    response.outcome = Outcome::stream_error;
+    response.error = "the stream ended without a single event (nor " + std::string(end_marker_) +
+                     "): " + describe_arrival(result);
   } else if (!ended_) {
     response.outcome = Outcome::stream_error;
     response.error = "stream ended after " + std::to_string(events_) + " events without " +
@@ -106,6 +172,29 @@ void AssemblerBase::finish_stream(const HttpResult& result, Response& response) 
 
 void AssemblerBase::finish_body(const HttpResult& result, Response& response) {
   std::string error;
+  if (result.cut) {
+    // Too large to parse whole (and never buffered whole): the answer is read from the
+    // beginning that was kept.
+    const JsonStrings found = json_strings_at(result.body, text_path(false, {}), text_room());
+    if (found.found == 0) {
+      response.outcome = Outcome::malformed;
+      response.error = "the body outgrew the " + std::to_string(result.body.size()) +
+                       " bytes kept (max_response_bytes) before any answer text (" +
+                       describe_arrival(result) + ")";
+      return;
+    }
+    set_text(found.text);
+    truncated_ = true;
+    return;
+  }
+  // JSON text never holds a raw NUL, and the JSON reader takes one for the end of its input
+  // ("unexpected end of input"), which hides what arrived.
+  if (const std::size_t nul = result.body.find('\0'); nul != std::string::npos) {
+    response.outcome = Outcome::malformed;
+    response.error = "the body is not valid JSON: a NUL byte at offset " + std::to_string(nul) +
+                     " (" + describe_arrival(result) + ")";
+    return;
+  }
   switch (decode_body(result.body, error)) {
     case DecodeStatus::error_object:
       response.outcome = Outcome::stream_error;
@@ -113,7 +202,7 @@ void AssemblerBase::finish_body(const HttpResult& result, Response& response) {
       return;
     case DecodeStatus::malformed:
       response.outcome = Outcome::malformed;
-      response.error = std::move(error);
+      response.error = std::move(error) + " (" + describe_arrival(result) + ")";
       return;
     case DecodeStatus::ok:
       return;
@@ -131,6 +220,7 @@ Response AssemblerBase::finish(HttpResult&& result) {
     }
   }
   response.text = std::move(text_);
+  response.truncated = truncated_;
   response.finish_reason = finish_reason();
   response.timing.token_events = std::move(token_events_);
   response.usage.prompt_tokens = prompt_tokens_;

@@ -58,7 +58,16 @@ class AssemblingExchange final : public HttpExchange {
   AssemblingExchange(Assembler assembler, ResponseCallback done)
       : assembler_(std::move(assembler)), done_(std::move(done)) {}
 
-  void on_event(const SseEvent& event) override { assembler_.on_event(event); }
+  void on_event(const SseEvent& event) override {
+    if (event.cut) {
+      assembler_.on_cut_event(event);
+    } else {
+      assembler_.on_event(event);
+    }
+    // An answer at its size bound needs no more of the stream: ending the transfer bounds the
+    // time and bandwidth a runaway server takes, not only the memory.
+    if (assembler_.text_full()) stop();
+  }
   void on_complete(HttpResult&& result) override { done_(assembler_.finish(std::move(result))); }
 
  private:
@@ -93,8 +102,10 @@ class AssemblerBase {
  public:
   /// `secret` (the API key, may be empty) is removed from every error and the text;
   /// `intended_send` is the schedule's time (epoch: the actual send time); `end_marker` names
-  /// the stream's last event in errors ("[DONE]", "message_stop").
-  AssemblerBase(std::string secret, TimePoint intended_send, std::string_view end_marker);
+  /// the stream's last event in errors ("[DONE]", "message_stop"); `max_text_bytes` is the
+  /// request's max_response_bytes (0: no limit): text beyond it is cut and flagged truncated.
+  AssemblerBase(std::string secret, TimePoint intended_send, std::string_view end_marker,
+                std::size_t max_text_bytes = 0);
   virtual ~AssemblerBase();
   AssemblerBase(AssemblerBase&&) noexcept;
   AssemblerBase& operator=(AssemblerBase&&) noexcept;
@@ -103,9 +114,26 @@ class AssemblerBase {
   /// transport failure, a non-2xx status (http_error), a stream that failed or did not reach its
   /// end marker (stream_error; malformed for an undecodable event), or a bad body; then usage
   /// (the server's count, else the token events counted) and the text that arrived. Call once.
+  /// A body or stream the transport cut (HttpResult::cut) gives the answer text read from its
+  /// beginning, flagged truncated.
   [[nodiscard]] Response finish(HttpResult&& result);
 
+  /// A stream event the transport cut because it outgrew its bound (SseEvent::cut): the answer
+  /// text is read from its beginning, and the answer is truncated.
+  void on_cut_event(const SseEvent& event);
+  /// The answer reached max_text_bytes: the rest of the stream is not wanted.
+  [[nodiscard]] bool text_full() const noexcept { return truncated_; }
+
  protected:
+  /// Where the answer's text is, as a path for json_strings_at: in a stream event of type
+  /// `event_type` (stream), or in a whole body. An empty path: that event carries none.
+  [[nodiscard]] virtual std::vector<std::string_view> text_path(
+      bool stream, std::string_view event_type) const = 0;
+  /// Adds a stream event's text, up to max_text_bytes (cut at a UTF-8 boundary).
+  void append_text(std::string_view piece);
+  /// Sets a body's text, cut to max_text_bytes.
+  void set_text(std::string text);
+
   /// Decodes a 2xx non-streaming body into the fields below; returns its status and, unless
   /// ok, the message in `error`.
   virtual DecodeStatus decode_body(const std::string& body, std::string& error) = 0;
@@ -123,11 +151,15 @@ class AssemblerBase {
 
  private:
   void finish_stream(const HttpResult& result, Response& response);
+  /// Bytes of text still wanted (max when there is no limit).
+  [[nodiscard]] std::size_t text_room() const noexcept;
   void finish_body(const HttpResult& result, Response& response);
 
   std::string secret_;
   TimePoint intended_send_;
   std::string_view end_marker_;
+  std::size_t max_text_bytes_ = 0;
+  bool truncated_ = false;  ///< text_ holds the beginning of a longer answer
 };
 
 }  // namespace medsafe::http_backend

@@ -197,6 +197,36 @@ std::string excerpt(std::string_view text, std::size_t limit) {
   return out;
 }
 
+std::string quoted_bytes(std::string_view bytes, std::size_t limit) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "\"";
+  for (std::size_t i = 0; i < bytes.size() && i < limit; ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  out += '"';
+  if (bytes.size() > limit) out += "...";
+  return out;
+}
+
+std::string describe_body(std::string_view content_type, std::uint64_t bytes,
+                          std::string_view head) {
+  const std::string type = content_type.empty() ? std::string("without a Content-Type")
+                                                : "of " + excerpt(content_type, 80);
+  if (bytes == 0) return "an empty body " + type;
+  return std::to_string(bytes) + (bytes == 1 ? " byte " : " bytes ") + type + ", beginning " +
+         quoted_bytes(head);
+}
+
 std::optional<double> parse_retry_after(std::string_view value,
                                         std::chrono::system_clock::time_point now) {
   value = trim(value);

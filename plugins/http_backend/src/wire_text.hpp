@@ -5,6 +5,7 @@
 /// Retry-After. No I/O, no clocks except what a caller passes in.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,17 @@ void append_json_number(std::string& out, double value);
 /// whitespace runs collapse, invalid UTF-8 becomes '?', and at most `limit` bytes are kept
 /// ("..." marks a cut).
 [[nodiscard]] std::string excerpt(std::string_view text, std::size_t limit = 300);
+
+/// Hostile bytes quoted exactly, for saying what arrived: in double quotes, printable ASCII as
+/// it is (quote and backslash escaped), every other byte as \xNN (so NULs, control characters,
+/// bidi controls and invalid UTF-8 are all visible), at most `limit` bytes ("..." marks a cut).
+[[nodiscard]] std::string quoted_bytes(std::string_view bytes, std::size_t limit = 48);
+
+/// What a body that could not be read was: "23 bytes of text/event-stream, beginning
+/// \"garbage\"", "an empty body of application/json", "15 bytes without a Content-Type, ...".
+/// `content_type` is the header's value ("" when there was none); `head` its first bytes.
+[[nodiscard]] std::string describe_body(std::string_view content_type, std::uint64_t bytes,
+                                        std::string_view head);
 
 /// The human message of an error payload: error.message (OpenAI, Anthropic), a string "error",
 /// a top-level "message" or "detail", or else an excerpt of the text itself. Always sanitised.

@@ -55,7 +55,8 @@ std::string OpenAiBackend::build_body(const Request& request) const {
 std::shared_ptr<HttpExchange> OpenAiBackend::make_exchange(const Request& request,
                                                            ResponseCallback done) const {
   return std::make_shared<http_backend::AssemblingExchange<ResponseAssembler>>(
-      ResponseAssembler(endpoint().api_key, request.intended_send), std::move(done));
+      ResponseAssembler(endpoint().api_key, request.intended_send, request.max_response_bytes),
+      std::move(done));
 }
 
 }  // namespace medsafe::openai

@@ -7,8 +7,9 @@
 
 namespace medsafe::openai {
 
-ResponseAssembler::ResponseAssembler(std::string secret, TimePoint intended_send)
-    : AssemblerBase(std::move(secret), intended_send, "[DONE]") {}
+ResponseAssembler::ResponseAssembler(std::string secret, TimePoint intended_send,
+                                     std::size_t max_text_bytes)
+    : AssemblerBase(std::move(secret), intended_send, "[DONE]", max_text_bytes) {}
 
 void ResponseAssembler::on_event(const SseEvent& event) {
   ++events_;
@@ -36,7 +37,7 @@ void ResponseAssembler::on_event(const SseEvent& event) {
     case DecodeStatus::ok:
       break;
   }
-  text_ += chunk.content;
+  append_text(chunk.content);
   if (chunk.token_bearing()) token_events_.push_back(event.completed);
   if (!chunk.finish_reason.empty()) finish_reason_ = std::move(chunk.finish_reason);
   if (chunk.prompt_tokens >= 0) prompt_tokens_ = chunk.prompt_tokens;
@@ -49,11 +50,17 @@ DecodeStatus ResponseAssembler::decode_body(const std::string& body, std::string
     error = std::move(decoded.message);
     return decoded.status;
   }
-  text_ = std::move(decoded.content);
+  set_text(std::move(decoded.content));
   finish_reason_ = std::move(decoded.finish_reason);
   prompt_tokens_ = decoded.prompt_tokens;
   completion_tokens_ = decoded.completion_tokens;
   return DecodeStatus::ok;
+}
+
+std::vector<std::string_view> ResponseAssembler::text_path(bool stream,
+                                                           std::string_view /*event_type*/) const {
+  if (stream) return {"choices", "0", "delta", "content"};
+  return {"choices", "0", "message", "content"};
 }
 
 }  // namespace medsafe::openai
