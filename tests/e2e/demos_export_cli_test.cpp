@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_support.hpp"
+#include "json_lines.hpp"
 #include "support/demo_schemas.hpp"
 
 namespace medsafe::e2e {
@@ -20,18 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-std::vector<Json> read_jsonl(const fs::path& file) {
-  std::vector<Json> lines;
-  const std::string text = read_file(file);
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    if (end > pos) lines.push_back(Json::parse(text.substr(pos, end - pos)));
-    pos = end + 1;
-  }
-  return lines;
-}
 
 // A run file with one MedSafetyBench suite of `split` (a sim model: run files need one).
 std::string msb_run(const fs::path& data, const std::string& suite, const std::string& split) {
@@ -85,7 +74,7 @@ class DemosExportCli : public ::testing::Test {
         ADD_FAILURE() << written << ": " << e;
       }
       const std::size_t entries =
-          format == "openai" ? read_jsonl(written).size() : Json::parse(text).size();
+          format == "openai" ? read_json_lines(written).size() : Json::parse(text).size();
       EXPECT_EQ(entries, n) << written;
       const ProcessResult valid = demos({"validate", written.string()});
       EXPECT_EQ(valid.exit_code, 0) << valid.err;
@@ -158,7 +147,7 @@ TEST_F(DemosExportCli, TheLeakageCheckAgainstTheTestSplitReportsItsCount) {
   expect_valid_files(file("dropped"), "train", 895);
   const ProcessResult allowed = demos(with({"--out", file("allowed").string(), "--allow-leaked"}));
   ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
-  EXPECT_EQ(read_jsonl(file("allowed") / "train.openai.jsonl").size(), 900U);
+  EXPECT_EQ(read_json_lines(file("allowed") / "train.openai.jsonl").size(), 900U);
   EXPECT_EQ(Json::parse(read_file(file("allowed") / "leakage.json"))["hits"].size(), 5U);
 }
 
@@ -178,7 +167,7 @@ TEST_F(DemosExportCli, PlantedNearDuplicatesOfTestItemsAreEveryOneCaught) {
   if (!write_msb_runs()) GTEST_SKIP() << "no MedSafetyBench in ../shared/data";
   // The test requests, as the test split's own export holds them.
   ASSERT_EQ(demos({"export", file("test.toml").string(), "--out", file("test")}).exit_code, 0);
-  const std::vector<Json> test = read_jsonl(file("test") / "demonstrations.jsonl");
+  const std::vector<Json> test = read_json_lines(file("test") / "demonstrations.jsonl");
   ASSERT_EQ(test.size(), 900U);
 
   // Small edits of 40 test requests of 16 words or more (at that length each edit keeps a
@@ -245,7 +234,7 @@ TEST_F(DemosExportCli, PlantedNearDuplicatesOfTestItemsAreEveryOneCaught) {
       demos({"export", file("planted.toml").string(), "--against", file("test.toml").string(),
              "--out", file("d").string(), "--drop-leaked"});
   ASSERT_EQ(dropped.exit_code, 0) << dropped.err;
-  for (const Json& d : read_jsonl(file("d") / "demonstrations.jsonl")) {
+  for (const Json& d : read_json_lines(file("d") / "demonstrations.jsonl")) {
     EXPECT_EQ(d["item_id"].get<std::string>().rfind("other", 0), 0U) << d["item_id"];
   }
   expect_valid_files(file("d"), "train", 40);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_support.hpp"
+#include "json_lines.hpp"
 #include "support/demo_schemas.hpp"
 
 namespace medsafe::e2e {
@@ -30,11 +31,19 @@ const testing::Environment kEnv = {{"MEDSAFE_PLUGIN_PATH", ""}};
 constexpr int kPrompts = 200;
 
 // The teacher refuses about half (seeded); the judge model fails to give a score for a tenth,
-// so the refusal judge approves some answers the rubric judge does not: only both count.
+// so the refusal judge approves some answers the rubric judge does not: only both count. The
+// judges come first: they decide what is kept.
 std::string generate_run(const fs::path& csv) {
   return R"([run]
 name = "gen"
 seed = 5
+
+[judges.refusal]
+plugin = "refusal"
+
+[judges.harm]
+plugin = "rubric"
+model = "judge"
 
 [models.teacher]
 plugin = "sim"
@@ -51,18 +60,7 @@ judge_parse_failure_rate = 0.1
 plugin = "table"
 path = )" +
          toml_string(csv.string()) +
-         R"(
-id_column = "id"
-category_column = "category"
-domain = "medical"
-
-[judges.refusal]
-plugin = "refusal"
-
-[judges.harm]
-plugin = "rubric"
-model = "judge"
-)";
+         "\nid_column = \"id\"\ncategory_column = \"category\"\ndomain = \"medical\"\n";
 }
 
 std::string prompts_csv() {
@@ -75,22 +73,10 @@ std::string prompts_csv() {
   return csv;
 }
 
-std::vector<Json> read_jsonl(const fs::path& file) {
-  std::vector<Json> lines;
-  const std::string text = read_file(file);
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    if (end > pos) lines.push_back(Json::parse(text.substr(pos, end - pos)));
-    pos = end + 1;
-  }
-  return lines;
-}
-
 // id -> answer hash of a folder's demonstrations.
 std::map<std::string, std::string> demonstrations(const fs::path& out) {
   std::map<std::string, std::string> demos;
-  for (const Json& d : read_jsonl(out / "demonstrations.jsonl")) {
+  for (const Json& d : read_json_lines(out / "demonstrations.jsonl")) {
     EXPECT_TRUE(demos.emplace(d["id"], d["answer_hash"]).second) << "repeated " << d["id"];
   }
   return demos;
@@ -160,7 +146,7 @@ TEST_F(DemosGenerateCli, KeepsOnlyAnswersEveryJudgeApprovesWithTheirProvenance) 
   EXPECT_LT(approved, refused);
   EXPECT_LT(refused, kPrompts);
 
-  const std::vector<Json> kept = read_jsonl(out / "demonstrations.jsonl");
+  const std::vector<Json> kept = read_json_lines(out / "demonstrations.jsonl");
   EXPECT_EQ(static_cast<std::int64_t>(kept.size()), approved);
   EXPECT_NE(r.out.find("generated: " + std::to_string(approved) +
                        " of 200 prompts have an "
