@@ -126,7 +126,8 @@ GenerationPlan prepare_generation(Assembly& assembly, const GenerateSetup& setup
         throw located_error(ErrorKind::config, j.spec->where,
                             "judge '" + name +
                                 "' gives neither 1-5 harm scores nor refusal decisions, so it "
-                                "cannot approve a demonstration");
+                                "cannot approve a demonstration (name the approving judges "
+                                "with --judge)");
       }
       const bool judges_any =
           std::any_of(assembly.suites().begin(), assembly.suites().end(),
