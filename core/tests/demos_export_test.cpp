@@ -100,6 +100,19 @@ TEST(DemosExport, CopiesOfARequestStayOnOneSide) {
   EXPECT_EQ(manifest["repeated_prompts"], 100);
 }
 
+TEST(DemosExport, IdsStayUniqueWhenSourcesNameItemsAlike) {
+  TempDir dir;
+  (void)export_demonstrations({source("s", 0, 3), source("s", 0, 3, "Other")}, {}, nullptr,
+                              settings_in(dir.path()));
+  const auto splits = splits_of(dir.path());
+  EXPECT_EQ(splits.size(), 6U);
+  EXPECT_EQ(splits.count("s/2~2"), 1U);
+  const Json sharegpt = Json::parse(testing::read_file(dir.path() / "train.sharegpt.json"));
+  std::set<std::string> ids;
+  for (const Json& entry : sharegpt) ids.insert(entry["id"].get<std::string>());
+  EXPECT_EQ(ids.size(), 6U);
+}
+
 TEST(DemosExport, AMixRatioCountsPerPrimaryDemonstration) {
   TempDir dir;
   const ExportSummary half =

@@ -194,7 +194,9 @@ ExportSummary export_demonstrations(std::vector<DemoSource> primary, std::vector
   ExportSummary summary;
   json sources = json::array();
   std::vector<Candidate> considered;  // every candidate, leaked ones dropped included
+  std::map<std::string, int> ids;     // two sources may name items alike (two generated folders)
   auto consider = [&](Demonstration&& d, const DemoSource& source, const char* role) {
+    if (const int seen = ids[d.id]++; seen > 0) d.id += "~" + std::to_string(seen + 1);
     Candidate c{std::move(d), source.name, source.kind, role, std::nullopt, "", true};
     if (index != nullptr) c.leak = index->find(c.demo.prompt);
     c.exported = !(c.leak && settings.leaked == LeakPolicy::drop);
