@@ -43,6 +43,10 @@ extern "C" void on_interrupt(int /*signal*/) {
   (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
 }
 
+}  // namespace
+
+const std::atomic<int>* interrupt_flag() { return &g_interrupts; }
+
 void install_interrupt_handlers() {
   struct sigaction action {};
   action.sa_handler = on_interrupt;
@@ -65,6 +69,8 @@ fs::path cache_dir() {
   }
   return fs::temp_directory_path() / "medsafe-cache";
 }
+
+namespace {
 
 fs::path run_directory(const RunOptions& options, const RunFile& run) {
   if (options.out) return *options.out;

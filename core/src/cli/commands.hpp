@@ -1,6 +1,7 @@
 #pragma once
 /// The CLI's commands. Each returns the process exit code; errors that end a command are thrown
 /// as medsafe::Error and mapped to exit codes by main().
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -43,6 +44,15 @@ struct RunOptions {
   std::string program = "medsafe";  ///< argv[0], for the command a resume repeats
   std::vector<std::string> unsets;  ///< --unset KEY, applied before the overrides
 };
+
+/// Makes SIGINT and SIGTERM set interrupt_flag() (a second one exits at once).
+void install_interrupt_handlers();
+/// Non-zero once SIGINT or SIGTERM arrived (for RunnerOptions::interrupt).
+[[nodiscard]] const std::atomic<int>* interrupt_flag();
+/// The log level a command uses: --quiet, else --log-level, else the run file's.
+[[nodiscard]] LogLevel effective_level(const CommonOptions& common, LogLevel from_run_file);
+/// The cache folder of downloads: $XDG_CACHE_HOME/medsafe, else ~/.cache/medsafe.
+[[nodiscard]] std::filesystem::path cache_dir();
 
 int run_command(const RunOptions& run, const CommonOptions& common);
 int validate_command(const RunOptions& run, const CommonOptions& common);

@@ -7,6 +7,7 @@
 
 #include "cli/allocator.hpp"
 #include "cli/commands.hpp"
+#include "cli/demos_command.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/plugin.hpp"
 #include "medsafe/version.hpp"
@@ -160,6 +161,12 @@ int main(int argc, char** argv) {
   CLI::App* judge_eval_cmd = add_judge_eval_command(app, judge_eval);
   add_common(judge_eval_cmd);
 
+  DemosOptions demos;
+  const DemosCommands demos_cmds = add_demos_commands(app, demos);
+  for (CLI::App* command : {demos_cmds.exporter, demos_cmds.generate, demos_cmds.validate}) {
+    add_common(command);
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -169,6 +176,7 @@ int main(int argc, char** argv) {
 
   run.program = argv[0];
   judge.program = argv[0];
+  demos.program = argv[0];
   try {
     if (run_cmd->parsed()) {
       if (!out.empty()) run.out = out;
@@ -192,6 +200,7 @@ int main(int argc, char** argv) {
       return compare_command(compare, common);
     }
     if (judge_eval_cmd->parsed()) return judge_eval_command(judge_eval, common);
+    if (demos_cmds.demos->parsed()) return demos_command(demos_cmds, demos, common);
   } catch (const medsafe::Error& e) {
     std::fprintf(stderr, "medsafe: %s\n", common.secrets->redact(e.what()).c_str());
     return exit_code_for(e.kind());
