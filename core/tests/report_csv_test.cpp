@@ -84,11 +84,11 @@ TEST(LatencyCsv, HeaderAndOneRowPerModelPhase) {
             "model,mode,load,requests,failed,duration_s,req_per_s,out_tok_per_s,ttft_p50_ms,"
             "ttft_p90_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms,itl_p99_ms,e2e_p50_ms,"
             "e2e_p99_ms,goodput_req_per_s,send_lag_p50_ms,send_lag_p99_ms,slo_attainment,valid,"
-            "phase,note");
+            "phase,note,endpoint");
   // One timed request: 2 tokens, TTFT 100, E2E 200, TPOT 100, ITL 100, window 0.2 s.
   EXPECT_EQ(rows[1],
             "m,safety,,3,0,0.2000,15.0000,10.0000,100.0000,100.0000,100.0000,100.0000,100.0000,"
-            "100.0000,100.0000,200.0000,200.0000,,,,,true,safety,");
+            "100.0000,100.0000,200.0000,200.0000,,,,,true,safety,,");
 }
 
 TEST(LatencyCsv, LoadPointsLeaveOutWarmupAndReportGoodput) {
@@ -125,7 +125,7 @@ TEST(LatencyCsv, LoadPointsLeaveOutWarmupAndReportGoodput) {
   EXPECT_EQ(rows[2],
             "m,concurrency,2.0000,2,0,0.4100,4.8780,9.7561,200.0000,280.0000,298.0000,10.0000,"
             "10.0000,10.0000,10.0000,210.0000,308.0000,2.4390,0.0000,0.0000,0.5000,true,"
-            "load/sweep/m/concurrency=2,");
+            "load/sweep/m/concurrency=2,,");
 }
 
 TEST(AtomicWrite, ReplacesAndReportsFailures) {

@@ -90,6 +90,13 @@ struct Timing {
 };
 
 /// The result of one request: an answer or a failure with its reason. Never an exception.
+/// One send of a request to one replica of a model that has several endpoints.
+struct EndpointAttempt {
+  std::string endpoint;  ///< the replica's base URL
+  Outcome outcome = Outcome::ok;
+  int http_status = 0;
+};
+
 struct Response {
   Outcome outcome = Outcome::ok;
   int http_status = 0;  ///< 0 when no HTTP status was received
@@ -110,6 +117,9 @@ struct Response {
   /// (libcurl resends once when a reused connection turns out closed); the runner counts each
   /// as an attempt so the store's attempts match what the server saw.
   int wire_sends = 1;
+  /// A model with several endpoints (replicas): each replica this attempt was sent to, in
+  /// order, the last one's outcome being the Response's. Empty for a single endpoint.
+  std::vector<EndpointAttempt> endpoints{};
 
   [[nodiscard]] bool ok() const noexcept { return outcome == Outcome::ok; }
 };

@@ -20,6 +20,7 @@
 #include "engine/run_file.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/runner.hpp"
+#include "engine/shard.hpp"
 #include "engine/store.hpp"
 #include "medsafe/error.hpp"
 
@@ -108,13 +109,15 @@ void add_common_words(std::vector<std::string>& words, const CommonOptions& comm
   if (common.quiet) words.emplace_back("-q");
 }
 
-// The `medsafe run` that continues this one: every --unset and --set, the run directory always (its
-// default depends on the run file), and the other flags as given.
+// The `medsafe run` that continues this one: every --unset and --set, the run directory always
+// (its default depends on the run file), the shard always (it may have come from a job's
+// environment), and the other flags as given.
 std::string run_command_line(const RunOptions& options, const CommonOptions& common,
-                             const fs::path& out) {
+                             const fs::path& out, const std::optional<Shard>& shard) {
   std::vector<std::string> words = {options.program, "run", options.run_file.string(), "--out",
                                     out.string()};
   for (const std::string& key : options.unsets) words.insert(words.end(), {"--unset", key});
+  if (shard) words.insert(words.end(), {"--shard", shard->text()});
   for (const std::string& assignment : options.overrides) {
     words.insert(words.end(), {"--set", assignment});
   }
@@ -221,17 +224,38 @@ void print_early_stop(const EarlyStop& stop, const fs::path& out,
 
 }  // namespace
 
+// "shard 1/4 (--shard): suite 's' 225 of 900 items; ...", for run and validate.
+std::string describe_shard(const ShardPlan& plan) {
+  std::string text = "shard " + plan.shard.text() + " (" + plan.shard.source + "):";
+  for (std::size_t i = 0; i < plan.suites.size(); ++i) {
+    const ShardedSuite& s = plan.suites[i];
+    text += (i == 0 ? " suite '" : ", suite '") + s.suite + "' " + std::to_string(s.kept) + " of " +
+            std::to_string(s.items) + " items";
+  }
+  return text + (plan.shard.measures_load() ? "; it measures the load phases"
+                                            : "; load phases are measured by shard 0 only");
+}
+
 int run_command(const RunOptions& options, const CommonOptions& common) {
   RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
-  const fs::path out = run_directory(options, run_file);
+  const std::optional<Shard> shard = resolve_shard(options.shard, process_environment);
+  const fs::path base = run_directory(options, run_file);
+  // Each shard in a folder of its own under the run's: shards of one run never share a store.
+  const fs::path out = shard ? base / shard->folder_name() : base;
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
+  std::optional<ShardPlan> plan;
+  if (shard) plan = apply_shard(assembly, *shard);
 
-  const std::string command = run_command_line(options, common, out);
+  const std::string command = run_command_line(options, common, base, shard);
   const RunLock lock(out, command);
   Store store(out);
-  record_run(store, assembly, *log, RecordOptions{options.rerun_changed});
+  check_shard(store, plan ? &*plan : nullptr);
+  RecordOptions record{options.rerun_changed};
+  record.load_phases = !shard || shard->measures_load();
+  record_run(store, assembly, *log, record);
+  if (plan) record_shard(store, *plan);
   store.set_meta("resume_command", command);
   (void)store.begin_session(command);
   const RunFile& run = assembly.run();
@@ -241,6 +265,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
     std::cerr << "medsafe: run '" << run.run.name << "' in " << out.string() << ": "
               << count_items(assembly) << " items x " << under_test << " model(s) x "
               << run.run.samples << " sample(s); judges: " << names_of_judges(assembly) << "\n";
+    if (plan) std::cerr << "medsafe: " << describe_shard(*plan) << "\n";
   }
 
   install_interrupt_handlers();
@@ -265,7 +290,8 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   }
   const InvocationCounts counts = run_missing(assembly, store, runner);
   LoadCounts load;
-  if (!counts.interrupted && !counts.stopped_early && !assembly.run().loads.empty()) {
+  if (!counts.interrupted && !counts.stopped_early && !assembly.run().loads.empty() &&
+      record.load_phases) {
     load = run_load_phases(assembly, store, runner);
     if (!common.quiet) {
       std::cerr << "medsafe: load: " << load.points_measured << " points measured ("
@@ -308,11 +334,16 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
 int validate_command(const RunOptions& options, const CommonOptions& common) {
   RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
-  const fs::path out = run_directory(options, run_file);
+  const std::optional<Shard> shard = resolve_shard(options.shard, process_environment);
+  const fs::path base = run_directory(options, run_file);
+  const fs::path out = shard ? base / shard->folder_name() : base;
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.load_suites();
+  std::optional<ShardPlan> shard_plan;
+  if (shard) shard_plan = apply_shard(assembly, *shard);
   const RunFile& run = assembly.run();
   std::cout << run.file.string() << ": ok\n";
+  if (shard_plan) std::cout << "  " << describe_shard(*shard_plan) << "\n";
   for (const ModelSlot& m : assembly.models()) {
     std::cout << "  model " << m.spec->name << ": " << m.spec->plugin
               << (m.under_test ? "" : " (judge model only)") << ", concurrency " << m.concurrency

@@ -40,7 +40,9 @@ struct RunOptions {
   std::filesystem::path run_file;
   std::optional<std::filesystem::path> out;
   std::vector<std::string> overrides;
-  bool rerun_changed = false;       ///< ask again the items whose dataset row changed
+  bool rerun_changed = false;  ///< ask again the items whose dataset row changed
+  /// --shard: "i/N", or "none"; unset: from a Slurm array or Kubernetes Indexed Job, if any.
+  std::optional<std::string> shard;
   std::string program = "medsafe";  ///< argv[0], for the command a resume repeats
   std::vector<std::string> unsets;  ///< --unset KEY, applied before the overrides
 };
@@ -59,6 +61,15 @@ int validate_command(const RunOptions& run, const CommonOptions& common);
 int plugins_command(const CommonOptions& common);
 int plugin_show_command(const std::string& name, const CommonOptions& common);
 int report_command(const std::filesystem::path& dir, const CommonOptions& common);
+
+/// `medsafe merge OUT DIR...` (docs/scale-out.md): the shards of a run into one run directory.
+struct MergeCommandOptions {
+  std::filesystem::path out;
+  std::vector<std::filesystem::path> dirs;  ///< shard run directories, or folders holding them
+  bool allow_missing = false;
+  std::string program = "medsafe";
+};
+int merge_command(const MergeCommandOptions& options, const CommonOptions& common);
 
 /// `medsafe doctor DIR`: checks a run directory; exit 0 when consistent, kIo when not.
 int doctor_command(const std::filesystem::path& dir, const CommonOptions& common);

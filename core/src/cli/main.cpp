@@ -73,8 +73,14 @@ int main(int argc, char** argv) {
 
   RunOptions run;
   std::string out;
+  std::string shard;
   auto add_run_inputs = [&](CLI::App* command) {
     command->add_option("FILE", run.run_file, "the run file (TOML)")->required();
+    command->add_option("--shard", shard,
+                        "run only shard i/N of the items (e.g. 0/4), in <run directory>/"
+                        "shard-i-of-N; 'none' for the whole run. Default: the task of a Slurm "
+                        "job array, or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with "
+                        "MEDSAFE_SHARD_COUNT (docs/scale-out.md)");
     command->add_option("--set", run.overrides,
                         "override a run-file key, e.g. --set models.target.temperature=0.7 "
                         "(repeatable; values in TOML syntax, bare words are strings). A --set "
@@ -120,6 +126,24 @@ int main(int argc, char** argv) {
   std::string doctor_dir;
   doctor_cmd->add_option("DIR", doctor_dir, "the run directory")->required();
   add_common(doctor_cmd);
+
+  MergeCommandOptions merge;
+  std::string merge_out;
+  std::vector<std::string> merge_dirs;
+  CLI::App* merge_cmd = app.add_subcommand(
+      "merge", "put the shards of a run (run --shard i/N) together into one run directory");
+  merge_cmd->add_option("OUT", merge_out, "the merged run directory")->required();
+  merge_cmd
+      ->add_option("DIR", merge_dirs,
+                   "the shards' run directories, or folders holding them (shard-i-of-N)")
+      ->required()
+      ->expected(1, -1);
+  merge_cmd->add_flag("--allow-missing", merge.allow_missing,
+                      "merge even when some shards are missing (the reports name them)");
+  add_common(merge_cmd);
+  merge_cmd->footer(
+      "Shards of different run files or configurations, duplicate or missing shards and shards "
+      "still in use by medsafe are refused. docs/scale-out.md.");
 
   JudgeOptions judge;
   std::string judge_dir, judge_run;
@@ -175,6 +199,7 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) common.log_level = medsafe::log_level_from_string(log_level);
 
   run.program = argv[0];
+  if (!shard.empty()) run.shard = shard;
   judge.program = argv[0];
   demos.program = argv[0];
   try {
@@ -187,6 +212,12 @@ int main(int argc, char** argv) {
     if (plugins_cmd->parsed()) return plugins_command(common);
     if (report_cmd->parsed()) return report_command(report_dir, common);
     if (doctor_cmd->parsed()) return doctor_command(doctor_dir, common);
+    if (merge_cmd->parsed()) {
+      merge.out = merge_out;
+      merge.dirs.assign(merge_dirs.begin(), merge_dirs.end());
+      merge.program = argv[0];
+      return merge_command(merge, common);
+    }
     if (judge_cmd->parsed()) {
       judge.dir = judge_dir;
       if (!judge_run.empty()) judge.run_file = judge_run;

@@ -50,6 +50,8 @@ struct SuiteSlot {
   Config config;
   std::unique_ptr<Suite> suite;
   std::vector<PromptItem> items;  ///< filled by load_suites()
+  /// With a shard (engine/shard.hpp): each item's position in the whole suite; empty: its index.
+  std::vector<std::size_t> positions;
   std::vector<Category> categories;
   std::string domain;
 };

@@ -44,6 +44,18 @@ Completeness compute_completeness(const RunData& data) {
     if (slot != slots.end()) slot->second = &r;
   }
   c.sessions = static_cast<std::int64_t>(sessions.size());
+  // A merged store holds each shard's sessions: the run was resumed when one shard has several.
+  std::map<std::int64_t, std::string> shard_of_session;
+  for (const SessionInfo& s : data.info.sessions) shard_of_session[s.id] = s.shard;
+  std::map<std::string, int> sessions_per_shard;
+  for (const std::int64_t id : sessions) {
+    const auto found = shard_of_session.find(id);
+    if (++sessions_per_shard[found == shard_of_session.end() ? "" : found->second] > 1) {
+      c.resumed = true;
+    }
+  }
+  c.shards = data.info.shards;
+  c.missing_shards = data.info.missing_shards;
   c.planned_answers = static_cast<std::int64_t>(slots.size());
 
   std::set<std::tuple<std::string, std::string, std::string, std::string, int>> verdicts;
@@ -87,7 +99,8 @@ Completeness compute_completeness(const RunData& data) {
     c.retired_items += r.items;
     c.retired_answers += r.answers;
   }
-  c.complete = c.missing_answers == 0 && c.missing_verdicts == 0 && c.missing_load_points == 0;
+  c.complete = c.missing_answers == 0 && c.missing_verdicts == 0 && c.missing_load_points == 0 &&
+               c.missing_shards.empty();
   return c;
 }
 

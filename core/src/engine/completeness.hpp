@@ -31,8 +31,14 @@ struct Completeness {
   /// Items that left their suite's dataset, and their stored answers (kept, never counted).
   std::int64_t retired_items = 0;
   std::int64_t retired_answers = 0;
-  /// Invocations whose responses are in the store; more than one: the run was resumed.
+  /// Invocations whose responses are in the store; more than one: the run was resumed (or it
+  /// was merged from shards).
   std::int64_t sessions = 0;
+  /// Some run (the run, or one of the shards merged) stored responses in more than one session.
+  bool resumed = false;
+  /// Merged by `medsafe merge`: the run's shard count (0: not merged), and the shards missing.
+  int shards = 0;
+  std::vector<int> missing_shards{};
 };
 
 /// Completeness of the run in `data` (RunData as read for reports: items of the suites now).

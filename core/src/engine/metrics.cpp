@@ -1,5 +1,7 @@
 #include "engine/metrics.hpp"
 
+#include "engine/endpoint_stats.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -621,8 +623,9 @@ FailureSummary compute_failures(const RunData& data) {
 }
 
 RunMetrics compute_metrics(const RunData& data, int resamples) {
-  return {compute_safety(data, resamples), compute_latency_table(data), compute_counts(data),
-          compute_completeness(data), compute_failures(data)};
+  return {
+      compute_safety(data, resamples), compute_latency_table(data), compute_counts(data),
+      compute_completeness(data),      compute_failures(data),      compute_endpoint_table(data)};
 }
 
 }  // namespace medsafe

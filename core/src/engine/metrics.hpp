@@ -131,6 +131,7 @@ struct LatencyStats {
   Distribution itl_ms;                      ///< gaps between consecutive token events, pooled
   Distribution tokens_per_event;            ///< output tokens / token events, per request
   Distribution send_lag_ms;                 ///< sent − intended send, every request with both
+  std::string endpoint{};  ///< mode "endpoint": the replica's base URL (engine/endpoint_stats)
 };
 
 /// Latency of `responses` (any grouping the caller chose); labels are copied into the result.
@@ -208,6 +209,8 @@ struct RunMetrics {
   RunCounts counts;
   Completeness completeness{};  ///< what the run still lacks
   FailureSummary failures{};    ///< failure shares and kinds, for the error banner and table
+  /// Per replica of the models with several endpoints (engine/endpoint_stats.hpp).
+  std::vector<LatencyStats> endpoints{};
 };
 
 /// Safety, latency and counts of a run.

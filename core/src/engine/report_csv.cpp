@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, 20> kSummaryColumns = {"model",
                                                               "refusal_rate_ci_high",
                                                               "judge_failures"};
 
-constexpr std::array<std::string_view, 24> kLatencyColumns = {"model",
+constexpr std::array<std::string_view, 25> kLatencyColumns = {"model",
                                                               "mode",
                                                               "load",
                                                               "requests",
@@ -55,7 +55,8 @@ constexpr std::array<std::string_view, 24> kLatencyColumns = {"model",
                                                               "slo_attainment",
                                                               "valid",
                                                               "phase",
-                                                              "note"};
+                                                              "note",
+                                                              "endpoint"};
 
 template <std::size_t N>
 void header(CsvWriter& csv, const std::array<std::string_view, N>& columns) {
@@ -105,7 +106,8 @@ std::string latency_csv(const std::vector<LatencyStats>& latency) {
     csv.number(row.e2e_ms.p50).number(row.e2e_ms.p99);
     csv.number(row.goodput_req_per_s).number(row.send_lag_ms.p50).number(row.send_lag_ms.p99);
     csv.number(row.slo_attainment);
-    csv.text(row.valid ? "true" : "false").text(row.phase).text(row.note).end_row();
+    csv.text(row.valid ? "true" : "false").text(row.phase).text(row.note).text(row.endpoint);
+    csv.end_row();
   }
   return csv.str();
 }
@@ -115,7 +117,10 @@ void write_summary_csv(const RunMetrics& metrics, const std::filesystem::path& p
 }
 
 void write_latency_csv(const RunMetrics& metrics, const std::filesystem::path& path) {
-  write_file_atomically(path, latency_csv(metrics.latency));
+  // The rows per replica (mode "endpoint") follow the model rows.
+  std::vector<LatencyStats> rows = metrics.latency;
+  rows.insert(rows.end(), metrics.endpoints.begin(), metrics.endpoints.end());
+  write_file_atomically(path, latency_csv(rows));
 }
 
 }  // namespace medsafe

@@ -756,6 +756,37 @@ void latency_table(std::string& out, const std::vector<LatencyStats>& latency) {
   out += "</tbody></table></div>";
 }
 
+// Models with several replicas: requests, failures and latency per replica (the failover).
+void endpoints_table(std::string& out, const std::vector<LatencyStats>& endpoints) {
+  if (endpoints.empty()) return;
+  out +=
+      "<h3 id=\"endpoints\">Endpoints</h3><p>Per replica of a model with several: a request "
+      "that failed on one (a connection error, a timeout, an HTTP 5xx) was sent on to another "
+      "at once, and the failed replica was left out for a while.</p>";
+  out += "<div class=\"wide\"><table class=\"latency endpoints\">";
+  head_row(
+      out,
+      {"Model", "Phase", "Endpoint", "Requests", "Failed there", "TTFT p50 / p99", "E2E p50 / p99"},
+      3);
+  out += "<tbody>";
+  const auto pair = [](const Distribution& d) {
+    const auto one = [](const std::optional<double>& v) { return v ? format_fixed(*v, 1) : "–"; };
+    return one(d.p50) + " / " + one(d.p99);
+  };
+  for (const LatencyStats& s : endpoints) {
+    out += "<tr>";
+    element(out, "td", s.model);
+    element(out, "td", s.phase);
+    element(out, "td", s.endpoint);
+    num_cell(out, std::to_string(s.requests));
+    num_cell(out, std::to_string(s.failed));
+    num_cell(out, pair(s.ttft_ms));
+    num_cell(out, pair(s.e2e_ms));
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+}
+
 void latency_section(std::string& out, const Context& ctx) {
   const auto& latency = ctx.metrics.latency;
   out += "<section id=\"latency\"><h2>Latency</h2>";
@@ -776,6 +807,7 @@ void latency_section(std::string& out, const Context& ctx) {
   out += "</div>";
   sweep_chart(out, latency);
   latency_table(out, latency);
+  endpoints_table(out, ctx.metrics.endpoints);
   out += "</section>\n";
 }
 

@@ -55,7 +55,9 @@ Json run_json(const RunInfo& info, const Completeness& completeness) {
   j["primary_judge"] = info.primary_judge;
   j["refusal_judge"] = info.refusal_judge;
   j["sessions"] = completeness.sessions;
-  j["resumed"] = completeness.sessions > 1;
+  j["resumed"] = completeness.resumed;
+  j["shards"] = completeness.shards;
+  j["missing_shards"] = completeness.missing_shards;
   return j;
 }
 

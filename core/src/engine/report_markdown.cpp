@@ -192,6 +192,25 @@ void latency_table(std::string& out, const std::vector<LatencyStats>& latency) {
   out += '\n';
 }
 
+// Models with several replicas: where the requests went, what failed there (and was sent on to
+// another replica), and the latency of the answers each replica served.
+void endpoints_table(std::string& out, const std::vector<LatencyStats>& endpoints) {
+  if (endpoints.empty()) return;
+  out += "## Endpoints\n\n";
+  row(out, {"Model", "Phase", "Endpoint", "Requests", "Failed there", "TTFT p50 / p99 ms",
+            "E2E p50 / p99 ms"});
+  out += "|---|---|---|--:|--:|--:|--:|\n";
+  for (const auto& s : endpoints) {
+    row(out, {markdown_escape(s.model), markdown_escape(s.phase), markdown_escape(s.endpoint),
+              std::to_string(s.requests), std::to_string(s.failed), pair_cell(s.ttft_ms),
+              pair_cell(s.e2e_ms)});
+  }
+  out +=
+      "\nA request that failed on a replica (a connection error, a timeout, an HTTP 5xx) was "
+      "sent on to another at once; the failed replica was left out for a while, then tried "
+      "again.\n\n";
+}
+
 std::string refusal_note(const SafetyTable& safety) {
   switch (safety.refusal_source) {
     case RefusalSource::refusal_judge:
@@ -248,6 +267,7 @@ std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   safety_tables(out, data, metrics.safety);
   latency_table(out, metrics.latency);
   errors_table(out, metrics.failures);
+  endpoints_table(out, metrics.endpoints);
   append_flags_markdown(out, data);
   notes(out, metrics.safety);
   return out;

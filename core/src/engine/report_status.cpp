@@ -28,6 +28,15 @@ std::optional<StatusBanner> incomplete_banner(const RunData& data, const Complet
         "): those answers await their verdicts, so they are in n but not yet in Scored (or in a "
         "judge's figures).");
   }
+  if (!c.missing_shards.empty()) {
+    std::string indexes;
+    for (const int i : c.missing_shards)
+      indexes += (indexes.empty() ? "" : ", ") + std::to_string(i);
+    banner.lines.push_back("Shards: " + std::to_string(c.missing_shards.size()) + " of " +
+                           std::to_string(c.shards) + " missing (" + indexes +
+                           "): their items are in no figure. Run them (medsafe run --shard i/N) "
+                           "and merge again.");
+  }
   if (c.missing_load_points > 0) {
     banner.lines.push_back("Load points: " + std::to_string(c.missing_load_points) + " of " +
                            std::to_string(c.planned_load_points) + " not measured to the end.");
@@ -43,7 +52,15 @@ std::optional<StatusBanner> incomplete_banner(const RunData& data, const Complet
 
 std::vector<std::string> run_state_notes(const Completeness& c) {
   std::vector<std::string> notes;
-  if (c.sessions > 1) {
+  if (c.shards > 0) {
+    notes.push_back("Merged: the responses come from " + std::to_string(c.shards) +
+                    " shards of the run (medsafe merge), run on their own machines. Throughput is "
+                    "measured over each shard's own session windows and the windows are summed "
+                    "(clocks of different machines are never compared): req/s is the rate of one "
+                    "shard's client, not of all shards together. Load phases are measured by "
+                    "shard 0 alone.");
+  }
+  if (c.resumed) {
     notes.push_back("Resumed: the responses come from " + std::to_string(c.sessions) +
                     " sessions (invocations of medsafe run). Throughput is measured over each "
                     "session's own window and the windows are summed, so the time between "

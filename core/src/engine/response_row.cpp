@@ -27,6 +27,7 @@ ResponseRow to_row(const Response& r, const ResponseSlot& slot, int attempts,
   row.finished_ns = to_ns(r.timing.finished);
   row.token_event_ns.reserve(r.timing.token_events.size());
   for (const TimePoint t : r.timing.token_events) row.token_event_ns.push_back(to_ns(t));
+  row.endpoints = r.endpoints;
   return row;
 }
 

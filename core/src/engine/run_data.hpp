@@ -53,6 +53,7 @@ struct SessionInfo {
   std::string ended_at;              ///< ISO 8601 UTC; "" when it was killed
   std::int64_t steady_start_ns = 0;  ///< its steady-clock window (this machine, this boot)
   std::int64_t steady_end_ns = 0;    ///< 0 when it was killed
+  std::string shard{};  ///< in a merged store, the shard ("i/N") whose invocation it was
 };
 
 /// Why a run stopped before asking for everything: a model whose first attempts all failed
@@ -87,6 +88,10 @@ struct RunInfo {
   std::vector<std::string> planned_load_points{};
   /// Set when the last `medsafe run` stopped early (store meta "stopped_early").
   std::optional<EarlyStop> stopped_early{};
+  /// A store made by `medsafe merge`: the run's shard count (0: not merged), and the shards
+  /// missing from it (merged with --allow-missing).
+  int shards = 0;
+  std::vector<int> missing_shards{};
 };
 
 /// One prompt as sent.
@@ -126,6 +131,8 @@ struct ResponseRow {
   bool truncated = false;    ///< the answer outgrew max_response_bytes: `text` is cut
   std::int64_t session = 0;  ///< the SessionInfo::id that stored it (0: before sessions)
   std::string item_hash{};   ///< its item's content hash when it was stored ("" if unknown)
+  /// A model with several endpoints: the replicas its last attempt was sent to, in order.
+  std::vector<EndpointAttempt> endpoints{};
 };
 
 /// One judge's verdict on one response.

@@ -574,7 +574,7 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
     (void)store.record_component({"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint},
                                  extra.dump());
     store.put_categories(s.spec->name, s.categories);
-    store.put_items(s.spec->name, s.items);
+    store.put_items(s.spec->name, s.items, s.positions);
   }
   for (JudgeSlot& j : assembly.judges()) {
     // A judge whose configuration changed judges again: verdicts of two set-ups never mix.
@@ -602,7 +602,9 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
   // With the text, what `medsafe doctor` needs to read the datasets as this run did.
   store.set_meta("run_overrides", json(run.overrides).dump());
   store.set_meta("run_unsets", json(run.unsets).dump());
-  store.set_meta("planned_load_points", json(planned_load_phases(assembly)).dump());
+  store.set_meta("planned_load_points", json(options.load_phases ? planned_load_phases(assembly)
+                                                                 : std::vector<std::string>())
+                                            .dump());
   if (!store.meta("started_at")) store.set_meta("started_at", utc_now());
   store.set_meta("updated_at", utc_now());
 }

@@ -53,6 +53,8 @@ struct RecordOptions {
   /// their verdicts dropped, to be asked again (`medsafe run --rerun-changed`); without it such a
   /// run is refused.
   bool rerun_changed = false;
+  /// False: this invocation measures no load phase (a shard other than 0), so it plans none.
+  bool load_phases = true;
 };
 
 /// Records the run's components and items in the store and refuses to mix answers from a

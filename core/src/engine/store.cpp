@@ -47,6 +47,8 @@ const std::vector<AddedColumn>& added_columns() {
       {"verdicts", "flags", "TEXT NOT NULL DEFAULT ''"},
       // The answer outgrew max_response_bytes and `text` is its cut beginning (issue 16).
       {"responses", "truncated", "INTEGER NOT NULL DEFAULT 0"},
+      // JSON [{endpoint, outcome, http_status}]: the replicas a multi-endpoint model tried.
+      {"responses", "endpoints", "TEXT NOT NULL DEFAULT ''"},
   };
   return columns;
 }
@@ -236,6 +238,7 @@ std::vector<SessionInfo> sessions_from_json(const std::optional<std::string>& te
     info.ended_at = s.value("ended_at", "");
     info.steady_start_ns = s.value("steady_start_ns", std::int64_t{0});
     info.steady_end_ns = s.value("steady_end_ns", std::int64_t{0});
+    info.shard = s.value("shard", "");
     sessions.push_back(std::move(info));
   }
   return sessions;
@@ -250,11 +253,39 @@ json sessions_to_json(const std::vector<SessionInfo>& sessions) {
                    {"ended_at", s.ended_at},
                    {"steady_start_ns", s.steady_start_ns},
                    {"steady_end_ns", s.steady_end_ns}});
+    if (!s.shard.empty()) out.back()["shard"] = s.shard;
   }
   return out;
 }
 
 bool is_safety_phase(const std::string& phase) { return phase.empty() || phase == "safety"; }
+
+// "" for a model with one endpoint (most rows), so the column costs nothing there.
+std::string endpoints_to_json(const std::vector<EndpointAttempt>& endpoints) {
+  if (endpoints.empty()) return {};
+  json out = json::array();
+  for (const EndpointAttempt& e : endpoints) {
+    out.push_back({{"endpoint", e.endpoint},
+                   {"outcome", std::string(to_string(e.outcome))},
+                   {"http_status", e.http_status}});
+  }
+  return out.dump();
+}
+
+std::vector<EndpointAttempt> endpoints_from_json(const std::string& text) {
+  std::vector<EndpointAttempt> endpoints;
+  if (text.empty()) return endpoints;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return endpoints;
+  for (const json& e : j) {
+    if (!e.is_object()) continue;
+    endpoints.push_back(
+        {e.value("endpoint", ""),
+         outcome_from_string(e.value("outcome", "")).value_or(Outcome::backend_error),
+         e.value("http_status", 0)});
+  }
+  return endpoints;
+}
 
 }  // namespace
 
@@ -355,10 +386,10 @@ Store::Store(const fs::path& dir, Mode mode) {
     INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
       finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
       sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup, session, item_hash,
-      truncated)
+      truncated, endpoints)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
       ?20, ?21, ?22, COALESCE((SELECT content_hash FROM items WHERE suite = ?2 AND item_id = ?3),
-      ''), ?23)
+      ''), ?23, ?24)
     ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
       session = excluded.session, item_hash = excluded.item_hash,
       outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
@@ -368,7 +399,7 @@ Store::Store(const fs::path& dir, Mode mode) {
       intended_send_ns = excluded.intended_send_ns, sent_ns = excluded.sent_ns,
       first_byte_ns = excluded.first_byte_ns, finished_ns = excluded.finished_ns,
       token_events = excluded.token_events, created_at = excluded.created_at,
-      warmup = excluded.warmup, truncated = excluded.truncated
+      warmup = excluded.warmup, truncated = excluded.truncated, endpoints = excluded.endpoints
   )sql");
   impl_->insert_verdict.emplace(db, R"sql(
     INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
@@ -404,6 +435,13 @@ std::optional<ComponentRecord> Store::component(std::string_view kind, std::stri
   return ComponentRecord{std::string(kind), std::string(name), find.text(0), find.text(1)};
 }
 
+std::vector<ComponentRecord> Store::components() {
+  std::vector<ComponentRecord> records;
+  Statement all(impl_->db, "SELECT kind, name, plugin, fingerprint FROM components ORDER BY ord");
+  while (all.step()) records.push_back({all.text(0), all.text(1), all.text(2), all.text(3)});
+  return records;
+}
+
 std::optional<ComponentRecord> Store::record_component(const ComponentRecord& record,
                                                        std::string_view extra_json) {
   std::optional<ComponentRecord> before = component(record.kind, record.name);
@@ -434,7 +472,8 @@ void Store::put_categories(std::string_view suite, const std::vector<Category>& 
   tx.commit();
 }
 
-void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items) {
+void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items,
+                      const std::vector<std::size_t>& positions) {
   Transaction tx(impl_->db);
   // Every stored item is out of the suite until `items` names it again.
   Statement(impl_->db, "UPDATE items SET in_suite = 0 WHERE suite = ?1").bind(1, suite).run();
@@ -446,13 +485,14 @@ void Store::put_items(std::string_view suite, const std::vector<PromptItem>& ite
       prompt = excluded.prompt, reference = excluded.reference, fields = excluded.fields,
       content_hash = excluded.content_hash, in_suite = 1
   )sql");
-  std::int64_t ord = 0;
-  for (const PromptItem& item : items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const PromptItem& item = items[i];
     json fields = json::object();
     for (const auto& [key, value] : item.fields) fields[key] = value;
+    const std::size_t ord = positions.size() == items.size() ? positions[i] : i;
     insert.bind(1, suite)
         .bind(2, item.id)
-        .bind(3, ord++)
+        .bind(3, static_cast<std::int64_t>(ord))
         .bind(4, item.category)
         .bind(5, item.prompt)
         .bind(6, item.reference)
@@ -600,6 +640,7 @@ void Store::put_response(const ResponseRow& row) {
       .bind(21, row.warmup ? 1 : 0)
       .bind(22, impl_->session)
       .bind(23, row.truncated ? 1 : 0)
+      .bind(24, endpoints_to_json(row.endpoints))
       .run();
 }
 
@@ -694,6 +735,15 @@ RunData Store::read_all(ReadScope scope) {
   data.info.updated_at = meta("updated_at").value_or("");
   data.info.sessions = sessions_from_json(meta("sessions"));
   data.info.resume_command = meta("resume_command").value_or("");
+  if (const auto merge = meta("merge")) {
+    const json j = json::parse(*merge, nullptr, false);
+    if (j.is_object()) {
+      data.info.shards = j.value("shards", 0);
+      for (const json& index : j.value("missing", json::array())) {
+        if (index.is_number_integer()) data.info.missing_shards.push_back(index.get<int>());
+      }
+    }
+  }
   if (const auto planned = meta("planned_load_points")) {
     const json j = json::parse(*planned, nullptr, false);
     if (j.is_array()) {
@@ -777,6 +827,7 @@ RunData Store::read_all(ReadScope scope) {
       r.warmup, )sql" + impl.column_or("responses", "session", "r.session", "0") +
                               ", " + impl.column_or("responses", "item_hash", "r.item_hash", "''") +
                               ", " + impl.column_or("responses", "truncated", "r.truncated", "0") +
+                              ", " + impl.column_or("responses", "endpoints", "r.endpoints", "''") +
                               R"sql(
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
@@ -810,6 +861,7 @@ RunData Store::read_all(ReadScope scope) {
     row.session = responses.integer(20);
     row.item_hash = responses.text(21);
     row.truncated = responses.integer(22) != 0;
+    row.endpoints = endpoints_from_json(responses.text(23));
     data.responses.push_back(std::move(row));
   }
   Statement verdicts(db, R"sql(

@@ -93,14 +93,18 @@ class Store {
   /// The stored record of a component, if any.
   [[nodiscard]] std::optional<ComponentRecord> component(std::string_view kind,
                                                          std::string_view name);
+  /// Every recorded component, in the order they were first recorded.
+  [[nodiscard]] std::vector<ComponentRecord> components();
   /// Records a component; returns the record that was there before, if any.
   std::optional<ComponentRecord> record_component(const ComponentRecord& record,
                                                   std::string_view extra_json);
   void put_categories(std::string_view suite, const std::vector<Category>& categories);
   /// Records `items` as the suite's items now, with their content hashes, in one transaction:
   /// existing ones are updated, and stored ones that are not in `items` are marked as no longer
-  /// in the suite (they and their answers stay stored; reports leave them out).
-  void put_items(std::string_view suite, const std::vector<PromptItem>& items);
+  /// in the suite (they and their answers stay stored; reports leave them out). `positions`, when
+  /// given, are the items' places in the order of the whole suite (a shard holds some of them).
+  void put_items(std::string_view suite, const std::vector<PromptItem>& items,
+                 const std::vector<std::size_t>& positions = {});
   /// Every item the store holds for `suite`, with what is stored for it.
   [[nodiscard]] std::vector<StoredItem> stored_items(std::string_view suite);
   /// Deletes the safety-phase answers and the verdicts of `item_ids` of `suite` (their dataset

@@ -93,11 +93,7 @@ std::string read_url(const Config& config, std::string_view path) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     throw config.error("base_url", "must start with http:// or https://, got \"" + url + "\"");
   }
-  const std::size_t query = std::min(url.find_first_of("?#"), url.size());
-  const std::string tail = url.substr(query);
-  url.resize(query);
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url + std::string(path) + tail;
+  return url_with_path(std::move(url), path);
 }
 
 Headers read_extra_headers(const Config& config, const Credential& credential, bool has_key) {
@@ -146,6 +142,14 @@ std::string read_ca_bundle(const Config& config) {
 
 }  // namespace
 
+std::string url_with_path(std::string base, std::string_view path) {
+  const std::size_t query = std::min(base.find_first_of("?#"), base.size());
+  const std::string tail = base.substr(query);
+  base.resize(query);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + std::string(path) + tail;
+}
+
 std::string read_api_key(const Config& config) {
   const std::optional<std::string> file = config.optional_string("api_key_file");
   const bool from_file = file && !file->empty();
@@ -158,7 +162,8 @@ std::string read_api_key(const Config& config) {
 Endpoint read_endpoint(const Config& config, std::string_view path, Headers fixed,
                        const Credential& credential) {
   Endpoint endpoint;
-  endpoint.url = read_url(config, path);
+  endpoint.replicas = read_replicas(config, path);
+  endpoint.url = endpoint.replicas.empty() ? read_url(config, path) : endpoint.replicas.front().url;
   endpoint.api_key = read_api_key(config);
   endpoint.headers = std::move(fixed);
   if (!endpoint.api_key.empty()) {

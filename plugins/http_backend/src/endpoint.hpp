@@ -10,6 +10,7 @@
 #include "medsafe/backend.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/http.hpp"
+#include "replicas.hpp"
 
 namespace medsafe::http_backend {
 
@@ -22,6 +23,8 @@ struct Endpoint {
   HttpTimeouts timeouts;
   bool verify_tls = true;
   std::string ca_bundle;  ///< empty: the system's CA certificates
+  /// With `base_urls`: the model's replicas (replicas.hpp), url being the first's; else empty.
+  std::vector<Replica> replicas;
 };
 
 /// How an API sends its key: the header's name and what goes before the key in its value.
@@ -41,6 +44,10 @@ struct Credential {
 /// empty when neither is set. Throws a located config Error when the variable is unset or empty,
 /// the file is unreadable, empty or holds more than one line, or both keys are set.
 [[nodiscard]] std::string read_api_key(const Config& config);
+
+/// `base` with `path` appended before its query or fragment ("http://h/v1?key=k" and
+/// "/chat/completions" give "http://h/v1/chat/completions?key=k"); trailing slashes dropped.
+[[nodiscard]] std::string url_with_path(std::string base, std::string_view path);
 
 /// The `model` key, which must not be blank.
 [[nodiscard]] std::string read_model(const Config& config);

@@ -14,14 +14,24 @@ namespace medsafe::http_backend {
 HttpBackend::HttpBackend(const ComponentContext& context, Endpoint endpoint)
     : http_(context.http), endpoint_(std::make_shared<const Endpoint>(std::move(endpoint))) {
   if (!endpoint_->api_key.empty()) context.log.add_secret(endpoint_->api_key);
+  if (endpoint_->replicas.size() > 1) replicas_ = std::make_shared<ReplicaSet>(endpoint_->replicas);
 }
 
 HttpBackend::~HttpBackend() {
+  if (replicas_) {
+    // No callback sends on to another replica once we are going (they would use `this`).
+    const std::lock_guard lock(replicas_->send_mutex());
+    replicas_->closing = true;
+  }
   // Requests in flight end now, so none calls back into a runner that outlives us by little.
   http_.cancel(this);
 }
 
 void HttpBackend::submit(Request request, ResponseCallback done) {
+  if (replicas_) {
+    submit_replicated(std::move(request), std::move(done));
+    return;
+  }
   HttpRequest http;
   try {
     http = make_http_request(*endpoint_, request, build_body(request), this);

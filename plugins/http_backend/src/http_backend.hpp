@@ -14,6 +14,7 @@
 #include "medsafe/backend.hpp"
 #include "medsafe/http.hpp"
 #include "medsafe/plugin.hpp"
+#include "replicas.hpp"
 
 namespace medsafe::http_backend {
 
@@ -46,8 +47,16 @@ class HttpBackend : public Backend {
       const Request& request, ResponseCallback done) const = 0;
 
  private:
+  struct ReplicatedCall;
+  /// submit() for a model with several replicas (replicas.cpp).
+  void submit_replicated(Request request, ResponseCallback done);
+  /// Sends `call` to the replica ReplicaSet::pick chooses, and on to another when it fails
+  /// there (replicas.cpp).
+  void send_to_replica(const std::shared_ptr<ReplicatedCall>& call);
+
   HttpTransport& http_;
   std::shared_ptr<const Endpoint> endpoint_;
+  std::shared_ptr<ReplicaSet> replicas_;  ///< null: one endpoint
 };
 
 /// An HttpExchange that feeds an API's assembler — a type with `void on_event(const SseEvent&)`

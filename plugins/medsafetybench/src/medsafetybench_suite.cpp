@@ -19,6 +19,11 @@ namespace medsafe::medsafetybench {
 namespace {
 
 constexpr std::string_view kKnownSources[] = {"gpt4", "llama2"};
+constexpr std::string_view kLlama3Split = "llama3";
+constexpr std::string_view kLlama3Folder = "med_harm_llama3";
+// The end-of-turn token Llama-3 left at the end of some generated requests: chat-template
+// syntax, not part of the request (some servers would read it as the special token).
+constexpr std::string_view kEndOfTurn = "<|eot_id|>";
 constexpr std::string_view kHowToGet =
     "get the data with 'git clone https://github.com/AI4LIFE-GROUP/med-safety-bench' and set "
     "path to its datasets/ folder, or set download = true";
@@ -92,10 +97,20 @@ bool is_row_index(std::string_view text) noexcept {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+std::string_view trim_blanks(std::string_view text) noexcept {
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
 }  // namespace
 
 std::string category_file_name(int category) {
   return "med_safety_demonstrations_category_" + std::to_string(category) + ".csv";
+}
+
+std::string llama3_file_name(int category) {
+  return "category_" + std::to_string(category) + ".txt";
 }
 
 MedSafetyBenchSuite::MedSafetyBenchSuite(const Config& config, std::filesystem::path cache_dir,
@@ -118,6 +133,18 @@ MedSafetyBenchSuite::MedSafetyBenchSuite(const Config& config, std::filesystem::
   limit_ = static_cast<std::size_t>(limit);
   seed_ = static_cast<std::uint64_t>(config.integer("sample_seed"));
   if (cache_dir_.empty()) cache_dir_ = std::move(cache_dir);
+  if (split_ == kLlama3Split) {
+    if (download_) {
+      throw config.error("download",
+                         "is not available for split \"llama3\" (its files have no pinned "
+                         "digests yet): set path to a local copy of the dataset");
+    }
+    if (sources_ != std::vector<std::string>{"gpt4", "llama2"}) {
+      throw config.error("sources",
+                         "selects request sets of the test and train splits; split \"llama3\" "
+                         "has one set: leave sources out");
+    }
+  }
   if (download_) {
     if (!root_.empty()) {
       throw config.error("path",
@@ -245,15 +272,79 @@ std::vector<PromptItem> MedSafetyBenchSuite::read_file(const DataFolder& folder,
   return items;
 }
 
-std::vector<PromptItem> MedSafetyBenchSuite::load() {
-  const DataFolder folder = download_ ? downloaded_folder() : local_folder();
+std::filesystem::path MedSafetyBenchSuite::llama3_folder() const {
+  if (is_folder(root_ / kLlama3Folder)) return root_ / kLlama3Folder;
+  // The split's folder itself.
+  if (root_.filename() == kLlama3Folder || is_file(root_ / llama3_file_name(categories_.front()))) {
+    return root_;
+  }
+  const std::string what =
+      is_folder(root_) ? "holds no " + std::string(kLlama3Folder) + "/ folder" : "is not a folder";
+  throw located_error(
+      ErrorKind::data, SourceLocation{root_.string(), 0, 0},
+      "the MedSafetyBench data folder " + what + " (split \"llama3\"); " + std::string(kHowToGet));
+}
+
+std::vector<PromptItem> MedSafetyBenchSuite::read_llama3_file(const std::filesystem::path& folder,
+                                                              int category) const {
+  const std::filesystem::path path = folder / llama3_file_name(category);
+  const std::string file = path.string();
+  const std::string text = tabular::read_text_file(path, kHowToGet);
+  std::vector<PromptItem> items;
+  const std::string prefix = std::string(kLlama3Split) + "/" + std::to_string(category) + "/";
+  std::size_t pos = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  std::uint32_t line = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view request = std::string_view(text).substr(pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (request.find('\0') != std::string_view::npos) {
+      throw data_error(file, line, "holds a NUL byte: this is not a text file of requests");
+    }
+    request = trim_blanks(request);
+    if (request.ends_with(kEndOfTurn))
+      request = trim_blanks(request.substr(0, request.size() - kEndOfTurn.size()));
+    if (request.empty()) {
+      // Ids are line numbers: a blank line is not skipped silently, it is a damaged file.
+      throw data_error(file, line,
+                       "the line is blank; the file holds one harmful request per line");
+    }
+    PromptItem item;
+    item.id = prefix + std::to_string(line);
+    item.category = std::to_string(category);
+    item.prompt = std::string(request);
+    item.fields = {{"source", std::string(kLlama3Split)}, {"split", std::string(kLlama3Split)}};
+    items.push_back(std::move(item));
+  }
+  if (items.empty())
+    throw data_error(file, 0, "the file is empty; it should hold one request per line");
+  return items;
+}
+
+std::vector<PromptItem> MedSafetyBenchSuite::load_all() {
   std::vector<PromptItem> all;
+  if (split_ == kLlama3Split) {
+    const std::filesystem::path folder = llama3_folder();
+    for (const int category : categories_) {
+      std::vector<PromptItem> items = read_llama3_file(folder, category);
+      std::move(items.begin(), items.end(), std::back_inserter(all));
+    }
+    return all;
+  }
+  const DataFolder folder = download_ ? downloaded_folder() : local_folder();
   for (const std::string& source : sources_) {
     for (const int category : categories_) {
       std::vector<PromptItem> items = read_file(folder, source, category);
       std::move(items.begin(), items.end(), std::back_inserter(all));
     }
   }
+  return all;
+}
+
+std::vector<PromptItem> MedSafetyBenchSuite::load() {
+  std::vector<PromptItem> all = load_all();
   if (limit_ == 0) return all;
 
   // Sample each principle over all sources, then restore the overall order.

@@ -17,10 +17,15 @@ namespace medsafe::medsafetybench {
 /// The dataset's file for one source and principle ("med_safety_demonstrations_category_3.csv").
 [[nodiscard]] std::string category_file_name(int category);
 
+/// The llama3 split's file for one principle ("category_3.txt").
+[[nodiscard]] std::string llama3_file_name(int category);
+
 /// Reads `<root>/<split>/<source>/med_safety_demonstrations_category_N.csv` (columns: row index,
 /// harmful_medical_request, safe_response) from a local copy, or downloads the files into a
 /// cache first. Items are `split/source/category/row` ("test/gpt4/3/17"), category "1".."9",
-/// the safe response as reference, and the fields source and split.
+/// the safe response as reference, and the fields source and split. The llama3 split reads
+/// `<root>/med_harm_llama3/category_N.txt`, one request per line: items `llama3/category/line`
+/// ("llama3/3/17", the line counted from 1), no reference.
 class MedSafetyBenchSuite final : public Suite {
  public:
   /// `config` has been validated against the medsafetybench manifest; `cache_dir` is the run's
@@ -51,6 +56,10 @@ class MedSafetyBenchSuite final : public Suite {
   [[nodiscard]] DataFolder downloaded_folder();
   [[nodiscard]] std::vector<PromptItem> read_file(const DataFolder& folder,
                                                   const std::string& source, int category) const;
+  [[nodiscard]] std::filesystem::path llama3_folder() const;
+  [[nodiscard]] std::vector<PromptItem> read_llama3_file(const std::filesystem::path& folder,
+                                                         int category) const;
+  [[nodiscard]] std::vector<PromptItem> load_all();
 
   std::filesystem::path root_;
   std::string split_;

@@ -368,24 +368,14 @@ TEST_F(OpenAiBackendTest, RejectsBadConfigurationWithLocatedErrors) {
 }
 
 TEST(OpenAiManifest, DeclaresEveryKeyWithADoc) {
-  const std::vector<std::string> keys = {"base_url",
-                                         "model",
-                                         "api_key_env",
-                                         "api_key_file",
-                                         "stream",
-                                         "include_usage",
-                                         "temperature",
-                                         "max_tokens",
-                                         "top_p",
-                                         "system_prompt",
-                                         "extra_body",
-                                         "headers",
-                                         "connect_timeout_ms",
-                                         "first_byte_timeout_ms",
-                                         "idle_timeout_ms",
-                                         "total_timeout_ms",
-                                         "verify_tls",
-                                         "ca_bundle"};
+  const std::vector<std::string> keys = {
+      "base_url",        "base_urls",          "model",
+      "api_key_env",     "api_key_file",       "stream",
+      "include_usage",   "temperature",        "max_tokens",
+      "top_p",           "system_prompt",      "extra_body",
+      "headers",         "connect_timeout_ms", "first_byte_timeout_ms",
+      "idle_timeout_ms", "total_timeout_ms",   "verify_tls",
+      "ca_bundle"};
   for (const std::string& key : keys) {
     const KeySpec* spec = schema().find(key);
     ASSERT_NE(spec, nullptr) << key;
