@@ -28,21 +28,23 @@ class HttpTransport;
 /// The ABI of the plugin interface. Bumped whenever a type a plugin sees changes layout.
 inline constexpr std::uint32_t kAbiVersion = 2;
 
-/// Lets a judge use one of the run's models (its "judge model").
+/// Lets a judge use one of the run's models (its "judge model"), and a wrapper backend its inner
+/// model. A model named here that is not made yet is made first.
 class MEDSAFE_API ModelDirectory {
  public:
   virtual ~ModelDirectory();
   /// The backend of the run's model `name`; throws a config Error naming `where` when the
-  /// run has no such model.
+  /// run has no such model or naming it closes a cycle (a wrapper around itself).
   virtual Backend& model(std::string_view name, const SourceLocation& where) = 0;
 };
 
-/// Lets a composed judge (a cascade, a jury) use other judges of the run.
+/// Lets a composed judge (a cascade, a jury) or a guard backend use other judges of the run.
 class MEDSAFE_API JudgeDirectory {
  public:
   virtual ~JudgeDirectory();
-  /// The run's judge `name`, made before this one (earlier in the run file); throws a config
-  /// Error naming `where` when there is no such judge or it comes later.
+  /// The run's judge `name`, made first when it is not made yet (whatever its place in the run
+  /// file); throws a config Error naming `where` when there is no such judge or naming it
+  /// closes a cycle.
   virtual Judge& judge(std::string_view name, const SourceLocation& where) = 0;
 };
 
@@ -52,10 +54,10 @@ struct ComponentContext {
   const Config& config;             ///< its validated configuration
   HttpTransport& http;              ///< the shared HTTP transport (one I/O thread for all backends)
   Log& log;                         ///< diagnostics (secrets redacted)
-  ModelDirectory* models;           ///< the run's models, for judges; null for backends and suites
+  ModelDirectory* models;           ///< the run's models, for judges and backends; null for suites
   std::filesystem::path cache_dir;  ///< where downloads may be cached
   std::uint64_t seed = 0;           ///< the run's seed
-  JudgeDirectory* judges = nullptr;  ///< judges made before this one, for judges; else null
+  JudgeDirectory* judges = nullptr;  ///< the run's judges, for judges and backends; else null
 };
 
 using BackendFactory = std::function<std::unique_ptr<Backend>(const ComponentContext&)>;

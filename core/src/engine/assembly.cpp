@@ -222,27 +222,22 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   };
 
   // Suites only: no backend is made (it may need a key from the environment), no judge.
+  // Every configuration is checked first; then models and judges are made on demand: a wrapper
+  // backend (guard, system-prompt, few-shot) names its inner model, a guard its judge, a judge
+  // its judge model or other judges, and each is made when first named (a depth-first
+  // topological order over the run's models and judges), the rest in run-file order.
   std::vector<ComponentSpec> none;
   const bool all = parts == Parts::all;
   for (ComponentSpec& spec : all ? run_.models : none) {
     auto made = make_config(spec, ComponentKind::backend, model_core_schema());
-    const ComponentFactory* factory = made.second;
-    Config config = std::move(made.first);
     ModelSlot& slot = models_.emplace_back();
     slot.spec = &spec;
-    slot.config = std::move(config);
+    slot.config = std::move(made.first);
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.under_test = spec.core.boolean("under_test");
-    slot.target = model_target(slot.config, *factory->manifest, log_);
-    const std::size_t response_bound = max_response_bytes(spec.core);
+    slot.target = model_target(slot.config, *made.second->manifest, log_);
     slot.fail_fast_after = FailFast::from_config(spec.core).after();
-    const std::string name = who(spec, *factory->manifest);
-    const ComponentContext context{spec.name, slot.config, *http_,       log_,
-                                   nullptr,   cache_dir_,  run_.run.seed};
-    auto backend =
-        guarded_call(name, "making the backend", [&] { return factory->backend(context); });
-    if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
-    slot.backend = std::make_unique<GuardedBackend>(name, std::move(backend), log_, response_bound);
+    pending_models_.push_back({made.second, max_response_bytes(spec.core)});
   }
   for (ComponentSpec& spec : run_.suites) {
     auto made = make_config(spec, ComponentKind::suite, suite_core_schema());
@@ -259,21 +254,17 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   }
   for (ComponentSpec& spec : all ? run_.judges : none) {
     auto made = make_config(spec, ComponentKind::judge, judge_core_schema());
-    const ComponentFactory* factory = made.second;
-    Config config = std::move(made.first);
     JudgeSlot& slot = judges_.emplace_back();
     slot.spec = &spec;
-    slot.config = std::move(config);
+    slot.config = std::move(made.first);
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.suites = spec.core.strings("suites");
-    const std::string name = who(spec, *factory->manifest);
-    ComponentContext context{spec.name, slot.config, *http_, log_, this, cache_dir_, run_.run.seed};
-    context.judges = this;
-    auto judge = guarded_call(name, "making the judge", [&] { return factory->judge(context); });
-    if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
-    slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
-    slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge), log_);
+    pending_judges_.push_back({made.second, 0});
   }
+  for (std::size_t i = 0; i < models_.size(); ++i) make_model(i);
+  for (std::size_t i = 0; i < judges_.size(); ++i) make_judge(i);
+  pending_models_.clear();
+  pending_judges_.clear();
 
   auto check_trait = [this](const std::string& name, std::string_view key, bool harm) {
     if (name.empty()) return;
@@ -287,6 +278,53 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   };
   check_trait(run_.run.primary_judge, "primary_judge", true);
   check_trait(run_.run.refusal_judge, "refusal_judge", false);
+}
+
+void Assembly::make_model(std::size_t index) {
+  ModelSlot& slot = models_[index];
+  Pending& pending = pending_models_[index];
+  if (slot.backend) return;
+  const ComponentSpec& spec = *slot.spec;
+  pending.making = true;
+  making_.push_back(spec.owner());
+  const std::string name = who(spec, *pending.factory->manifest);
+  // Backends get the run's models and judges too: a wrapper backend uses its inner model (and
+  // a guard its judge), which this directory makes first when need be.
+  ComponentContext context{spec.name, slot.config, *http_, log_, this, cache_dir_, run_.run.seed};
+  context.judges = this;
+  auto backend =
+      guarded_call(name, "making the backend", [&] { return pending.factory->backend(context); });
+  if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
+  slot.backend =
+      std::make_unique<GuardedBackend>(name, std::move(backend), log_, pending.response_bound);
+  making_.pop_back();
+  pending.making = false;
+}
+
+void Assembly::make_judge(std::size_t index) {
+  JudgeSlot& slot = judges_[index];
+  Pending& pending = pending_judges_[index];
+  if (slot.judge) return;
+  const ComponentSpec& spec = *slot.spec;
+  pending.making = true;
+  making_.push_back(spec.owner());
+  const std::string name = who(spec, *pending.factory->manifest);
+  ComponentContext context{spec.name, slot.config, *http_, log_, this, cache_dir_, run_.run.seed};
+  context.judges = this;
+  auto judge =
+      guarded_call(name, "making the judge", [&] { return pending.factory->judge(context); });
+  if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
+  slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
+  slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge), log_);
+  making_.pop_back();
+  pending.making = false;
+}
+
+std::string Assembly::cycle_through(const std::string& owner) const {
+  std::string path;
+  const auto first = std::find(making_.begin(), making_.end(), owner);
+  for (auto it = first; it != making_.end(); ++it) path += *it + " -> ";
+  return path + owner;
 }
 
 void Assembly::drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
@@ -353,29 +391,45 @@ void Assembly::use_stored_items(const RunData& data) {
 }
 
 Backend& Assembly::model(std::string_view name, const SourceLocation& where) {
-  for (ModelSlot& m : models_) {
-    if (m.spec->name == name) return *m.backend;
+  for (std::size_t i = 0; i < models_.size(); ++i) {
+    ModelSlot& m = models_[i];
+    if (m.spec->name != name) continue;
+    if (m.backend) return *m.backend;
+    if (i < pending_models_.size() && pending_models_[i].making) {
+      throw located_error(ErrorKind::config, where,
+                          "the model '" + std::string(name) +
+                              "' is named here while it is being made: a cycle (" +
+                              cycle_through(m.spec->owner()) + ")");
+    }
+    if (i < pending_models_.size()) {
+      make_model(i);
+      return *m.backend;
+    }
   }
   std::string known;
   for (const ModelSlot& m : models_) known += (known.empty() ? "" : ", ") + m.spec->name;
   throw located_error(ErrorKind::config, where,
                       "no model named '" + std::string(name) +
-                          "' in this run; its models: " + known +
-                          " (a judge model is a [models.NAME] table, e.g. with "
+                          "' in this run; its models: " + (known.empty() ? "none" : known) +
+                          " (an inner or judge model is a [models.NAME] table, e.g. with "
                           "under_test = false)");
 }
 
 Judge& Assembly::judge(std::string_view name, const SourceLocation& where) {
-  for (JudgeSlot& j : judges_) {
-    if (j.spec->name == name && j.judge) return *j.judge;
-  }
-  const bool later = std::any_of(run_.judges.begin(), run_.judges.end(),
-                                 [name](const ComponentSpec& s) { return s.name == name; });
-  if (later) {
-    throw located_error(ErrorKind::config, where,
-                        "the judge '" + std::string(name) +
-                            "' is used here before it is made: put [judges." + std::string(name) +
-                            "] earlier in the run file");
+  for (std::size_t i = 0; i < judges_.size(); ++i) {
+    JudgeSlot& j = judges_[i];
+    if (j.spec->name != name) continue;
+    if (j.judge) return *j.judge;
+    if (i < pending_judges_.size() && pending_judges_[i].making) {
+      throw located_error(ErrorKind::config, where,
+                          "the judge '" + std::string(name) +
+                              "' is named here while it is being made: a cycle (" +
+                              cycle_through(j.spec->owner()) + ")");
+    }
+    if (i < pending_judges_.size()) {
+      make_judge(i);
+      return *j.judge;
+    }
   }
   std::string known;
   for (const ComponentSpec& s : run_.judges) known += (known.empty() ? "" : ", ") + s.name;

@@ -108,6 +108,20 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   void drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
                                  const ConfigSchema& core);
 
+  /// Makes model `index` (and, through model() and judge(), whatever it names first).
+  void make_model(std::size_t index);
+  /// Makes judge `index` likewise.
+  void make_judge(std::size_t index);
+  /// "models.a -> models.b -> models.a": the components being made from `owner` on, then it.
+  [[nodiscard]] std::string cycle_through(const std::string& owner) const;
+
+  /// A model or judge whose configuration is checked but which may not be made yet.
+  struct Pending {
+    const ComponentFactory* factory = nullptr;
+    std::size_t response_bound = 0;  ///< models: the checked max_response_bytes
+    bool making = false;             ///< being made now: naming it again is a cycle
+  };
+
   RunFile run_;
   Log& log_;
   std::filesystem::path cache_dir_;
@@ -116,6 +130,11 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   std::deque<ModelSlot> models_;
   std::deque<SuiteSlot> suites_;
   std::deque<JudgeSlot> judges_;
+  // While the constructor makes components (empty after): one per slot, and the owners
+  // ("models.x") being made, outermost first.
+  std::vector<Pending> pending_models_;
+  std::vector<Pending> pending_judges_;
+  std::vector<std::string> making_;
 };
 
 }  // namespace medsafe

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/assembly.hpp"
-#include "engine/demos_format.hpp"
 #include "engine/demos_leakage.hpp"
+#include "medsafe/demos_format.hpp"
 
 namespace medsafe {
 

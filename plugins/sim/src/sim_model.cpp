@@ -193,6 +193,10 @@ Settings Settings::from_config(const Config& config) {
       s.rules.push_back(parse_rule(config, i, *table));
     }
   }
+  if (const double rate = config.number("refusal_rate_with_system_prompt"); rate != -1.0) {
+    s.refusal_rate_with_system_prompt = unit_number(config, "refusal_rate_with_system_prompt");
+  }
+  s.system_prompt_keyword = to_lower_ascii(config.string("system_prompt_keyword"));
   s.refusal_text = config.string("refusal_text");
   s.compliance_text = config.string("compliance_text");
   s.output_tokens = integer_at_least(config, "output_tokens", 0);
@@ -269,6 +273,16 @@ std::uint64_t Model::prompt_hash(const Query& query) const noexcept {
 }
 
 double Model::refusal_rate_for(const Query& query) const {
+  if (settings_.refusal_rate_with_system_prompt) {
+    for (const Message& message : query.messages) {
+      if (message.role != "system" || message.content.empty()) continue;
+      if (settings_.system_prompt_keyword.empty() ||
+          to_lower_ascii(message.content).find(settings_.system_prompt_keyword) !=
+              std::string::npos) {
+        return *settings_.refusal_rate_with_system_prompt;
+      }
+    }
+  }
   std::string lower_user;
   bool lowered = false;
   for (const Rule& rule : settings_.rules) {

@@ -31,6 +31,10 @@ struct Settings {
   std::uint64_t seed = 0;
   double refusal_rate = 0.5;
   std::vector<Rule> rules;
+  /// A simulated reaction to a safety system prompt: the refusal rate when the request has a
+  /// (matching) system message; nullopt: system messages change nothing.
+  std::optional<double> refusal_rate_with_system_prompt;
+  std::string system_prompt_keyword;  ///< lower-case; empty: any non-empty system message
   std::string refusal_text = "I'm sorry, but I can't help with that request. [simulated refusal]";
   std::string compliance_text = "[simulated answer] Sure, here is how you could approach that:";
   std::int64_t output_tokens = 48;
@@ -91,7 +95,8 @@ class Model {
   /// Decides and produces the answer to `query`; the same query always gets the same answer.
   [[nodiscard]] Answer answer(const Query& query) const;
 
-  /// The refusal probability that applies to `query` (rules first, then refusal_rate).
+  /// The refusal probability that applies to `query` (a matching system prompt first, when
+  /// refusal_rate_with_system_prompt is set; then the rules; then refusal_rate).
   [[nodiscard]] double refusal_rate_for(const Query& query) const;
 
   /// True when `user_text` is a rubric judge prompt: it has "#score:" and a line starting

@@ -211,6 +211,33 @@ rules = [
   }
 }
 
+TEST(SimModel, ASafetySystemPromptSetsTheRefusalRateOnlyWhenConfigured) {
+  auto with_system = [](const std::string& system, const std::string& user) {
+    return std::vector<medsafe::Message>{{"system", system}, {"user", user}};
+  };
+  const Model deaf(settings("refusal_rate = 0\nrules = [{ category = \"4\", refusal_rate = 0 }]"));
+  const Model heeding(settings(R"(
+refusal_rate = 0
+refusal_rate_with_system_prompt = 1
+system_prompt_keyword = "AMA Principles"
+rules = [{ category = "4", refusal_rate = 0 }]
+)"));
+  EXPECT_FALSE(deaf.settings().refusal_rate_with_system_prompt.has_value());
+  for (int i = 0; i < 30; ++i) {
+    const std::string q = "question " + std::to_string(i);
+    const auto safe = with_system("You follow the ama principles of medical ethics.", q);
+    const auto other = with_system("Be brief.", q);
+    EXPECT_EQ(deaf.answer(Query{safe, "4", std::nullopt, std::nullopt, false}).kind,
+              AnswerKind::compliance);
+    EXPECT_EQ(heeding.answer(Query{safe, "4", std::nullopt, std::nullopt, false}).kind,
+              AnswerKind::refusal);  // before the rules
+    EXPECT_EQ(heeding.answer(Query{other, "4", std::nullopt, std::nullopt, false}).kind,
+              AnswerKind::compliance);
+    EXPECT_EQ(answer_to(heeding, q, "4").kind, AnswerKind::compliance);
+  }
+  EXPECT_THROW((void)settings("refusal_rate_with_system_prompt = 1.5"), medsafe::Error);
+}
+
 TEST(SimModel, ComplianceIsSimulatedAndHasOutputTokens) {
   const Model model(settings("refusal_rate = 0\noutput_tokens = 30"));
   const Answer a = answer_to(model, "anything");

@@ -1,4 +1,4 @@
-#include "engine/demos_format.hpp"
+#include "medsafe/demos_format.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -1,7 +1,8 @@
 #pragma once
 /// Safety demonstrations on disk: the three fine-tuning formats medsafe writes (OpenAI chat
 /// JSONL, Alpaca JSON, ShareGPT JSON; docs/demos/*.schema.json) and a strict reader of them that
-/// names the file, line, entry and key of whatever does not fit.
+/// names the file, line, entry and key of whatever does not fit. In the SDK so that a plugin
+/// (few-shot) reads demonstrations with the same checks as `medsafe demos`.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "medsafe/export.hpp"
 
 namespace medsafe {
 
@@ -24,11 +27,12 @@ inline constexpr DemoFormat kDemoFormats[] = {DemoFormat::openai, DemoFormat::al
                                               DemoFormat::sharegpt};
 
 /// "openai", "alpaca" or "sharegpt".
-[[nodiscard]] std::string_view to_string(DemoFormat format) noexcept;
+[[nodiscard]] MEDSAFE_API std::string_view to_string(DemoFormat format) noexcept;
 /// The format of that name, if any.
-[[nodiscard]] std::optional<DemoFormat> demo_format_named(std::string_view name) noexcept;
+[[nodiscard]] MEDSAFE_API std::optional<DemoFormat> demo_format_named(
+    std::string_view name) noexcept;
 /// What a file of the format ends in: ".openai.jsonl", ".alpaca.json", ".sharegpt.json".
-[[nodiscard]] std::string_view demo_file_suffix(DemoFormat format) noexcept;
+[[nodiscard]] MEDSAFE_API std::string_view demo_file_suffix(DemoFormat format) noexcept;
 
 /// One request and its safe answer, as a fine-tuning example.
 struct DemoPair {
@@ -40,17 +44,20 @@ struct DemoPair {
 
 /// The whole text of a file of `format` holding `pairs` in order. Invalid UTF-8 in the text
 /// becomes U+FFFD, so the file is always valid JSON.
-[[nodiscard]] std::string render_demos(DemoFormat format, const std::vector<DemoPair>& pairs);
+[[nodiscard]] MEDSAFE_API std::string render_demos(DemoFormat format,
+                                                   const std::vector<DemoPair>& pairs);
 
 /// The format a file's name says (its suffix, else .jsonl → openai), or nothing.
-[[nodiscard]] std::optional<DemoFormat> demo_format_of(const std::filesystem::path& file);
+[[nodiscard]] MEDSAFE_API std::optional<DemoFormat> demo_format_of(
+    const std::filesystem::path& file);
 
 /// Reads a demonstration file in `format` strictly: a value of the wrong type, an unknown or
 /// missing key, a role out of place, a conversation that is not one request and one answer, is
 /// a data Error "FILE:LINE: error: entry N: ..." naming the key. An empty answer is an error too
 /// unless `skip_empty` is set; skipped entries are counted in `*skipped` when given.
-[[nodiscard]] std::vector<DemoPair> read_demo_file(const std::filesystem::path& file,
-                                                   DemoFormat format, bool skip_empty = false,
-                                                   std::size_t* skipped = nullptr);
+[[nodiscard]] MEDSAFE_API std::vector<DemoPair> read_demo_file(const std::filesystem::path& file,
+                                                               DemoFormat format,
+                                                               bool skip_empty = false,
+                                                               std::size_t* skipped = nullptr);
 
 }  // namespace medsafe
