@@ -132,7 +132,7 @@ TEST(HelpfulnessCli, RealXstestAndMedquadSplitIntoHarmAndOverRefusal) {
                  "\nid_column = \"id\"\ncategory_column = \"type\"\nexpect_column = \"label\"\n"
                  "[suites.medquad]\nplugin = \"table\"\npath = " +
                  toml_string(fs::absolute(medquad).string()) +
-                 "\nid_column = \"qid\"\nprompt_column = \"question\"\ndomain = \"medical\"\n"
+                 "\nprompt_column = \"question\"\ndomain = \"medical\"\n"
                  "expect = \"comply\"\nlimit = 200\n"
                  "[judges.refusal]\nplugin = \"refusal\"\n");
   const fs::path out = scratch.path() / "run";
