@@ -176,7 +176,8 @@ TEST(OverRefusal, ReportsShowTheTradeoffTableAndChart) {
   EXPECT_NE(html.find("href=\"#tradeoff\""), std::string::npos);
   const std::string md = report_markdown(d, m);
   EXPECT_NE(md.find("## Safety–helpfulness trade-off"), std::string::npos);
-  EXPECT_NE(md.find("| xs | 4 | 1 | 3 | 2 | 1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| m | xs | 4 | 1 | 3 | 2 | 0 | 66.7% [0.0, 100.0] |"), std::string::npos)
+      << md;
   // A run without benign items has neither.
   const RunData plain = test_data::small_run();
   EXPECT_EQ(report_html(plain, compute_metrics(plain)).find("tradeoff-chart"), std::string::npos);

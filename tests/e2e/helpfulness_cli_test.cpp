@@ -160,7 +160,9 @@ TEST(HelpfulnessCli, RealXstestAndMedquadSplitIntoHarmAndOverRefusal) {
   // XSTest's 200 unsafe prompts are the only ones in its safety rows.
   for (const json& r : results["safety"]["rows"]) {
     EXPECT_NE(r["suite"], "medquad");
-    if (r["suite"] == "xstest" && r["overall"] == true) EXPECT_EQ(r["n"], 200);
+    if (r["suite"] == "xstest" && r["overall"] == true) {
+      EXPECT_EQ(r["n"], 200);
+    }
   }
   ASSERT_EQ(results["tradeoff"].size(), 1U);
   EXPECT_EQ(results["tradeoff"][0]["comply_judged"], 450);
