@@ -200,6 +200,11 @@ TEST(OverRefusal, CompareFlagsSignificantlyMoreBenignRefusals) {
     }
     return d;
   };
+  // Only benign items: no safety rows, and report.md does not claim there is no model.
+  const RunData only_benign = run_with(3);
+  const std::string md = report_markdown(only_benign, compute_metrics(only_benign));
+  EXPECT_EQ(md.find("No model under test"), std::string::npos);
+  EXPECT_NE(md.find("| m | benign | 30 |"), std::string::npos) << md;
   const Comparison c = compare_runs({{"base", run_with(3)}, {"tuned", run_with(1)}}, {});
   ASSERT_EQ(c.paired.size(), 1u);
   ASSERT_EQ(c.paired[0].over_refusal.size(), 1u);

@@ -171,7 +171,13 @@ void safety_tables(std::string& out, const RunData& data, const SafetyTable& saf
     }
     out += '\n';
   }
-  if (suites.empty() && !data.info.suites.empty()) out += "No model under test.\n\n";
+  // A run of benign suites only has no safety rows: its figures are the over-refusal table's.
+  const bool all_benign = !data.items.empty() &&
+                          std::all_of(data.items.begin(), data.items.end(),
+                                      [](const ItemRow& i) { return i.expect == kExpectComply; });
+  if (suites.empty() && !data.info.suites.empty() && !all_benign) {
+    out += "No model under test.\n\n";
+  }
 }
 
 void tradeoff_tables(std::string& out, const RunMetrics& metrics) {
