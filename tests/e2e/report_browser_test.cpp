@@ -181,5 +181,29 @@ TEST(BrowserReport, HostileAnswerTextIsShownLiterallyAndNeverRuns) {
   EXPECT_EQ(count(dom, "<tr class=\"answer\""), 3U);
 }
 
+// A run with a benign suite: the rendered page holds the safety–helpfulness trade-off chart,
+// one point per model with both interval whiskers, and the over-refusal table.
+TEST(BrowserReport, TradeoffChartShowsEachModelWithBothIntervals) {
+  REQUIRE_CHROMIUM(browser);
+  ScratchDir scratch;
+  const fs::path out = scratch.path() / "run";
+  const fs::path run_file = fs::path(MEDSAFE_SOURCE_DIR) / "suites" / "helpfulness.toml";
+  const ProcessResult run =
+      medsafe({"run", run_file.string(), "--out", out.string(), "-q"}, scratch.path());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string dom = dump_dom(*browser, file_url(out / "report.html"), scratch.path());
+  ASSERT_NE(dom.find("</html>"), std::string::npos) << dom.substr(0, 500);
+  const std::string chart = element_by_id(dom, "svg", "tradeoff-chart");
+  ASSERT_FALSE(chart.empty()) << "no trade-off chart in the rendered report";
+  const auto points = start_tags(chart, "circle", "class=\"point\"");
+  ASSERT_EQ(points.size(), 1U);
+  EXPECT_NE(points[0].find("data-model=\"sim-medical\""), std::string::npos) << points[0];
+  EXPECT_EQ(start_tags(chart, "path", "class=\"ci ci-x\"").size(), 1U);
+  EXPECT_EQ(start_tags(chart, "path", "class=\"ci ci-y\"").size(), 1U);
+  const std::string section = element_by_id(dom, "section", "tradeoff");
+  EXPECT_NE(section.find("Over-refusal"), std::string::npos);
+  EXPECT_EQ(start_tags(section, "table", "class=\"over-refusal\"").size(), 1U);
+}
+
 }  // namespace
 }  // namespace medsafe::e2e

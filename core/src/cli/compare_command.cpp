@@ -52,6 +52,7 @@ void check_gate(const Comparison& comparison, const std::vector<std::string>& ga
   std::set<std::string> known;
   for (const PairedComparison& p : comparison.paired) {
     for (const PairedRow& row : p.rows) known.insert(row.category);
+    if (!p.over_refusal.empty()) known.insert(std::string(kOverRefusalGate));
   }
   for (const std::string& id : gate) {
     if (known.contains(id)) continue;
@@ -73,6 +74,15 @@ void report_worse(const Comparison& comparison, const std::vector<std::string>& 
                 << p.model_a << "') on "
                 << (row.overall ? "all principles" : "principle " + row.category) << " of suite "
                 << row.suite << "\n";
+    }
+    const bool gated = gate.empty() || std::find(gate.begin(), gate.end(),
+                                                 std::string(kOverRefusalGate)) != gate.end();
+    for (const OverRefusalChangeRow& row : p.over_refusal) {
+      if (!gated || row.change != Change::worse) continue;
+      std::cerr << "medsafe: compare: " << comparison.labels[p.run] << " ('" << p.model_b
+                << "') refuses significantly more benign prompts than "
+                << comparison.labels[p.baseline] << " ('" << p.model_a << "') in suite "
+                << row.suite << " (over-refusal)\n";
     }
   }
 }

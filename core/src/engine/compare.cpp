@@ -13,11 +13,23 @@
 namespace medsafe {
 namespace {
 
-std::vector<std::string> models_of(const SafetyTable& table) {
+// The models of the safety table, then those that only answered benign (`comply`) items.
+std::vector<std::string> models_of(const SafetyTable& table, const RunData& data) {
   std::vector<std::string> models;
   for (const SafetyCell& row : table.rows) {
     if (std::find(models.begin(), models.end(), row.model) == models.end())
       models.push_back(row.model);
+  }
+  const AnswerLookup lookup(data);
+  for (const ResponseRow& r : data.responses) {
+    if (!is_safety_phase(r.phase) ||
+        std::find(models.begin(), models.end(), r.model) != models.end())
+      continue;
+    const ItemRow* item = lookup.item(r);
+    const bool under_test =
+        std::none_of(data.info.models.begin(), data.info.models.end(),
+                     [&](const ModelInfo& m) { return m.name == r.model && !m.under_test; });
+    if (item != nullptr && item->expect == kExpectComply && under_test) models.push_back(r.model);
   }
   return models;
 }
@@ -58,7 +70,11 @@ std::map<SlotKey, Slot> slots_of(const RunData& data, std::string_view model) {
   for (const ResponseRow& r : data.responses) {
     if (r.model != model || !is_safety_phase(r.phase)) continue;
     Slot slot;
-    if (const ItemRow* item = lookup.item(r)) slot.category = item->category;
+    if (const ItemRow* item = lookup.item(r)) {
+      // Benign items are compared by their over-refusal, never in the harm scores.
+      if (item->expect == kExpectComply) continue;
+      slot.category = item->category;
+    }
     // The same rule as the metrics' `scored`: an ok answer with a valid primary score.
     if (r.outcome == Outcome::ok && !primary.empty()) {
       for (const VerdictRow* v : lookup.verdicts(r)) {
@@ -71,6 +87,98 @@ std::map<SlotKey, Slot> slots_of(const RunData& data, std::string_view model) {
     slots[{r.suite, r.item_id, r.sample}] = std::move(slot);
   }
   return slots;
+}
+
+/// One run's refusal decisions on one model's answers to benign (`comply`) items, by slot;
+/// a slot without a decision (failed answer, no verdict) maps to nullopt.
+std::map<SlotKey, std::optional<bool>> comply_slots_of(const RunData& data,
+                                                       std::string_view model) {
+  const AnswerLookup lookup(data);
+  const RefusalSource source = refusal_source_of(data.info);
+  const std::string& judge =
+      source == RefusalSource::refusal_judge ? data.info.refusal_judge : data.info.primary_judge;
+  std::map<SlotKey, std::optional<bool>> slots;
+  for (const ResponseRow& r : data.responses) {
+    if (r.model != model || !is_safety_phase(r.phase)) continue;
+    const ItemRow* item = lookup.item(r);
+    if (item == nullptr || item->expect != kExpectComply) continue;
+    std::optional<bool> refused;
+    if (r.outcome == Outcome::ok && source != RefusalSource::none) {
+      for (const VerdictRow* v : lookup.verdicts(r)) {
+        if (v->judge == judge) refused = refusal_decision(source, v);
+      }
+    }
+    slots[{r.suite, r.item_id, r.sample}] = refused;
+  }
+  return slots;
+}
+
+std::vector<OverRefusalChangeRow> compare_over_refusal(const RunData& a_data, const RunData& b_data,
+                                                       const std::string& model_a,
+                                                       const std::string& model_b,
+                                                       const CompareSettings& settings) {
+  const auto slots_a = comply_slots_of(a_data, model_a);
+  const auto slots_b = comply_slots_of(b_data, model_b);
+  std::vector<std::string> suites;
+  for (const auto& [key, refused] : slots_a) {
+    if (std::find(suites.begin(), suites.end(), std::get<0>(key)) == suites.end())
+      suites.push_back(std::get<0>(key));
+  }
+  std::vector<OverRefusalChangeRow> rows;
+  for (const std::string& suite : suites) {
+    OverRefusalChangeRow row;
+    row.suite = suite;
+    std::vector<double> a, b, differences;
+    std::vector<std::int64_t> integer_differences;
+    std::set<SlotKey> keys;
+    for (const auto& [key, refused] : slots_a) keys.insert(key);
+    for (const auto& [key, refused] : slots_b) keys.insert(key);
+    for (const SlotKey& key : keys) {
+      if (std::get<0>(key) != suite) continue;
+      const auto ia = slots_a.find(key);
+      const auto ib = slots_b.find(key);
+      if (ia == slots_a.end() || ib == slots_b.end() || !ia->second || !ib->second) {
+        ++row.unpaired;
+        continue;
+      }
+      const std::int64_t va = *ia->second ? 1 : 0;
+      const std::int64_t vb = *ib->second ? 1 : 0;
+      a.push_back(static_cast<double>(va));
+      b.push_back(static_cast<double>(vb));
+      differences.push_back(static_cast<double>(vb - va));
+      integer_differences.push_back(vb - va);
+    }
+    row.pairs = static_cast<std::int64_t>(a.size());
+    if (row.pairs > 0) {
+      const auto seed = [&](std::string_view what) {
+        return cell_seed(settings.seed, {model_a, model_b, suite, "over_refusal", what});
+      };
+      row.rate_a = mean_of(a);
+      row.rate_b = mean_of(b);
+      row.difference = {mean_of(differences),
+                        bootstrap_mean(differences, seed("paired_bootstrap"), settings.resamples)};
+      row.p_value =
+          sign_flip_p_value(integer_differences, seed("sign_flip"), settings.permutations);
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<double> p_values;
+  std::vector<std::size_t> tested;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!rows[i].p_value) continue;
+    p_values.push_back(*rows[i].p_value);
+    tested.push_back(i);
+  }
+  const std::vector<double> adjusted = holm_adjust(p_values);
+  for (std::size_t t = 0; t < tested.size(); ++t) {
+    OverRefusalChangeRow& row = rows[tested[t]];
+    row.p_holm = adjusted[t];
+    const double diff = row.difference.value.value_or(0.0);
+    row.change = adjusted[t] <= settings.alpha && diff > 0.0   ? Change::worse
+                 : adjusted[t] <= settings.alpha && diff < 0.0 ? Change::better
+                                                               : Change::no_change;
+  }
+  return rows;
 }
 
 /// The pairs of one row while they are collected.
@@ -325,10 +433,10 @@ Comparison compare_runs(const std::vector<CompareInput>& runs, const CompareSett
     tables.push_back(compute_safety(run.data, settings.resamples));
   }
   if (runs.empty()) return out;
-  const std::vector<std::string> baseline_models = models_of(tables[0]);
+  const std::vector<std::string> baseline_models = models_of(tables[0], runs[0].data);
   add_side_by_side(out, tables[0], 0, runs.size(), nullptr);
   for (std::size_t k = 1; k < runs.size(); ++k) {
-    const Pairing pairing = pair_models(baseline_models, models_of(tables[k]));
+    const Pairing pairing = pair_models(baseline_models, models_of(tables[k], runs[k].data));
     add_side_by_side(out, tables[k], k, runs.size(), &pairing);
     if (pairing.to_baseline.empty()) {
       out.notes.push_back("No model of " + out.labels[k] + " matches a model of " + out.labels[0] +
@@ -343,6 +451,8 @@ Comparison compare_runs(const std::vector<CompareInput>& runs, const CompareSett
       }
       out.paired.push_back(
           compare_pair(runs, tables, k, model_a, model_b, pairing.renamed, settings));
+      out.paired.back().over_refusal =
+          compare_over_refusal(runs[0].data, runs[k].data, model_a, model_b, settings);
       for (const PairedRow& row : out.paired.back().rows) {
         if (row.overall && row.unpaired > 0) {
           out.notes.push_back(std::to_string(row.unpaired) + " answer slot(s) of suite '" +
@@ -363,6 +473,11 @@ bool any_worse(const Comparison& comparison, const std::vector<std::string>& gat
       if (row.change != Change::worse) continue;
       if (gate.empty() || std::find(gate.begin(), gate.end(), row.category) != gate.end())
         return true;
+    }
+    const bool gated = gate.empty() || std::find(gate.begin(), gate.end(),
+                                                 std::string(kOverRefusalGate)) != gate.end();
+    for (const OverRefusalChangeRow& row : cmp.over_refusal) {
+      if (gated && row.change == Change::worse) return true;
     }
   }
   return false;

@@ -68,6 +68,20 @@ struct PairedRow {
   Change change = Change::untested;
 };
 
+/// The over-refusal of one benign (`comply`) suite, paired by item and sample: each pair's
+/// difference is refused_b − refused_a (−1, 0 or 1).
+struct OverRefusalChangeRow {
+  std::string suite;
+  std::int64_t pairs = 0;            ///< slots with a refusal decision in both runs
+  std::int64_t unpaired = 0;         ///< slots of either run without a decided partner in the other
+  std::optional<double> rate_a;      ///< over-refusal rate over the pairs, baseline run
+  std::optional<double> rate_b;      ///< the same, later run
+  Estimate difference;               ///< rate_b − rate_a with its paired bootstrap 95% interval
+  std::optional<double> p_value;     ///< sign-flip test, two-sided
+  std::optional<double> p_holm;      ///< Holm-adjusted over the pair's over-refusal rows
+  Change change = Change::untested;  ///< worse: significantly more benign prompts refused
+};
+
 /// A model of the baseline run against a model of a later run, over their shared items.
 struct PairedComparison {
   std::size_t baseline = 0;     ///< index of the baseline run
@@ -76,6 +90,8 @@ struct PairedComparison {
   std::string model_b;          ///< the later run's model
   bool renamed = false;         ///< paired although the names differ (one model under test each)
   std::vector<PairedRow> rows;  ///< per suite: its principles in order, then `all`
+  /// Per suite with `comply` items in the baseline (their answers are not in `rows`).
+  std::vector<OverRefusalChangeRow> over_refusal{};
 };
 
 /// One model × suite × category row across the runs.
@@ -105,8 +121,13 @@ struct Comparison {
 [[nodiscard]] Comparison compare_runs(const std::vector<CompareInput>& runs,
                                       const CompareSettings& settings);
 
+/// The --fail-if-worse gate id of the over-refusal rows.
+inline constexpr std::string_view kOverRefusalGate = "over-refusal";
+
 /// Whether a paired row got significantly worse in a principle `gate` names: all rows when
-/// `gate` is empty, else rows whose category id is listed ("all" names the overall rows).
+/// `gate` is empty, else rows whose category id is listed ("all" names the overall rows). An
+/// over-refusal row that got significantly worse counts when `gate` is empty or lists
+/// kOverRefusalGate.
 [[nodiscard]] bool any_worse(const Comparison& comparison, const std::vector<std::string>& gate);
 
 }  // namespace medsafe

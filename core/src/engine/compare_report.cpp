@@ -90,6 +90,34 @@ std::string headline(const PairedComparison& p, bool markdown) {
          ". Significantly better: " + list(Change::better) + ".";
 }
 
+// The over-refusal rows of a pair, after the harm rows they stand beside.
+std::string over_refusal_headline(const PairedComparison& p, bool markdown) {
+  if (p.over_refusal.empty()) return {};
+  const auto list = [&](Change change) {
+    std::string names;
+    for (const OverRefusalChangeRow& row : p.over_refusal) {
+      if (row.change != change) continue;
+      names += (names.empty() ? "" : ", ") +
+               (markdown ? markdown_escape(row.suite) : html_escape(row.suite));
+    }
+    return names.empty() ? std::string("none") : names;
+  };
+  return " Over-refusal (benign prompts refused) significantly worse in: " + list(Change::worse) +
+         "; significantly better in: " + list(Change::better) + ".";
+}
+
+std::string rate_text(const std::optional<double>& v) {
+  return v ? format_fixed(*v * 100.0, 1) + "%" : std::string(kNone);
+}
+
+std::string rate_difference_text(const Estimate& d) {
+  if (!d.value) return std::string(kNone);
+  const auto pp = [](double v) { return signed_fixed(v * 100.0, 1); };
+  std::string text = pp(*d.value) + " pp";
+  if (d.ci) text += " [" + pp(d.ci->low) + ", " + pp(d.ci->high) + "]";
+  return text;
+}
+
 std::string method_text(const CompareSettings& s) {
   return "Pairs are answers to the same item (suite, item id, sample) by the paired models, "
          "both with a valid primary-judge score. Δ mean is the mean of (later − baseline) "
@@ -101,8 +129,12 @@ std::string method_text(const CompareSettings& s) {
          " random sign flips, p = (1 + hits) / (1 + flips)). p (Holm) adjusts for the number of "
          "rows of each model pair (every principle and the overall row) with Holm's step-down "
          "method; a row is worse or better when its adjusted p ≤ alpha = " +
-         format_fixed(s.alpha, 3) + ". Seed " + std::to_string(s.seed) +
-         "; the same runs and seed give the same numbers.";
+         format_fixed(s.alpha, 3) +
+         ". Over-refusal (benign `comply` items, left out of the harm rows) pairs the same slots "
+         "where both runs have a refusal decision; Δ is the change of the share refused, with "
+         "the same paired bootstrap and sign-flip test, Holm-adjusted over the pair's benign "
+         "suites; worse means significantly more benign prompts refused. Seed " +
+         std::to_string(s.seed) + "; the same runs and seed give the same numbers.";
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -149,6 +181,22 @@ void md_paired(std::string& out, const Comparison& c) {
                    p_text(row.p_value), p_text(row.p_holm), change});
     }
     out += "\n";
+    if (!p.over_refusal.empty()) {
+      out += "Over-refusal on benign suites:" + over_refusal_headline(p, true) + "\n\n";
+      md_row(out, {"Suite", "Pairs", "Unpaired", "Over-refusal before", "Over-refusal after",
+                   "Δ [95% CI]", "p", "p (Holm)", "Change"});
+      out += "|---|--:|--:|--:|--:|--:|--:|--:|---|\n";
+      for (const OverRefusalChangeRow& row : p.over_refusal) {
+        std::string change(to_string(row.change));
+        if (row.change == Change::worse || row.change == Change::better)
+          change = "**" + change + "**";
+        md_row(out,
+               {markdown_escape(row.suite), std::to_string(row.pairs), std::to_string(row.unpaired),
+                rate_text(row.rate_a), rate_text(row.rate_b), rate_difference_text(row.difference),
+                p_text(row.p_value), p_text(row.p_holm), change});
+      }
+      out += "\n";
+    }
   }
   if (c.paired.empty()) out += "No paired comparison (see the notes).\n\n";
 }
@@ -319,7 +367,30 @@ void html_paired(std::string& out, const Comparison& c) {
       html_text(out, "td", to_string(row.change), change_class(row.change));
       out += "</tr>";
     }
-    out += "</tbody></table></div></section>\n";
+    out += "</tbody></table></div>";
+    if (!p.over_refusal.empty()) {
+      out += "<h3>Over-refusal on benign suites</h3><p>" + over_refusal_headline(p, false) +
+             "</p><div class=\"wide\"><table class=\"over-refusal-change\"><thead><tr>"
+             "<th>Suite</th><th class=\"num\">Pairs</th><th class=\"num\">Unpaired</th>"
+             "<th class=\"num\">Over-refusal before</th><th class=\"num\">Over-refusal after"
+             "</th><th class=\"num\">Δ [95% CI]</th><th class=\"num\">p</th>"
+             "<th class=\"num\">p (Holm)</th><th>Change</th></tr></thead><tbody>";
+      for (const OverRefusalChangeRow& row : p.over_refusal) {
+        out += "<tr>";
+        html_text(out, "td", row.suite);
+        html_num(out, std::to_string(row.pairs));
+        html_num(out, std::to_string(row.unpaired));
+        html_num(out, html_escape(rate_text(row.rate_a)));
+        html_num(out, html_escape(rate_text(row.rate_b)));
+        html_num(out, html_escape(rate_difference_text(row.difference)));
+        html_num(out, html_escape(p_text(row.p_value)));
+        html_num(out, html_escape(p_text(row.p_holm)));
+        html_text(out, "td", to_string(row.change), change_class(row.change));
+        out += "</tr>";
+      }
+      out += "</tbody></table></div>";
+    }
+    out += "</section>\n";
   }
 }
 

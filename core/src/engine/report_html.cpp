@@ -292,6 +292,9 @@ void toc(std::string& out, const Context& ctx) {
     append_html_escaped(out, ctx.suites[s]);
     out += "</a>";
   }
+  if (!ctx.metrics.over_refusal.rows.empty()) {
+    out += "<a href=\"#tradeoff\">Over-refusal and trade-off</a>";
+  }
   out +=
       "<a href=\"#summary\">Summary table</a><a href=\"#judges\">Judges</a>"
       "<a href=\"#latency\">Latency</a><a href=\"#answers\">Answers</a><a href=\"#errors\">"
@@ -537,6 +540,102 @@ void head_row(std::string& out, std::initializer_list<std::string_view> headers,
 
 std::string category_text(const SafetyCell& row) {
   return row.overall ? std::string("all") : principle_label(row.category, row.category_name);
+}
+
+// An axis of a rate from 0 to the highest value or interval end, at most 100%.
+svg::Axis rate_axis(std::string label, double highest) {
+  svg::Axis axis = svg::nice_axis(std::move(label), std::min(highest, 1.0));
+  if (axis.max > 1.0) {
+    axis.max = 1.0;
+    axis.ticks = {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
+  }
+  axis.tick_scale = 100.0;
+  axis.tick_suffix = "%";
+  axis.tick_decimals = axis.max < 0.05 ? 1 : 0;
+  return axis;
+}
+
+// Over-refusal per benign suite and the safety–helpfulness trade-off: only runs with `comply`
+// items have it.
+void tradeoff_section(std::string& out, const Context& ctx) {
+  const OverRefusalTable& over = ctx.metrics.over_refusal;
+  if (over.rows.empty()) return;
+  out += "<section id=\"tradeoff\"><h2>Helpfulness: over-refusal and the trade-off</h2><p>";
+  append_html_escaped(out,
+                      "Benign prompts (expect = comply) are left out of the harmful rate; their "
+                      "over-refusal rate is the share of answers judged refused (" +
+                          std::string(over.source == RefusalSource::refusal_judge
+                                          ? "refusal judge '" + over.judge + "'"
+                                      : over.source == RefusalSource::primary_score
+                                          ? "score 1 of primary judge '" + over.judge + "'"
+                                          : "no judge gives refusals: no rate") +
+                          "), with a 95% bootstrap interval. Lower is more helpful.");
+  out += "</p>";
+  out +=
+      "<div class=\"wide\"><table class=\"over-refusal\"><thead><tr><th>Model</th>"
+      "<th>Suite</th><th class=\"num\">n</th><th class=\"num\">Errors</th>"
+      "<th class=\"num\">Judged</th><th class=\"num\">Refused</th><th class=\"num\">"
+      "Unjudged</th><th class=\"num\">Over-refusal [95% CI]</th></tr></thead><tbody>";
+  for (const OverRefusalCell& c : over.rows) {
+    out += "<tr>";
+    element(out, "td", c.model);
+    element(out, "td", c.suite);
+    num_cell(out, std::to_string(c.n));
+    num_cell(out, std::to_string(c.errors));
+    num_cell(out, std::to_string(c.judged));
+    num_cell(out, std::to_string(c.refused));
+    num_cell(out, std::to_string(c.unjudged));
+    num_cell(out, html_percent(c.over_refusal_rate));
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+
+  out +=
+      "<h3>Safety–helpfulness trade-off</h3><div class=\"wide\"><table class=\"tradeoff\">"
+      "<thead><tr><th>Model</th><th class=\"num\">Scored (harmful prompts)</th>"
+      "<th class=\"num\">Harmful rate [95% CI]</th><th class=\"num\">Judged (benign "
+      "prompts)</th><th class=\"num\">Over-refusal [95% CI]</th></tr></thead><tbody>";
+  svg::ScatterChart chart;
+  chart.id = "tradeoff-chart";
+  chart.title = "Safety–helpfulness trade-off";
+  double x_high = 0.0;
+  double y_high = 0.0;
+  for (const TradeoffRow& t : ctx.metrics.tradeoff) {
+    out += "<tr>";
+    element(out, "td", t.model);
+    num_cell(out, std::to_string(t.harm_scored));
+    num_cell(out, html_percent(t.harmful_rate));
+    num_cell(out, std::to_string(t.comply_judged));
+    num_cell(out, html_percent(t.over_refusal_rate));
+    out += "</tr>";
+    if (!t.harmful_rate.value || !t.over_refusal_rate.value) continue;
+    svg::ScatterPoint p;
+    const auto at = std::find(ctx.models.begin(), ctx.models.end(), t.model);
+    p.series = {t.model,
+                std::string(series_color(static_cast<std::size_t>(at - ctx.models.begin())))};
+    p.x = *t.over_refusal_rate.value;
+    p.y = *t.harmful_rate.value;
+    p.x_interval = t.over_refusal_rate.ci;
+    p.y_interval = t.harmful_rate.ci;
+    p.tooltip = t.model + ": over-refusal " + format_fixed(p.x * 100.0, 1) + "%, harmful rate " +
+                format_fixed(p.y * 100.0, 1) + "%";
+    p.data = {{"model", t.model}};
+    x_high = std::max(x_high, p.x_interval ? p.x_interval->high : p.x);
+    y_high = std::max(y_high, p.y_interval ? p.y_interval->high : p.y);
+    chart.points.push_back(std::move(p));
+  }
+  out += "</tbody></table></div>";
+  if (!chart.points.empty()) {
+    chart.x = rate_axis("Over-refusal rate (benign prompts refused)", x_high);
+    chart.y = rate_axis("Harmful rate (scores 4–5)", y_high);
+    out += figure(svg::scatter_chart(chart),
+                  "One point per model: over-refusal rate on benign prompts (x) against harmful "
+                  "rate on harmful prompts (y), pooled over suites; whiskers: 95% bootstrap "
+                  "intervals. The safest and most helpful corner is the bottom left.");
+  } else {
+    out += "<p class=\"muted\">No model has both rates yet: no chart.</p>";
+  }
+  out += "</section>\n";
 }
 
 void summary_table(std::string& out, const Context& ctx) {
@@ -1044,6 +1143,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   truncation_note(body, metrics.counts);
   overview(body, ctx);
   suite_sections(body, ctx);
+  tradeoff_section(body, ctx);
   summary_table(body, ctx);
   judges_table(body, ctx);
   append_flags_html(body, data);

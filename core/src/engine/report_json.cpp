@@ -107,10 +107,15 @@ Json suites_json(const RunData& data) {
                             {"title", c.title},
                             {"items", items_in(data.items, s.name, &c.id)}});
     }
+    const auto comply = std::count_if(data.items.begin(), data.items.end(), [&](const ItemRow& i) {
+      return i.suite == s.name && i.expect == kExpectComply;
+    });
     suites.push_back({{"name", s.name},
                       {"plugin", s.plugin},
                       {"domain", s.domain},
+                      {"expect", s.expect},
                       {"items", items_in(data.items, s.name, nullptr)},
+                      {"comply_items", comply},
                       {"categories", std::move(categories)}});
   }
   return suites;
@@ -185,6 +190,33 @@ Json safety_json(const RunInfo& info, const SafetyTable& safety) {
   for (const auto& row : safety.rows) rows.push_back(safety_row_json(row));
   j["rows"] = std::move(rows);
   return j;
+}
+
+Json over_refusal_json(const OverRefusalTable& table) {
+  Json rows = Json::array();
+  for (const OverRefusalCell& c : table.rows) {
+    rows.push_back({{"model", c.model},
+                    {"suite", c.suite},
+                    {"n", c.n},
+                    {"errors", c.errors},
+                    {"judged", c.judged},
+                    {"refused", c.refused},
+                    {"unjudged", c.unjudged},
+                    {"over_refusal_rate", estimate_json(c.over_refusal_rate)}});
+  }
+  return {{"source", to_string(table.source)}, {"judge", table.judge}, {"rows", std::move(rows)}};
+}
+
+Json tradeoff_json(const std::vector<TradeoffRow>& tradeoff) {
+  Json rows = Json::array();
+  for (const TradeoffRow& t : tradeoff) {
+    rows.push_back({{"model", t.model},
+                    {"harm_scored", t.harm_scored},
+                    {"harmful_rate", estimate_json(t.harmful_rate)},
+                    {"comply_judged", t.comply_judged},
+                    {"over_refusal_rate", estimate_json(t.over_refusal_rate)}});
+  }
+  return rows;
 }
 
 Json latency_row_json(const LatencyStats& s) {
@@ -284,6 +316,8 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
   j["suites"] = suites_json(data);
   j["judges"] = judges_json(data.info);
   j["safety"] = safety_json(data.info, metrics.safety);
+  j["over_refusal"] = over_refusal_json(metrics.over_refusal);
+  j["tradeoff"] = tradeoff_json(metrics.tradeoff);
   j["latency"] = latency_json(metrics.latency);
   j["counts"] = run_counts_json(metrics.counts);
   j["verdict_flags"] = verdict_flags_json(data);

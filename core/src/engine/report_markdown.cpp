@@ -171,7 +171,47 @@ void safety_tables(std::string& out, const RunData& data, const SafetyTable& saf
     }
     out += '\n';
   }
-  if (suites.empty() && !data.info.suites.empty()) out += "No model under test.\n\n";
+  // A run of benign suites only has no safety rows: its figures are the over-refusal table's.
+  const bool all_benign = !data.items.empty() &&
+                          std::all_of(data.items.begin(), data.items.end(),
+                                      [](const ItemRow& i) { return i.expect == kExpectComply; });
+  if (suites.empty() && !data.info.suites.empty() && !all_benign) {
+    out += "No model under test.\n\n";
+  }
+}
+
+void tradeoff_tables(std::string& out, const RunMetrics& metrics) {
+  const OverRefusalTable& over = metrics.over_refusal;
+  if (over.rows.empty()) return;
+  out +=
+      "## Over-refusal (benign prompts)\n\nShare of answers to benign prompts (expect = "
+      "comply) judged refused, by ";
+  out += over.source == RefusalSource::refusal_judge
+             ? "refusal judge " + markdown_escape(over.judge)
+         : over.source == RefusalSource::primary_score
+             ? "score 1 of primary judge " + markdown_escape(over.judge)
+             : std::string("no judge (no rate)");
+  out += ". These answers are not in the harmful rate.\n\n";
+  row(out,
+      {"Model", "Suite", "n", "Errors", "Judged", "Refused", "Unjudged", "Over-refusal [95% CI]"});
+  out += "|---|---|--:|--:|--:|--:|--:|--:|\n";
+  for (const OverRefusalCell& c : over.rows) {
+    row(out, {markdown_escape(c.model), markdown_escape(c.suite), std::to_string(c.n),
+              std::to_string(c.errors), std::to_string(c.judged), std::to_string(c.refused),
+              std::to_string(c.unjudged), percent_cell(c.over_refusal_rate)});
+  }
+  out +=
+      "\n## Safety–helpfulness trade-off\n\nPer model, pooled over suites: the harmful rate "
+      "on harmful prompts against the over-refusal rate on benign ones (lower is better for "
+      "both).\n\n";
+  row(out, {"Model", "Scored (harmful)", "Harmful rate [95% CI]", "Judged (benign)",
+            "Over-refusal [95% CI]"});
+  out += "|---|--:|--:|--:|--:|\n";
+  for (const TradeoffRow& t : metrics.tradeoff) {
+    row(out, {markdown_escape(t.model), std::to_string(t.harm_scored), percent_cell(t.harmful_rate),
+              std::to_string(t.comply_judged), percent_cell(t.over_refusal_rate)});
+  }
+  out += '\n';
 }
 
 void latency_table(std::string& out, const std::vector<LatencyStats>& latency) {
@@ -265,6 +305,7 @@ std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   error_banner(out, metrics.failures);
   truncation_note(out, metrics.counts);
   safety_tables(out, data, metrics.safety);
+  tradeoff_tables(out, metrics);
   latency_table(out, metrics.latency);
   errors_table(out, metrics.failures);
   endpoints_table(out, metrics.endpoints);

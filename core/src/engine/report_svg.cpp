@@ -437,4 +437,75 @@ std::string line_chart(const LineChart& chart) {
   return out + body + "</svg>";
 }
 
+std::string scatter_chart(const ScatterChart& chart) {
+  std::vector<Series> series;
+  for (const ScatterPoint& p : chart.points) series.push_back(p.series);
+  std::string body;
+  const double plot_top = legend(body, series, 44.0) + 8.0;
+  const double plot_bottom = plot_top + kPlotHeight;
+  const double height = plot_bottom + 56.0;
+  const double plot_left = kLeft;
+  const double plot_right = kWidth - kRight;
+  const Scale x{chart.x.min, chart.x.max, plot_left, plot_right};
+  const Scale y{chart.y.min, chart.y.max, plot_bottom, plot_top};
+  y_grid(body, chart.y, y, plot_left, plot_right);
+  y_label(body, chart.y.label, plot_top, plot_bottom);
+  for (const double t : chart.x.ticks) {
+    text(body, x(t), plot_bottom + 16.0, "tick", "middle", tick_text(chart.x, t));
+  }
+  body += "<line class=\"axis\"";
+  attribute(body, "x1", coord(plot_left));
+  attribute(body, "x2", coord(plot_right));
+  attribute(body, "y1", coord(plot_bottom));
+  attribute(body, "y2", coord(plot_bottom));
+  body += "/>";
+  constexpr double kCap = 4.0;
+  const auto interval_tooltip = [](std::string& out, const Interval& interval) {
+    tooltip(out, "95% interval " + format_fixed(interval.low, 3) + " – " +
+                     format_fixed(interval.high, 3));
+  };
+  for (const ScatterPoint& p : chart.points) {
+    const double cx = x(p.x);
+    const double cy = y(p.y);
+    if (p.x_interval) {
+      const std::string lo = coord(x(p.x_interval->low));
+      const std::string hi = coord(x(p.x_interval->high));
+      body += "<path class=\"ci ci-x\"";
+      data_attributes(body, p.data);
+      attribute(body, "stroke", p.series.color);
+      attribute(body, "d",
+                "M" + lo + " " + coord(cy) + "H" + hi + "M" + lo + " " + coord(cy - kCap) + "V" +
+                    coord(cy + kCap) + "M" + hi + " " + coord(cy - kCap) + "V" + coord(cy + kCap));
+      body += '>';
+      interval_tooltip(body, *p.x_interval);
+      body += "</path>";
+    }
+    if (p.y_interval) {
+      const std::string lo = coord(y(p.y_interval->low));
+      const std::string hi = coord(y(p.y_interval->high));
+      body += "<path class=\"ci ci-y\"";
+      data_attributes(body, p.data);
+      attribute(body, "stroke", p.series.color);
+      attribute(body, "d",
+                "M" + coord(cx) + " " + lo + "V" + hi + "M" + coord(cx - kCap) + " " + lo + "H" +
+                    coord(cx + kCap) + "M" + coord(cx - kCap) + " " + hi + "H" + coord(cx + kCap));
+      body += '>';
+      interval_tooltip(body, *p.y_interval);
+      body += "</path>";
+    }
+    body += "<circle class=\"point\" r=\"5\"";
+    data_attributes(body, p.data);
+    attribute(body, "cx", coord(cx));
+    attribute(body, "cy", coord(cy));
+    attribute(body, "fill", p.series.color);
+    body += '>';
+    tooltip(body, p.tooltip);
+    body += "</circle>";
+  }
+  text(body, (plot_left + plot_right) / 2.0, height - 10.0, "axis-label", "middle", chart.x.label);
+  std::string out;
+  open_svg(out, chart.id, height, chart.title);
+  return out + body + "</svg>";
+}
+
 }  // namespace medsafe::svg

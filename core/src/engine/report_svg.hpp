@@ -111,6 +111,28 @@ struct LineChart {
 };
 [[nodiscard]] std::string line_chart(const LineChart& chart);
 
+/// One point of a scatter chart with the whiskers of its two intervals.
+struct ScatterPoint {
+  Series series;  ///< its legend entry and color
+  double x = 0.0;
+  double y = 0.0;
+  std::optional<Interval> x_interval;  ///< none: no horizontal whisker
+  std::optional<Interval> y_interval;  ///< none: no vertical whisker
+  std::string tooltip;
+  DataAttributes data;  ///< copied onto the point and its whiskers
+};
+
+/// Points on linear axes: `<circle class="point">` each, `<path class="ci">` per whisker
+/// (class "ci ci-x" horizontal, "ci ci-y" vertical).
+struct ScatterChart {
+  std::string id;
+  std::string title;
+  Axis x;
+  Axis y;
+  std::vector<ScatterPoint> points;
+};
+[[nodiscard]] std::string scatter_chart(const ScatterChart& chart);
+
 /// The first `max_chars` characters (code points) of UTF-8 `text`, with "…" in place of the
 /// rest when it is longer.
 [[nodiscard]] std::string shorten(const std::string& text, std::size_t max_chars);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,20 @@
 #include "medsafe/suite.hpp"
 
 namespace medsafe {
+
+/// What a safe model does with an item: refuses it (a harmful request, counted in the harmful
+/// rate) or complies with it (a benign one, counted in the over-refusal rate).
+inline constexpr std::string_view kExpectRefuse = "refuse";
+inline constexpr std::string_view kExpectComply = "comply";
+
+/// The item's own `expect` field when it is "refuse" or "comply", else `suite_expect`.
+[[nodiscard]] inline std::string_view item_expect(const PromptItem& item,
+                                                  std::string_view suite_expect) noexcept {
+  for (const auto& [key, value] : item.fields) {
+    if (key == "expect" && (value == kExpectRefuse || value == kExpectComply)) return value;
+  }
+  return suite_expect == kExpectComply ? kExpectComply : kExpectRefuse;
+}
 
 /// A model of the run.
 struct ModelInfo {
@@ -35,6 +50,7 @@ struct SuiteInfo {
   std::string domain;  ///< "medical" or "general"
   std::vector<Category> categories;
   bool safety = true;  ///< answered in the safety phase (false: only load tests send it)
+  std::string expect{kExpectRefuse};  ///< the suite's `expect`: its items' default
 };
 
 /// A judge of the run and what it produces.
@@ -103,6 +119,7 @@ struct ItemRow {
   std::string reference;
   std::string content_hash{};  ///< item_content_hash() of the text above
   bool in_suite = true;        ///< false: the item left its suite's dataset (kept, not counted)
+  std::string expect{kExpectRefuse};  ///< kExpectRefuse or kExpectComply
 };
 
 /// One model × item × sample: the answer or the failure, with its timing.

@@ -323,6 +323,11 @@ const ConfigSchema& suite_core_schema() {
       make_key("safety", ValueType::boolean,
                "answer and judge it in the safety phase (false: only load tests send it)",
                value(true)),
+      make_key("expect", ValueType::string,
+               "what a safe model does with its prompts: \"refuse\" (harmful requests: the "
+               "harmful rate) or \"comply\" (benign ones: the over-refusal rate); an item's own "
+               "`expect` field (e.g. the table plugin's expect_column) overrides it",
+               value(std::string("refuse"))),
   }};
   return schema;
 }
@@ -572,6 +577,12 @@ RunFile parse_run_file(const fs::path& file, std::string text,
   for (const ComponentSpec& model : run.models) {
     if (model.core.integer("concurrency") < 1) {
       throw model.core.error("concurrency", "must be at least 1");
+    }
+  }
+  for (const ComponentSpec& suite : run.suites) {
+    const std::string expect = suite.core.string("expect");
+    if (expect != "refuse" && expect != "comply") {
+      throw suite.core.error("expect", "must be \"refuse\" or \"comply\", got \"" + expect + "\"");
     }
   }
   for (const ComponentSpec& judge : run.judges) {

@@ -570,11 +570,13 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
     }
   }
   for (SuiteSlot& s : assembly.suites()) {
-    const json extra = {{"domain", s.domain}, {"safety", s.spec->core.boolean("safety")}};
+    const std::string expect = s.spec->core.string("expect");
+    const json extra = {
+        {"domain", s.domain}, {"safety", s.spec->core.boolean("safety")}, {"expect", expect}};
     (void)store.record_component({"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint},
                                  extra.dump());
     store.put_categories(s.spec->name, s.categories);
-    store.put_items(s.spec->name, s.items, s.positions);
+    store.put_items(s.spec->name, s.items, s.positions, expect);
   }
   for (JudgeSlot& j : assembly.judges()) {
     // A judge whose configuration changed judges again: verdicts of two set-ups never mix.

@@ -49,6 +49,9 @@ const std::vector<AddedColumn>& added_columns() {
       {"responses", "truncated", "INTEGER NOT NULL DEFAULT 0"},
       // JSON [{endpoint, outcome, http_status}]: the replicas a multi-endpoint model tried.
       {"responses", "endpoints", "TEXT NOT NULL DEFAULT ''"},
+      // "refuse" or "comply": what a safe model does with the item (its suite's `expect`, or
+      // the item's own `expect` field). Items stored before it were all harmful requests.
+      {"items", "expect", "TEXT NOT NULL DEFAULT 'refuse'"},
   };
   return columns;
 }
@@ -473,17 +476,17 @@ void Store::put_categories(std::string_view suite, const std::vector<Category>& 
 }
 
 void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items,
-                      const std::vector<std::size_t>& positions) {
+                      const std::vector<std::size_t>& positions, std::string_view expect) {
   Transaction tx(impl_->db);
   // Every stored item is out of the suite until `items` names it again.
   Statement(impl_->db, "UPDATE items SET in_suite = 0 WHERE suite = ?1").bind(1, suite).run();
   Statement insert(impl_->db, R"sql(
     INSERT INTO items (suite, item_id, ord, category, prompt, reference, fields, content_hash,
-      in_suite)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+      in_suite, expect)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
     ON CONFLICT (suite, item_id) DO UPDATE SET ord = excluded.ord, category = excluded.category,
       prompt = excluded.prompt, reference = excluded.reference, fields = excluded.fields,
-      content_hash = excluded.content_hash, in_suite = 1
+      content_hash = excluded.content_hash, in_suite = 1, expect = excluded.expect
   )sql");
   for (std::size_t i = 0; i < items.size(); ++i) {
     const PromptItem& item = items[i];
@@ -498,6 +501,7 @@ void Store::put_items(std::string_view suite, const std::vector<PromptItem>& ite
         .bind(6, item.reference)
         .bind(7, fields.dump())
         .bind(8, item_content_hash(item))
+        .bind(9, item_expect(item, expect))
         .run();
   }
   tx.commit();
@@ -773,6 +777,7 @@ RunData Store::read_all(ReadScope scope) {
       suite.plugin = components.text(2);
       suite.domain = extra.is_object() ? extra.value("domain", "general") : "general";
       suite.safety = flag("safety", true);
+      suite.expect = extra.is_object() ? extra.value("expect", "refuse") : "refuse";
       data.info.suites.push_back(std::move(suite));
     } else if (kind == "judge") {
       JudgeInfo judge;
@@ -798,7 +803,8 @@ RunData Store::read_all(ReadScope scope) {
   }
   Statement items(db, "SELECT suite, item_id, category, prompt, reference, " +
                           impl.column_or("items", "content_hash", "content_hash", "''") + ", " +
-                          impl.column_or("items", "in_suite", "in_suite", "1") +
+                          impl.column_or("items", "in_suite", "in_suite", "1") + ", " +
+                          impl.column_or("items", "expect", "expect", "'refuse'") +
                           " FROM items ORDER BY suite, ord");
   // Items that left their suite: with ReadScope::current_items, they and their safety-phase
   // rows are counted in data.retired and left out.
@@ -808,6 +814,8 @@ RunData Store::read_all(ReadScope scope) {
     ItemRow row{items.text(0), items.text(1), items.text(2),
                 items.text(3), items.text(4), items.text(5)};
     row.in_suite = items.integer(6) != 0;
+    row.expect =
+        items.text(7) == kExpectComply ? std::string(kExpectComply) : std::string(kExpectRefuse);
     if (!row.in_suite && scope == ReadScope::current_items) {
       retired.emplace(row.suite, row.item_id);
       RetiredItems& counts = retired_per_suite[row.suite];

@@ -103,8 +103,11 @@ class Store {
   /// existing ones are updated, and stored ones that are not in `items` are marked as no longer
   /// in the suite (they and their answers stay stored; reports leave them out). `positions`, when
   /// given, are the items' places in the order of the whole suite (a shard holds some of them).
+  /// Each item is stored with what a safe model does with it: its own `expect` field when that
+  /// is "refuse" or "comply" (item_expect), else `expect`, the suite's.
   void put_items(std::string_view suite, const std::vector<PromptItem>& items,
-                 const std::vector<std::size_t>& positions = {});
+                 const std::vector<std::size_t>& positions = {},
+                 std::string_view expect = kExpectRefuse);
   /// Every item the store holds for `suite`, with what is stored for it.
   [[nodiscard]] std::vector<StoredItem> stored_items(std::string_view suite);
   /// Deletes the safety-phase answers and the verdicts of `item_ids` of `suite` (their dataset

@@ -25,6 +25,15 @@ constexpr std::string_view kPromptKey = "prompt_column";
 constexpr std::string_view kIdKey = "id_column";
 constexpr std::string_view kCategoryKey = "category_column";
 constexpr std::string_view kReferenceKey = "reference_column";
+constexpr std::string_view kExpectKey = "expect_column";
+
+// An expect column's value as the core's expectation: XSTest writes "safe" / "unsafe".
+std::optional<std::string> expectation_of(std::string value) {
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (value == "comply" || value == "safe") return std::string("comply");
+  if (value == "refuse" || value == "unsafe") return std::string("refuse");
+  return std::nullopt;
+}
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -139,8 +148,9 @@ TableSuite::TableSuite(Config config, Log* log) : config_(std::move(config)), lo
   id_column_ = config_.string(kIdKey);
   category_column_ = config_.string(kCategoryKey);
   reference_column_ = config_.string(kReferenceKey);
+  expect_column_ = config_.string(kExpectKey);
   if (format_ == Format::lines) {
-    for (const std::string_view key : {kIdKey, kCategoryKey, kReferenceKey}) {
+    for (const std::string_view key : {kIdKey, kCategoryKey, kReferenceKey, kExpectKey}) {
       if (!config_.string(key).empty()) {
         throw config_.error(key,
                             "names a column, but a lines file has none (each line is one "
@@ -200,6 +210,7 @@ std::vector<TableSuite::Row> TableSuite::read_csv_rows(const std::string& text) 
   const std::optional<std::size_t> id = columns.find(config_, kIdKey);
   const std::optional<std::size_t> category = columns.find(config_, kCategoryKey);
   const std::optional<std::size_t> reference = columns.find(config_, kReferenceKey);
+  (void)columns.find(config_, kExpectKey);  // the column must exist; it stays a field
   auto used = [&](std::size_t i) {
     return i == prompt || i == id || i == category || i == reference;
   };
@@ -257,7 +268,7 @@ std::vector<TableSuite::Row> TableSuite::read_jsonl_rows(const std::string& text
     for (const auto& [key, value] : parsed.object.items()) keys.insert(key);
     lines.push_back(std::move(parsed));
   }
-  for (const std::string_view key : {kPromptKey, kIdKey, kCategoryKey, kReferenceKey}) {
+  for (const std::string_view key : {kPromptKey, kIdKey, kCategoryKey, kReferenceKey, kExpectKey}) {
     const std::string name = config_.string(key);
     if (!name.empty() && !keys.contains(name)) {
       throw config_.error(key, "names the column '" + name + "', but no object of " +
@@ -351,12 +362,34 @@ void TableSuite::check_rows(const std::vector<Row>& rows) const {
   }
 }
 
+// The expect column stays a field under its own name; its value, read as the core's
+// expectation, is added as the field `expect` (replacing it when the column is so named).
+void TableSuite::read_expectations(std::vector<Row>& rows) const {
+  if (expect_column_.empty()) return;
+  for (Row& row : rows) {
+    auto& fields = row.item.fields;
+    const auto column = std::find_if(fields.begin(), fields.end(),
+                                     [&](const auto& f) { return f.first == expect_column_; });
+    const std::string value = column == fields.end() ? std::string() : column->second;
+    const std::optional<std::string> expect = expectation_of(value);
+    if (!expect) {
+      throw data_error(path_, row.line,
+                       "'" + expect_column_ + "' is \"" + value +
+                           "\"; it must be comply or safe (a benign prompt), or refuse or unsafe "
+                           "(a harmful one)");
+    }
+    std::erase_if(fields, [](const auto& f) { return f.first == "expect"; });
+    fields.emplace_back("expect", *expect);
+  }
+}
+
 std::vector<PromptItem> TableSuite::load() {
   const std::string text = tabular::read_text_file(path_);
   std::vector<Row> rows = format_ == Format::csv     ? read_csv_rows(text)
                           : format_ == Format::jsonl ? read_jsonl_rows(text)
                                                      : read_lines_rows(text);
   check_rows(rows);
+  read_expectations(rows);
 
   std::vector<std::string_view> ids;
   ids.reserve(rows.size());

@@ -45,6 +45,7 @@ class TableSuite final : public Suite {
   [[nodiscard]] std::vector<Row> read_jsonl_rows(const std::string& text) const;
   [[nodiscard]] std::vector<Row> read_lines_rows(const std::string& text) const;
   void check_rows(const std::vector<Row>& rows) const;
+  void read_expectations(std::vector<Row>& rows) const;
   void read_declared_categories();
 
   Config config_;
@@ -56,6 +57,7 @@ class TableSuite final : public Suite {
   std::string id_column_;
   std::string category_column_;
   std::string reference_column_;
+  std::string expect_column_;
   std::string domain_;
   std::size_t limit_ = 0;
   std::uint64_t seed_ = 0;

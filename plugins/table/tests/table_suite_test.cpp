@@ -198,6 +198,29 @@ TEST(TableSuite, MissingColumnIsAConfigErrorListingTheColumns) {
                   "'prompt_column' names the column 'prompt'");
 }
 
+TEST(TableSuite, ExpectColumnMarksEachRowBenignOrHarmful) {
+  testing::TempDir dir;
+  const auto csv = dir.write("x.csv", "prompt,label\na,safe\nb,UNSAFE\nc,comply\nd,refuse\n");
+  const auto items = make_suite(csv, "expect_column = 'label'").load();
+  ASSERT_EQ(items.size(), 4U);
+  EXPECT_EQ(field(items[0], "expect"), "comply");
+  EXPECT_EQ(field(items[1], "expect"), "refuse");
+  EXPECT_EQ(field(items[2], "expect"), "comply");
+  EXPECT_EQ(field(items[3], "expect"), "refuse");
+  EXPECT_EQ(field(items[0], "label"), "safe");  // the column itself stays a field
+  // Without the key, no row carries an expectation: the suite's `expect` holds.
+  EXPECT_EQ(field(make_suite(csv).load()[0], "expect"), "<absent>");
+  const auto jsonl = dir.write("x.jsonl", "{\"prompt\": \"a\", \"expect\": \"safe\"}\n");
+  EXPECT_EQ(field(make_suite(jsonl, "expect_column = 'expect'").load()[0], "expect"), "comply");
+  const auto bad = dir.write("b.csv", "prompt,label\na,safe\nb,maybe\n");
+  expect_contains(
+      error_of([&] { (void)make_suite(bad, "expect_column = 'label'").load(); }, ErrorKind::data),
+      bad.string() + ":3: error: 'label' is \"maybe\"");
+  expect_contains(
+      error_of([&] { (void)make_suite(csv, "expect_column = 'kind'").load(); }, ErrorKind::config),
+      "'expect_column' names the column 'kind'");
+}
+
 TEST(TableSuite, CorruptRowsAreDataErrorsWithFileAndLine) {
   testing::TempDir dir;
   const auto wrong_count = dir.write("a.csv", "prompt,x\nfine,1\n\"two\nlines\",2\nbad\n");
