@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/report_answers.hpp"
+#include "engine/report_calibration.hpp"
 #include "engine/report_failures.hpp"
 #include "engine/report_flags.hpp"
 #include "engine/report_html_common.hpp"
@@ -1038,6 +1039,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   run_header(body, data.info);
   incomplete_banner_html(body, ctx);
   error_banner(body, metrics.failures);
+  append_uncalibrated_html(body, data);
   run_state_html(body, ctx);
   toc(body, ctx);
   how_to_read(body, ctx);
@@ -1046,6 +1048,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   suite_sections(body, ctx);
   summary_table(body, ctx);
   judges_table(body, ctx);
+  append_calibration_html(body, data, metrics.safety);
   append_flags_html(body, data);
   latency_section(body, ctx);
   answers_section(body, ctx);

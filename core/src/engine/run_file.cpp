@@ -8,6 +8,7 @@
 #include <sstream>
 #include <utility>
 
+#include "engine/calibration.hpp"
 #include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
 
@@ -335,6 +336,10 @@ const ConfigSchema& judge_core_schema() {
                value(int64_t{8})),
       make_key("suites", ValueType::string_list, "the suites it judges (default: all)",
                empty_array()),
+      make_key("calibration", ValueType::table,
+               "a labelled calibration set the judge judges each run: { labels = \"cal.csv\", "
+               "response_column, label_column, positive, min_kappa, ... }; below the threshold "
+               "its results are marked uncalibrated (docs/run-file.md)"),
   }};
   return schema;
 }
@@ -578,6 +583,7 @@ RunFile parse_run_file(const fs::path& file, std::string text,
     if (judge.core.integer("concurrency") < 1) {
       throw judge.core.error("concurrency", "must be at least 1");
     }
+    (void)calibration_spec(judge);  // its keys checked now; its file is read by the run
     for (const std::string& suite : judge.core.strings("suites")) {
       const bool known = std::any_of(run.suites.begin(), run.suites.end(),
                                      [&suite](const ComponentSpec& s) { return s.name == suite; });
