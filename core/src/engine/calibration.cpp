@@ -206,8 +206,13 @@ CalibrationRunCounts calibrate_judges(Assembly& assembly, Store& store, Log& log
       reading = reading_for(slot.traits, spec->reading);
     } catch (const Error& e) {
       // The file's own message carries file:line; the run file key says where it was named.
-      throw located_error(ErrorKind::config, where,
-                          "'" + spec->config.owner() + "': " + std::string(e.what()));
+      // judge-eval's advice names its flags; here the same is said by this table's key.
+      std::string message = e.what();
+      const std::string flag_advice = "Name the harmful ones with --positive VALUE";
+      if (const std::size_t at = message.find(flag_advice); at != std::string::npos) {
+        message = message.substr(0, at) + "Name the harmful ones in 'positive'";
+      }
+      throw located_error(ErrorKind::config, where, "'" + spec->config.owner() + "': " + message);
     }
     log.info("calibration", "judge '" + slot.spec->name + "' judges " +
                                 std::to_string(set.items.size()) + " labelled answers of " +
