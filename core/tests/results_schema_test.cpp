@@ -52,6 +52,15 @@ RunData varied_run() {
   cal.min_kappa = 0.6;
   cal.by_category = {{"1", {6, 2, 2, 6}}};
   d.calibrations.push_back(cal);
+  CanaryRow canary;
+  canary.judge = d.info.primary_judge;
+  canary.canaries = "canaries.jsonl";
+  canary.n = 4;
+  canary.agree = 2;
+  canary.drifted = true;
+  canary.model = "judge (simulated)";
+  canary.template_hash = "built-in rubric";
+  d.canaries.push_back(canary);
   return d;
 }
 

@@ -224,6 +224,11 @@ void print_early_stop(const EarlyStop& stop, const fs::path& out,
 }
 
 void print_calibration(const CalibrationRunCounts& counts, const CommonOptions& common) {
+  if (!common.quiet && counts.canaries > 0) {
+    std::cerr << "medsafe: canaries: " << counts.canaries << " judge(s) checked";
+    if (counts.drifted > 0) std::cerr << "; " << counts.drifted << " drifted (see the reports)";
+    std::cerr << "\n";
+  }
   if (common.quiet || counts.judged + counts.reused == 0) return;
   std::cerr << "medsafe: calibration: " << counts.judged << " set(s) judged, " << counts.reused
             << " already stored";

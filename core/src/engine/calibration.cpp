@@ -69,6 +69,88 @@ std::string domain_of(Assembly& assembly, const JudgeSlot& judge) {
   return "general";
 }
 
+// The judge's model as reports name it: its `model` key's model id (or name), "" when none.
+std::string judge_model(Assembly& assembly, const JudgeSlot& judge) {
+  if (!judge.config.has("model")) return "";
+  const std::optional<std::string> name = judge.config.optional_string("model");
+  if (!name) return "";
+  for (const ModelSlot& model : assembly.models()) {
+    if (model.spec->name == *name) {
+      return model.target.model_id.empty() ? *name : *name + " (" + model.target.model_id + ")";
+    }
+  }
+  return *name;
+}
+
+// The hash of the judge's prompt template: its `template` file's bytes, or the plugin's
+// built-in one (which changes only with the plugin).
+std::string template_hash(const JudgeSlot& judge) {
+  if (judge.config.has("template")) {
+    std::ifstream in(judge.config.path("template"), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return hex(mix64(stable_hash(bytes)));
+  }
+  return "built-in " + judge.spec->plugin;
+}
+
+// Judges the judge's canaries again (every run: drift is what they are for) and stores them.
+void judge_canaries(Assembly& assembly, Store& store, JudgeSlot& slot, const RunData& stored,
+                    CalibrationRunCounts& counts) {
+  const Config& core = slot.spec->core;
+  if (!core.has("canaries")) {
+    if (std::any_of(stored.canaries.begin(), stored.canaries.end(),
+                    [&slot](const CanaryRow& c) { return c.judge == slot.spec->name; })) {
+      store.delete_canaries(slot.spec->name);
+    }
+    return;
+  }
+  LabelSpec spec;
+  spec.file = core.path("canaries");
+  spec.response_column = "response";
+  spec.label_column = "expected";
+  spec.prompt_column = "";
+  spec.positive = {"harmful"};
+  spec.allow_no_positive = true;
+  if (!fs::is_regular_file(spec.file)) {
+    throw core.error("canaries", "cannot read " + spec.file.string() + ": no such file");
+  }
+  LabelSet set;
+  JudgeReading reading = JudgeReading::score;
+  try {
+    set = read_label_set(spec);
+    reading = reading_for(slot.traits, std::nullopt);
+  } catch (const Error& e) {
+    throw located_error(ErrorKind::config, core.where("canaries"),
+                        "'" + slot.spec->owner() + ".canaries': " + std::string(e.what()));
+  }
+  for (const LabelledItem& item : set.items) {
+    if (item.label != "harmful" && item.label != "harmless") {
+      throw located_error(ErrorKind::config, core.where("canaries"),
+                          "'" + slot.spec->owner() + ".canaries': " + spec.file.string() + ":" +
+                              std::to_string(item.line) +
+                              ": error: 'expected' must be harmful or harmless, not '" +
+                              item.label + "'");
+    }
+  }
+  const JudgeEvalResult result = evaluate_judge(*slot.judge, set.items, reading, 4,
+                                                slot.concurrency, domain_of(assembly, slot));
+  CanaryRow row;
+  row.judge = slot.spec->name;
+  row.canaries = (*slot.spec->table)["canaries"].value<std::string>().value_or("");
+  row.n = result.overall.n();
+  row.agree = result.overall.tp + result.overall.tn;
+  row.undecided = static_cast<std::int64_t>(result.undecided);
+  row.min_agreement = core.number("canary_min_agreement");
+  const std::int64_t all = row.n + row.undecided;
+  row.drifted =
+      all == 0 || static_cast<double>(row.agree) < static_cast<double>(all) * row.min_agreement;
+  row.model = judge_model(assembly, slot);
+  row.template_hash = template_hash(slot);
+  store.put_canaries(row);
+  ++counts.canaries;
+  counts.drifted += row.drifted ? 1 : 0;
+}
+
 }  // namespace
 
 const ConfigSchema& calibration_schema() {
@@ -179,6 +261,7 @@ CalibrationRunCounts calibrate_judges(Assembly& assembly, Store& store, Log& log
         std::find(judges.begin(), judges.end(), slot.spec->name) == judges.end()) {
       continue;
     }
+    judge_canaries(assembly, store, slot, stored, counts);
     const std::optional<CalibrationSpec> spec = calibration_spec(*slot.spec);
     if (!spec) {
       // A calibration set no longer named must not go on marking (or clearing) the judge.

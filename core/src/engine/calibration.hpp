@@ -45,8 +45,11 @@ struct CalibrationRunCounts {
   int judged = 0;        ///< calibration sets judged now
   int reused = 0;        ///< already stored with the same hash
   int uncalibrated = 0;  ///< of all, below their threshold
+  int canaries = 0;      ///< judges whose canaries were judged
+  int drifted = 0;       ///< of which below their canary_min_agreement
 };
 
+/// Also judges the canaries (core key `canaries`) of each such judge again and stores them.
 /// Judges the calibration set of every judge of `judges` (empty: all) that has one and whose
 /// stored calibration has another hash (or none), and stores the figures. Bad input (a missing
 /// file, column or positive label) is a config Error naming the run file key and the

@@ -74,7 +74,53 @@ std::string correction_note(const SafetyTable& safety) {
                             : std::string(" The judge is uncalibrated: read these with care."));
 }
 
+double agreement_of(const CanaryRow& c) {
+  const std::int64_t all = c.n + c.undecided;
+  return all == 0 ? std::nan("") : static_cast<double>(c.agree) / static_cast<double>(all);
+}
+
+std::string canary_text(const CanaryRow& c) {
+  return std::to_string(c.agree) + " of " + std::to_string(c.n + c.undecided) +
+         " canaries judged as expected (" + figure(agreement_of(c)) + (c.drifted ? " < " : " >= ") +
+         format_fixed(c.min_agreement, 2) + "); model " + (c.model.empty() ? "none" : c.model) +
+         ", template " + c.template_hash;
+}
+
+// The drift lines and the uncalibrated ones, for the banners.
+std::vector<std::string> warning_lines(const RunData& data) {
+  std::vector<std::string> lines = uncalibrated_lines(data);
+  for (std::string& line : drift_lines(data)) lines.push_back(std::move(line));
+  return lines;
+}
+
 }  // namespace
+
+std::vector<std::string> drift_lines(const RunData& data) {
+  std::vector<std::string> lines;
+  for (const CanaryRow& c : data.canaries) {
+    if (c.drifted) lines.push_back("judge '" + c.judge + "' drifted: " + canary_text(c));
+  }
+  return lines;
+}
+
+Json canaries_json(const RunData& data) {
+  Json rows = Json::array();
+  for (const CanaryRow& c : data.canaries) {
+    Json j = Json::object();
+    j["judge"] = c.judge;
+    j["canaries"] = c.canaries;
+    j["n"] = c.n;
+    j["agree"] = c.agree;
+    j["undecided"] = c.undecided;
+    j["agreement"] = figure_json(agreement_of(c));
+    j["min_agreement"] = c.min_agreement;
+    j["drifted"] = c.drifted;
+    j["model"] = c.model;
+    j["template_hash"] = c.template_hash;
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
 
 std::vector<std::string> uncalibrated_lines(const RunData& data) {
   std::vector<std::string> lines;
@@ -126,14 +172,27 @@ Json calibration_json(const RunData& data) {
 }
 
 void append_uncalibrated_markdown(std::string& out, const RunData& data) {
-  const std::vector<std::string> lines = uncalibrated_lines(data);
+  const std::vector<std::string> lines = warning_lines(data);
   if (lines.empty()) return;
-  out += "> **Uncalibrated judges: their figures below are not trustworthy as they are.**\n>\n";
+  out +=
+      "> **Uncalibrated or drifted judges: their figures below are not trustworthy as they "
+      "are.**\n>\n";
   for (const std::string& line : lines) out += "> - " + markdown_escape(line) + "\n";
   out += "\n";
 }
 
 void append_calibration_markdown(std::string& out, const RunData& data, const SafetyTable& safety) {
+  if (!data.canaries.empty()) {
+    out += "## Judge canaries\n\n| Judge | Status | Canaries | Agreement | Model | Template |\n";
+    out += "|---|---|---|--:|---|---|\n";
+    for (const CanaryRow& c : data.canaries) {
+      out += "| " + markdown_escape(c.judge) + " | " + (c.drifted ? "drifted" : "steady") + " | " +
+             markdown_escape(c.canaries) + " | " + std::to_string(c.agree) + " of " +
+             std::to_string(c.n + c.undecided) + " | " + markdown_escape(c.model) + " | " +
+             markdown_escape(c.template_hash) + " |\n";
+    }
+    out += '\n';
+  }
   if (data.calibrations.empty() && !safety.judge_error) return;
   out += "## Judge calibration\n\n";
   out += "| Judge | Status | Labels | n | Accuracy | Kappa | Se | Sp | TP / FP / FN / TN |\n";
@@ -168,11 +227,11 @@ void append_calibration_markdown(std::string& out, const RunData& data, const Sa
 }
 
 void append_uncalibrated_html(std::string& out, const RunData& data) {
-  const std::vector<std::string> lines = uncalibrated_lines(data);
+  const std::vector<std::string> lines = warning_lines(data);
   if (lines.empty()) return;
   out +=
       "<section class=\"banner error\" id=\"uncalibrated\" role=\"alert\"><b>Uncalibrated "
-      "judges: their figures are not trustworthy as they are</b><ul>";
+      "or drifted judges: their figures are not trustworthy as they are</b><ul>";
   for (const std::string& line : lines) {
     out += "<li>";
     append_html_escaped(out, line);
@@ -182,12 +241,29 @@ void append_uncalibrated_html(std::string& out, const RunData& data) {
 }
 
 void append_calibration_html(std::string& out, const RunData& data, const SafetyTable& safety) {
-  if (data.calibrations.empty() && !safety.judge_error) return;
   auto cell = [&out](std::string_view text, bool num) {
     out += num ? "<td class=\"num\">" : "<td>";
     append_html_escaped(out, text);
     out += "</td>";
   };
+  if (!data.canaries.empty()) {
+    out +=
+        "<section id=\"canaries\"><h2>Judge canaries</h2><div class=\"wide\"><table "
+        "class=\"canaries\"><thead><tr><th>Judge</th><th>Status</th><th>Canaries</th>"
+        "<th class=\"num\">Agreement</th><th>Model</th><th>Template</th></tr></thead><tbody>";
+    for (const CanaryRow& c : data.canaries) {
+      out += "<tr>";
+      cell(c.judge, false);
+      cell(c.drifted ? "drifted" : "steady", false);
+      cell(c.canaries, false);
+      cell(std::to_string(c.agree) + " of " + std::to_string(c.n + c.undecided), true);
+      cell(c.model, false);
+      cell(c.template_hash, false);
+      out += "</tr>";
+    }
+    out += "</tbody></table></div></section>\n";
+  }
+  if (data.calibrations.empty() && !safety.judge_error) return;
   out +=
       "<section id=\"calibration\"><h2>Judge calibration</h2><div class=\"wide\"><table "
       "class=\"calibration\"><thead><tr><th>Judge</th><th>Status</th><th>Labels</th>"

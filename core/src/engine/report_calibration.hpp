@@ -16,6 +16,13 @@ namespace medsafe {
 /// uncalibrated: kappa 0.12 < 0.60 on 20 labelled answers of cal.csv"); empty when none.
 [[nodiscard]] std::vector<std::string> uncalibrated_lines(const RunData& data);
 
+/// One line per judge whose canaries drifted ("judge 'harm' drifted: 3 of 4 canaries judged as
+/// expected (0.75 < 0.90); model judge (simulated), template built-in rubric"); empty when none.
+[[nodiscard]] std::vector<std::string> drift_lines(const RunData& data);
+
+/// results.json's "canaries": [{judge, canaries, n, agree, ...}], [] when no judge has canaries.
+[[nodiscard]] nlohmann::ordered_json canaries_json(const RunData& data);
+
 /// results.json's "calibration": [{judge, labels, status, ...}], [] when no judge has a set.
 [[nodiscard]] nlohmann::ordered_json calibration_json(const RunData& data);
 

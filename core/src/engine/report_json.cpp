@@ -295,6 +295,7 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
     if (!row.calibrated) uncalibrated.push_back(row.judge);
   }
   j["uncalibrated_judges"] = std::move(uncalibrated);
+  j["canaries"] = canaries_json(data);
   j["failures"] = failures_json(metrics.failures);
   return j;
 }

@@ -215,6 +215,21 @@ struct CalibrationRow {
   std::string created_at;
 };
 
+/// A judge's verdicts on its frozen canary answers (run file key `canaries`), judged again by
+/// every run: a judge, its model or its template that changed shows as lower agreement.
+struct CanaryRow {
+  std::string judge;
+  std::string canaries;        ///< the file, as the run file names it
+  std::int64_t n = 0;          ///< canaries with a usable verdict
+  std::int64_t agree = 0;      ///< of which the verdict was the expected one
+  std::int64_t undecided = 0;  ///< canaries without a usable verdict (counted as disagreeing)
+  double min_agreement = 0.9;  ///< its canary_min_agreement
+  bool drifted = false;        ///< agree / (n + undecided) < min_agreement
+  std::string model;           ///< the judge's model (its `model` key's model id), "" if none
+  std::string template_hash;   ///< of the judge's prompt template ("built-in <plugin>" if none)
+  std::string created_at;
+};
+
 /// Everything in a run's store.
 struct RunData {
   RunInfo info;
@@ -224,6 +239,7 @@ struct RunData {
   std::vector<LoadPointRow> load_points;       ///< in order of measurement
   std::vector<RetiredItems> retired{};         ///< per suite with items that left it
   std::vector<CalibrationRow> calibrations{};  ///< per judge with a calibration set
+  std::vector<CanaryRow> canaries{};           ///< per judge with canaries: the last run's
 };
 
 }  // namespace medsafe

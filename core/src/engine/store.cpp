@@ -170,6 +170,19 @@ CREATE TABLE IF NOT EXISTS calibrations (
   by_category TEXT NOT NULL,  -- JSON [[category, tp, fp, fn, tn], ...]
   created_at TEXT NOT NULL
 );
+-- Added in version 2 like calibrations: each judge's canaries as the last run judged them.
+CREATE TABLE IF NOT EXISTS canaries (
+  judge TEXT PRIMARY KEY,
+  canaries TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  agree INTEGER NOT NULL,
+  undecided INTEGER NOT NULL,
+  min_agreement REAL NOT NULL,
+  drifted INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  template_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
 )sql";
 
 std::string events_to_json(const ResponseRow& row) {
@@ -768,6 +781,31 @@ void Store::put_calibration(const CalibrationRow& row) {
       .run();
 }
 
+void Store::put_canaries(const CanaryRow& row) {
+  impl_->refuse_writes();
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO canaries (judge, canaries, n, agree, undecided, min_agreement, drifted,
+      model, template_hash, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.canaries)
+      .bind(3, row.n)
+      .bind(4, row.agree)
+      .bind(5, row.undecided)
+      .bind(6, row.min_agreement)
+      .bind(7, row.drifted ? 1 : 0)
+      .bind(8, row.model)
+      .bind(9, row.template_hash)
+      .bind(10, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::delete_canaries(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM canaries WHERE judge = ?1").bind(1, judge).run();
+}
+
 void Store::delete_calibration(std::string_view judge) {
   impl_->refuse_writes();
   Statement(impl_->db, "DELETE FROM calibrations WHERE judge = ?1").bind(1, judge).run();
@@ -1025,6 +1063,28 @@ RunData Store::read_all(ReadScope scope) {
       }
       row.created_at = calibrations.text(17);
       data.calibrations.push_back(std::move(row));
+    }
+  }
+  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+      exists.bind(1, std::string_view("canaries")).step()) {
+    Statement canaries(db, R"sql(
+      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
+        created_at
+      FROM canaries ORDER BY judge
+    )sql");
+    while (canaries.step()) {
+      CanaryRow row;
+      row.judge = canaries.text(0);
+      row.canaries = canaries.text(1);
+      row.n = canaries.integer(2);
+      row.agree = canaries.integer(3);
+      row.undecided = canaries.integer(4);
+      row.min_agreement = canaries.real(5);
+      row.drifted = canaries.integer(6) != 0;
+      row.model = canaries.text(7);
+      row.template_hash = canaries.text(8);
+      row.created_at = canaries.text(9);
+      data.canaries.push_back(std::move(row));
     }
   }
   // Judges in run order (the run's own order is the reader's), unknown ones last.
