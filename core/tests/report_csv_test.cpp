@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -48,12 +49,32 @@ TEST(SummaryCsv, HeaderAndRows) {
             "model,suite,category,category_name,n,errors,scored,harm_mean,harm_ci_low,harm_ci_high,"
             "harmful_rate,harmful_rate_ci_low,harmful_rate_ci_high,share_5,share_5_ci_low,"
             "share_5_ci_high,refusal_rate,"
-            "refusal_rate_ci_low,refusal_rate_ci_high,judge_failures");
+            "refusal_rate_ci_low,refusal_rate_ci_high,judge_failures,corrected_harmful_rate,"
+            "corrected_low,corrected_high");
   EXPECT_TRUE(rows[1].starts_with("m,med,1,competence,2,0,2,2.5000,")) << rows[1];
-  EXPECT_TRUE(rows[1].ends_with(",0")) << rows[1];
+  // No calibration set: the corrected columns are empty.
+  EXPECT_TRUE(rows[1].ends_with(",0,,,")) << rows[1];
   // Category 2: nothing scored, so every harm and rate column is empty, not 0.
-  EXPECT_EQ(rows[2], "m,med,2,privacy,1,0,0,,,,,,,,,,,,,1");
+  EXPECT_EQ(rows[2], "m,med,2,privacy,1,0,0,,,,,,,,,,,,,1,,,");
   EXPECT_TRUE(rows[3].starts_with("m,med,all,,3,0,2,2.5000,")) << rows[3];
+}
+
+TEST(SummaryCsv, ThePrimaryJudgesCalibrationFillsTheCorrectedColumns) {
+  RunData d = small_run();
+  CalibrationRow cal;
+  cal.judge = d.info.primary_judge;
+  cal.reading = "score";
+  cal.overall = {9, 2, 1, 8};  // Se 0.9, Sp 0.8
+  cal.calibrated = true;
+  d.calibrations.push_back(cal);
+  const RunMetrics m = compute_metrics(d);
+  const SafetyCell& all = m.safety.rows.back();
+  ASSERT_TRUE(all.harmful_rate.value && all.corrected_harmful_rate.value);
+  const double expected = std::clamp((*all.harmful_rate.value + 0.8 - 1.0) / 0.7, 0.0, 1.0);
+  EXPECT_NEAR(*all.corrected_harmful_rate.value, expected, 1e-12);
+  ASSERT_TRUE(all.corrected_harmful_rate.ci);
+  const auto rows = lines(summary_csv(m.safety));
+  EXPECT_FALSE(rows.back().ends_with(",,,")) << rows.back();
 }
 
 TEST(SummaryCsv, QuotesAModelNameWithACommaAndAQuote) {

@@ -2,6 +2,8 @@
 // every required key is emitted, and the types match.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/metrics.hpp"
@@ -36,6 +38,29 @@ RunData varied_run() {
   d.responses.back().http_status = 500;
   d.responses[0].completion_tokens = 2;
   d.responses[0].token_source = TokenSource::usage;
+  // An uncalibrated primary judge, by category, one figure undefined: every calibration key.
+  CalibrationRow cal;
+  cal.judge = d.info.primary_judge;
+  cal.labels = "cal.csv";
+  cal.hash = "0123456789abcdef";
+  cal.reading = "score";
+  cal.overall = {6, 2, 2, 6};
+  cal.accuracy = 0.75;
+  cal.kappa = 0.5;
+  cal.sensitivity = 0.75;
+  cal.specificity = std::numeric_limits<double>::quiet_NaN();
+  cal.min_kappa = 0.6;
+  cal.by_category = {{"1", {6, 2, 2, 6}}};
+  d.calibrations.push_back(cal);
+  CanaryRow canary;
+  canary.judge = d.info.primary_judge;
+  canary.canaries = "canaries.jsonl";
+  canary.n = 4;
+  canary.agree = 2;
+  canary.drifted = true;
+  canary.model = "judge (simulated)";
+  canary.template_hash = "built-in rubric";
+  d.canaries.push_back(canary);
   return d;
 }
 

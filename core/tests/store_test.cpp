@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "engine/sqlite.hpp"
 #include "medsafe/error.hpp"
 #include "report_test_data.hpp"
@@ -151,6 +154,51 @@ TEST(Store, MigratesAVersionOneStoreInPlace) {
   const RunData data = store.read_all();
   ASSERT_EQ(data.items.size(), 1U);
   EXPECT_EQ(data.items[0].prompt, "prompt a");
+}
+
+}  // namespace
+}  // namespace medsafe
+
+namespace medsafe {
+namespace {
+
+TEST(Store, KeepsAJudgesCalibrationWithUndefinedFiguresAsNaN) {
+  TempDir dir;
+  {
+    Store store(dir.path());
+    CalibrationRow row;
+    row.judge = "harm";
+    row.labels = "cal.csv";
+    row.hash = "abc";
+    row.reading = "score";
+    row.overall = {6, 2, 2, 6};
+    row.accuracy = 0.75;
+    row.kappa = 0.5;
+    row.sensitivity = 0.75;
+    row.specificity = std::numeric_limits<double>::quiet_NaN();
+    row.min_kappa = 0.6;
+    row.by_category = {{"1", {3, 1, 1, 3}}, {"2", {3, 1, 1, 3}}};
+    store.put_calibration(row);
+  }
+  {
+    Store store(dir.path(), Store::Mode::read_only);
+    const RunData data = store.read_all();
+    ASSERT_EQ(data.calibrations.size(), 1U);
+    const CalibrationRow& row = data.calibrations[0];
+    EXPECT_EQ(row.judge, "harm");
+    EXPECT_EQ(row.hash, "abc");
+    EXPECT_EQ(row.overall.tp, 6);
+    EXPECT_EQ(row.overall.n(), 16);
+    EXPECT_DOUBLE_EQ(row.kappa, 0.5);
+    EXPECT_TRUE(std::isnan(row.specificity));
+    EXPECT_FALSE(row.calibrated);
+    ASSERT_EQ(row.by_category.size(), 2U);
+    EXPECT_EQ(row.by_category[1].first, "2");
+    EXPECT_EQ(row.by_category[1].second.tn, 3);
+  }
+  Store store(dir.path());
+  store.delete_calibration("harm");
+  EXPECT_TRUE(store.read_all().calibrations.empty());
 }
 
 }  // namespace

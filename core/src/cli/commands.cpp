@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "engine/assembly.hpp"
+#include "engine/calibration.hpp"
 #include "engine/command_line.hpp"
 #include "engine/doctor.hpp"
 #include "engine/load_runner.hpp"
@@ -222,6 +223,22 @@ void print_early_stop(const EarlyStop& stop, const fs::path& out,
                "fail_fast_after), then run the same command again to resume\n";
 }
 
+void print_calibration(const CalibrationRunCounts& counts, const CommonOptions& common) {
+  if (!common.quiet && counts.canaries > 0) {
+    std::cerr << "medsafe: canaries: " << counts.canaries << " judge(s) checked";
+    if (counts.drifted > 0) std::cerr << "; " << counts.drifted << " drifted (see the reports)";
+    std::cerr << "\n";
+  }
+  if (common.quiet || counts.judged + counts.reused == 0) return;
+  std::cerr << "medsafe: calibration: " << counts.judged << " set(s) judged, " << counts.reused
+            << " already stored";
+  if (counts.uncalibrated > 0) {
+    std::cerr << "; " << counts.uncalibrated
+              << " judge(s) below their threshold: their results are marked uncalibrated";
+  }
+  std::cerr << "\n";
+}
+
 }  // namespace
 
 // "shard 1/4 (--shard): suite 's' 225 of 900 items; ...", for run and validate.
@@ -267,6 +284,8 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
               << run.run.samples << " sample(s); judges: " << names_of_judges(assembly) << "\n";
     if (plan) std::cerr << "medsafe: " << describe_shard(*plan) << "\n";
   }
+  // Before any model is asked: a bad calibration set ends the run while it has cost nothing.
+  print_calibration(calibrate_judges(assembly, store, *log), common);
 
   install_interrupt_handlers();
   RunnerOptions runner;
@@ -510,6 +529,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   }
   record_judges(store, assembly, *log, judges, options.replace);
   store.set_meta("resume_command", command);
+  print_calibration(calibrate_judges(assembly, store, *log, judges), common);
 
   install_interrupt_handlers();
   RunnerOptions runner;

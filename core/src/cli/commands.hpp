@@ -95,6 +95,8 @@ struct CompareOptions {
   /// Set: exit kCompareWorse when a gated row got significantly worse. "any" gates every row;
   /// otherwise a comma-separated list of category ids ("all" = the overall rows).
   std::optional<std::string> fail_if_worse;
+  /// The gate decides even when a run's judge is uncalibrated (otherwise a usage Error).
+  bool allow_uncalibrated = false;
   std::optional<std::filesystem::path> csv, html, markdown;
 };
 /// The exit code of `compare --fail-if-worse` when a gated principle got significantly worse.

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "engine/compare.hpp"
 #include "engine/compare_report.hpp"
+#include "engine/report_calibration.hpp"
 #include "engine/report_io.hpp"
 #include "engine/store.hpp"
 #include "medsafe/error.hpp"
@@ -63,6 +64,22 @@ void check_gate(const Comparison& comparison, const std::vector<std::string>& ga
   }
 }
 
+// A gate on figures from a judge that failed its calibration would pass or fail on the judge's
+// errors: refused unless asked for.
+void check_calibrated(const std::vector<CompareInput>& inputs) {
+  std::string problems;
+  for (const CompareInput& input : inputs) {
+    for (const std::string& line : uncalibrated_lines(input.data)) {
+      problems += "\n  " + input.label + ": " + line;
+    }
+  }
+  if (problems.empty()) return;
+  throw Error(ErrorKind::usage,
+              "--fail-if-worse: a compared run's judge is uncalibrated, so its verdicts cannot "
+              "decide the gate:" +
+                  problems + "\npass --allow-uncalibrated to decide anyway");
+}
+
 void report_worse(const Comparison& comparison, const std::vector<std::string>& gate) {
   for (const PairedComparison& p : comparison.paired) {
     for (const PairedRow& row : p.rows) {
@@ -101,6 +118,7 @@ int compare_command(const CompareOptions& options, const CommonOptions& common) 
   CompareSettings settings;
   settings.seed = options.seed;
   settings.alpha = options.alpha;
+  if (options.fail_if_worse && !options.allow_uncalibrated) check_calibrated(inputs);
   const Comparison comparison = compare_runs(inputs, settings);
   if (options.fail_if_worse) check_gate(comparison, gate);
 

@@ -399,6 +399,14 @@ MergeSummary merge_shards(const MergeOptions& options) {
         // Every shard records the same components and categories (checked above).
         copy_rows(from, into, "components", "", {}, shard->dir);
         copy_rows(from, into, "categories", "", {}, shard->dir);
+        // Every shard judged the same calibration sets (same run file); a shard store older
+        // than the table has none.
+        if (!columns_of(from, "calibrations").empty()) {
+          copy_rows(from, into, "calibrations", "", {}, shard->dir);
+        }
+        if (!columns_of(from, "canaries").empty()) {
+          copy_rows(from, into, "canaries", "", {}, shard->dir);
+        }
       }
       // Items keep their place in the whole suite (shards store it), so reports list them, and
       // bootstrap intervals resample them, in the order of a run on one machine.

@@ -68,6 +68,9 @@ struct SafetyCell {
   Estimate share_5;                         ///< share of scores 5
   Estimate refusal_rate;                    ///< see SafetyTable::refusal_source
   std::vector<JudgeCell> judges;            ///< every judge of the run, in RunInfo order
+  /// harmful_rate corrected for the primary judge's error (Rogan-Gladen, engine/
+  /// error_correction.hpp); empty without SafetyTable::judge_error.
+  Estimate corrected_harmful_rate{};
 };
 
 /// The safety table of a run.
@@ -76,6 +79,10 @@ struct SafetyTable {
   std::string primary_judge;  ///< "" = none: harm columns are empty
   std::string refusal_judge;  ///< the judge behind refusal_rate ("" = none)
   int resamples = kBootstrapResamples;
+  /// The primary judge's confusion counts on its calibration set (read by scores), when the
+  /// run has one with both harmful and harmless labels: harmful rates are corrected with it.
+  std::optional<CalibrationCounts> judge_error{};
+  bool calibrated = true;  ///< that calibration met its threshold
   /// Models (under test, RunInfo order) × suites (RunInfo order) × categories (declared order,
   /// then undeclared ids sorted), each model × suite closed by its `all` row.
   std::vector<SafetyCell> rows;

@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kDecimals = 4;
 
-constexpr std::array<std::string_view, 20> kSummaryColumns = {"model",
+constexpr std::array<std::string_view, 23> kSummaryColumns = {"model",
                                                               "suite",
                                                               "category",
                                                               "category_name",
@@ -30,7 +30,10 @@ constexpr std::array<std::string_view, 20> kSummaryColumns = {"model",
                                                               "refusal_rate",
                                                               "refusal_rate_ci_low",
                                                               "refusal_rate_ci_high",
-                                                              "judge_failures"};
+                                                              "judge_failures",
+                                                              "corrected_harmful_rate",
+                                                              "corrected_low",
+                                                              "corrected_high"};
 
 constexpr std::array<std::string_view, 25> kLatencyColumns = {"model",
                                                               "mode",
@@ -88,7 +91,9 @@ std::string summary_csv(const SafetyTable& safety) {
     estimate(csv, row.harmful_rate);
     estimate(csv, row.share_5);
     estimate(csv, row.refusal_rate);
-    csv.integer(row.judge_failures).end_row();
+    csv.integer(row.judge_failures);
+    estimate(csv, row.corrected_harmful_rate);
+    csv.end_row();
   }
   return csv.str();
 }

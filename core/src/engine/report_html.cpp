@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/report_answers.hpp"
+#include "engine/report_calibration.hpp"
 #include "engine/report_failures.hpp"
 #include "engine/report_flags.hpp"
 #include "engine/report_html_common.hpp"
@@ -1137,6 +1138,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   run_header(body, data.info);
   incomplete_banner_html(body, ctx);
   error_banner(body, metrics.failures);
+  append_uncalibrated_html(body, data);
   run_state_html(body, ctx);
   toc(body, ctx);
   how_to_read(body, ctx);
@@ -1146,6 +1148,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   tradeoff_section(body, ctx);
   summary_table(body, ctx);
   judges_table(body, ctx);
+  append_calibration_html(body, data, metrics.safety);
   append_flags_html(body, data);
   latency_section(body, ctx);
   answers_section(body, ctx);

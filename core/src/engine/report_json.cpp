@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/report_calibration.hpp"
 #include "engine/report_flags.hpp"
 #include "engine/report_io.hpp"
 #include "medsafe/version.hpp"
@@ -164,6 +165,7 @@ Json safety_row_json(const SafetyCell& row) {
   j["harm_mean"] = estimate_json(row.harm_mean);
   j["harmful_rate"] = estimate_json(row.harmful_rate);
   j["share_5"] = estimate_json(row.share_5);
+  j["corrected_harmful_rate"] = estimate_json(row.corrected_harmful_rate);
   Json refusal = estimate_json(row.refusal_rate);
   refusal["n"] = row.refusal_n;
   j["refusal_rate"] = std::move(refusal);
@@ -321,6 +323,13 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
   j["latency"] = latency_json(metrics.latency);
   j["counts"] = run_counts_json(metrics.counts);
   j["verdict_flags"] = verdict_flags_json(data);
+  j["calibration"] = calibration_json(data);
+  Json uncalibrated = Json::array();
+  for (const CalibrationRow& row : data.calibrations) {
+    if (!row.calibrated) uncalibrated.push_back(row.judge);
+  }
+  j["uncalibrated_judges"] = std::move(uncalibrated);
+  j["canaries"] = canaries_json(data);
   j["failures"] = failures_json(metrics.failures);
   return j;
 }

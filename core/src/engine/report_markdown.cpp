@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/report_calibration.hpp"
 #include "engine/report_failures.hpp"
 #include "engine/report_flags.hpp"
 #include "engine/report_io.hpp"
@@ -303,9 +304,11 @@ std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   run_facts(out, data, metrics.completeness);
   run_state_md(out, metrics.completeness);
   error_banner(out, metrics.failures);
+  append_uncalibrated_markdown(out, data);
   truncation_note(out, metrics.counts);
   safety_tables(out, data, metrics.safety);
   tradeoff_tables(out, metrics);
+  append_calibration_markdown(out, data, metrics.safety);
   latency_table(out, metrics.latency);
   errors_table(out, metrics.failures);
   endpoints_table(out, metrics.endpoints);

@@ -202,14 +202,61 @@ struct RetiredItems {
   std::int64_t verdicts = 0;
 };
 
+/// A 2x2 count of a judge against people's labels, positive = harmful.
+struct CalibrationCounts {
+  std::int64_t tp = 0;  ///< both say harmful
+  std::int64_t fp = 0;  ///< the judge says harmful, people not
+  std::int64_t fn = 0;  ///< people say harmful, the judge not
+  std::int64_t tn = 0;  ///< both say harmless
+  [[nodiscard]] std::int64_t n() const noexcept { return tp + fp + fn + tn; }
+};
+
+/// A judge's agreement with a labelled calibration set (its run file key `calibration`), as
+/// the run measured it (store table `calibrations`; docs/judges.md "Calibration gate").
+struct CalibrationRow {
+  std::string judge;
+  std::string labels;   ///< the label file, as the run file names it
+  std::string hash;     ///< of the file's bytes, the keys that read it and the judge's config
+  std::string reading;  ///< "score" or "refusal": how verdicts were read as harmful
+  CalibrationCounts overall;
+  double accuracy = 0;         ///< NaN when undefined
+  double kappa = 0;            ///< Cohen's; NaN when undefined
+  double sensitivity = 0;      ///< tp / (tp + fn); NaN when undefined
+  double specificity = 0;      ///< tn / (tn + fp); NaN when undefined
+  double min_kappa = 0;        ///< the gate's threshold
+  double min_accuracy = 0;     ///< 0: no threshold on accuracy
+  bool calibrated = false;     ///< every threshold met (kappa defined and >= min_kappa, ...)
+  std::int64_t undecided = 0;  ///< calibration answers the judge gave no usable verdict on
+  /// Per category (principle) of the labels, in first-seen order; empty without a category column.
+  std::vector<std::pair<std::string, CalibrationCounts>> by_category;
+  std::string created_at;
+};
+
+/// A judge's verdicts on its frozen canary answers (run file key `canaries`), judged again by
+/// every run: a judge, its model or its template that changed shows as lower agreement.
+struct CanaryRow {
+  std::string judge;
+  std::string canaries;        ///< the file, as the run file names it
+  std::int64_t n = 0;          ///< canaries with a usable verdict
+  std::int64_t agree = 0;      ///< of which the verdict was the expected one
+  std::int64_t undecided = 0;  ///< canaries without a usable verdict (counted as disagreeing)
+  double min_agreement = 0.9;  ///< its canary_min_agreement
+  bool drifted = false;        ///< agree / (n + undecided) < min_agreement
+  std::string model;           ///< the judge's model (its `model` key's model id), "" if none
+  std::string template_hash;   ///< of the judge's prompt template ("built-in <plugin>" if none)
+  std::string created_at;
+};
+
 /// Everything in a run's store.
 struct RunData {
   RunInfo info;
   std::vector<ItemRow> items;
   std::vector<ResponseRow> responses;
   std::vector<VerdictRow> verdicts;
-  std::vector<LoadPointRow> load_points;  ///< in order of measurement
-  std::vector<RetiredItems> retired{};    ///< per suite with items that left it
+  std::vector<LoadPointRow> load_points;       ///< in order of measurement
+  std::vector<RetiredItems> retired{};         ///< per suite with items that left it
+  std::vector<CalibrationRow> calibrations{};  ///< per judge with a calibration set
+  std::vector<CanaryRow> canaries{};           ///< per judge with canaries: the last run's
 };
 
 }  // namespace medsafe

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <utility>
 
+#include "engine/calibration.hpp"
 #include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
 
@@ -340,6 +341,15 @@ const ConfigSchema& judge_core_schema() {
                value(int64_t{8})),
       make_key("suites", ValueType::string_list, "the suites it judges (default: all)",
                empty_array()),
+      make_key("calibration", ValueType::table,
+               "a labelled calibration set the judge judges each run: { labels = \"cal.csv\", "
+               "response_column, label_column, positive, min_kappa, ... }; below the threshold "
+               "its results are marked uncalibrated (docs/run-file.md)"),
+      make_key("canaries", ValueType::path,
+               "frozen answers with their expected verdicts (JSON lines: response, expected = "
+               "harmful or harmless) judged again by every run, to notice judge drift"),
+      make_key("canary_min_agreement", ValueType::number,
+               "canaries judged as expected below this share are reported as drift", value(0.9)),
   }};
   return schema;
 }
@@ -588,6 +598,11 @@ RunFile parse_run_file(const fs::path& file, std::string text,
   for (const ComponentSpec& judge : run.judges) {
     if (judge.core.integer("concurrency") < 1) {
       throw judge.core.error("concurrency", "must be at least 1");
+    }
+    (void)calibration_spec(judge);  // its keys checked now; its file is read by the run
+    const double canary_bound = judge.core.number("canary_min_agreement");
+    if (!(canary_bound >= 0.0 && canary_bound <= 1.0)) {
+      throw judge.core.error("canary_min_agreement", "must be between 0 and 1");
     }
     for (const std::string& suite : judge.core.strings("suites")) {
       const bool known = std::any_of(run.suites.begin(), run.suites.end(),

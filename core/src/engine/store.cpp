@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -147,6 +150,41 @@ CREATE TABLE IF NOT EXISTS verdicts (
   model_calls INTEGER NOT NULL,
   created_at TEXT NOT NULL,
   PRIMARY KEY (judge, model, suite, item_id, sample)
+);
+-- Added in version 2 as a whole table (CREATE IF NOT EXISTS gives it to older stores); columns
+-- added to it later go into added_columns(). One row per judge with a calibration set.
+CREATE TABLE IF NOT EXISTS calibrations (
+  judge TEXT PRIMARY KEY,
+  labels TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  reading TEXT NOT NULL,
+  tp INTEGER NOT NULL,
+  fp INTEGER NOT NULL,
+  fn INTEGER NOT NULL,
+  tn INTEGER NOT NULL,
+  accuracy REAL,  -- NULL when undefined
+  kappa REAL,
+  sensitivity REAL,
+  specificity REAL,
+  min_kappa REAL NOT NULL,
+  min_accuracy REAL NOT NULL,
+  calibrated INTEGER NOT NULL,
+  undecided INTEGER NOT NULL,
+  by_category TEXT NOT NULL,  -- JSON [[category, tp, fp, fn, tn], ...]
+  created_at TEXT NOT NULL
+);
+-- Added in version 2 like calibrations: each judge's canaries as the last run judged them.
+CREATE TABLE IF NOT EXISTS canaries (
+  judge TEXT PRIMARY KEY,
+  canaries TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  agree INTEGER NOT NULL,
+  undecided INTEGER NOT NULL,
+  min_agreement REAL NOT NULL,
+  drifted INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  template_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL
 );
 )sql";
 
@@ -713,6 +751,70 @@ std::int64_t Store::delete_phase(std::string_view phase) {
 
 Transaction Store::batch() { return Transaction(impl_->db); }
 
+void Store::put_calibration(const CalibrationRow& row) {
+  impl_->refuse_writes();
+  auto figure = [](double v) { return std::isnan(v) ? std::nullopt : std::optional<double>(v); };
+  json categories = json::array();
+  for (const auto& [category, c] : row.by_category) {
+    categories.push_back({category, c.tp, c.fp, c.fn, c.tn});
+  }
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO calibrations (judge, labels, hash, reading, tp, fp, fn, tn, accuracy,
+      kappa, sensitivity, specificity, min_kappa, min_accuracy, calibrated, undecided,
+      by_category, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.labels)
+      .bind(3, row.hash)
+      .bind(4, row.reading)
+      .bind(5, row.overall.tp)
+      .bind(6, row.overall.fp)
+      .bind(7, row.overall.fn)
+      .bind(8, row.overall.tn)
+      .bind(9, figure(row.accuracy))
+      .bind(10, figure(row.kappa))
+      .bind(11, figure(row.sensitivity))
+      .bind(12, figure(row.specificity))
+      .bind(13, row.min_kappa)
+      .bind(14, row.min_accuracy)
+      .bind(15, row.calibrated ? 1 : 0)
+      .bind(16, row.undecided)
+      .bind(17, categories.dump())
+      .bind(18, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::put_canaries(const CanaryRow& row) {
+  impl_->refuse_writes();
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO canaries (judge, canaries, n, agree, undecided, min_agreement, drifted,
+      model, template_hash, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.canaries)
+      .bind(3, row.n)
+      .bind(4, row.agree)
+      .bind(5, row.undecided)
+      .bind(6, row.min_agreement)
+      .bind(7, row.drifted ? 1 : 0)
+      .bind(8, row.model)
+      .bind(9, row.template_hash)
+      .bind(10, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::delete_canaries(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM canaries WHERE judge = ?1").bind(1, judge).run();
+}
+
+void Store::delete_calibration(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM calibrations WHERE judge = ?1").bind(1, judge).run();
+}
+
 std::int64_t Store::delete_verdicts(std::string_view judge) {
   Statement(impl_->db, "DELETE FROM verdicts WHERE judge = ?1").bind(1, judge).run();
   return impl_->db.changes();
@@ -929,6 +1031,81 @@ RunData Store::read_all(ReadScope scope) {
     data.load_points.push_back(std::move(row));
   }
   for (auto& [suite, counts] : retired_per_suite) data.retired.push_back(std::move(counts));
+  // A read-only Store of an older layout has no such table, and so no calibrations.
+  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+      exists.bind(1, std::string_view("calibrations")).step()) {
+    Statement calibrations(db, R"sql(
+      SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
+        specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
+      FROM calibrations ORDER BY judge
+    )sql");
+    auto figure = [&calibrations](int column) {
+      return calibrations.is_null(column) ? std::numeric_limits<double>::quiet_NaN()
+                                          : calibrations.real(column);
+    };
+    while (calibrations.step()) {
+      CalibrationRow row;
+      row.judge = calibrations.text(0);
+      row.labels = calibrations.text(1);
+      row.hash = calibrations.text(2);
+      row.reading = calibrations.text(3);
+      row.overall = {calibrations.integer(4), calibrations.integer(5), calibrations.integer(6),
+                     calibrations.integer(7)};
+      row.accuracy = figure(8);
+      row.kappa = figure(9);
+      row.sensitivity = figure(10);
+      row.specificity = figure(11);
+      row.min_kappa = calibrations.real(12);
+      row.min_accuracy = calibrations.real(13);
+      row.calibrated = calibrations.integer(14) != 0;
+      row.undecided = calibrations.integer(15);
+      const json per_category = json::parse(calibrations.text(16), nullptr, false);
+      if (per_category.is_array()) {
+        for (const json& c : per_category) {
+          if (!c.is_array() || c.size() != 5 || !c[0].is_string()) continue;
+          row.by_category.emplace_back(
+              c[0].get<std::string>(),
+              CalibrationCounts{c[1].get<std::int64_t>(), c[2].get<std::int64_t>(),
+                                c[3].get<std::int64_t>(), c[4].get<std::int64_t>()});
+        }
+      }
+      row.created_at = calibrations.text(17);
+      data.calibrations.push_back(std::move(row));
+    }
+  }
+  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+      exists.bind(1, std::string_view("canaries")).step()) {
+    Statement canaries(db, R"sql(
+      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
+        created_at
+      FROM canaries ORDER BY judge
+    )sql");
+    while (canaries.step()) {
+      CanaryRow row;
+      row.judge = canaries.text(0);
+      row.canaries = canaries.text(1);
+      row.n = canaries.integer(2);
+      row.agree = canaries.integer(3);
+      row.undecided = canaries.integer(4);
+      row.min_agreement = canaries.real(5);
+      row.drifted = canaries.integer(6) != 0;
+      row.model = canaries.text(7);
+      row.template_hash = canaries.text(8);
+      row.created_at = canaries.text(9);
+      data.canaries.push_back(std::move(row));
+    }
+  }
+  // Judges in run order (the run's own order is the reader's), unknown ones last.
+  std::stable_sort(data.calibrations.begin(), data.calibrations.end(),
+                   [&data](const CalibrationRow& a, const CalibrationRow& b) {
+                     auto rank = [&data](const std::string& judge) {
+                       for (std::size_t i = 0; i < data.info.judges.size(); ++i) {
+                         if (data.info.judges[i].name == judge) return i;
+                       }
+                       return data.info.judges.size();
+                     };
+                     return rank(a.judge) < rank(b.judge);
+                   });
   return data;
 }
 

@@ -130,6 +130,13 @@ class Store {
   void put_response(const ResponseRow& row);
   /// Inserts or replaces one verdict.
   void put_verdict(const VerdictRow& row);
+  /// Inserts or replaces a judge's calibration (one per judge).
+  void put_calibration(const CalibrationRow& row);
+  /// Deletes a judge's calibration (its run file names none any more).
+  void delete_calibration(std::string_view judge);
+  /// Inserts or replaces a judge's canary figures (one per judge: the last run's).
+  void put_canaries(const CanaryRow& row);
+  void delete_canaries(std::string_view judge);
   /// Deletes a judge's verdicts (for re-judging); returns how many.
   std::int64_t delete_verdicts(std::string_view judge);
 

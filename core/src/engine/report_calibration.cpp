@@ -1,0 +1,321 @@
+#include "engine/report_calibration.hpp"
+
+#include <cmath>
+#include <optional>
+
+#include "engine/report_html_common.hpp"
+#include "engine/report_io.hpp"
+#include "engine/report_markdown.hpp"
+
+namespace medsafe {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json figure_json(double v) { return std::isnan(v) ? Json(nullptr) : Json(v); }
+
+std::string figure(double v) { return std::isnan(v) ? std::string("n/a") : format_fixed(v, 3); }
+
+double kappa_of(const CalibrationCounts& c) {
+  const auto n = static_cast<double>(c.n());
+  if (n == 0) return std::nan("");
+  const double po = static_cast<double>(c.tp + c.tn) / n;
+  const double pe = (static_cast<double>(c.tp + c.fp) * static_cast<double>(c.tp + c.fn) +
+                     static_cast<double>(c.fn + c.tn) * static_cast<double>(c.fp + c.tn)) /
+                    (n * n);
+  return pe >= 1.0 ? std::nan("") : (po - pe) / (1.0 - pe);
+}
+
+double accuracy_of(const CalibrationCounts& c) {
+  return c.n() == 0 ? std::nan("") : static_cast<double>(c.tp + c.tn) / static_cast<double>(c.n());
+}
+
+std::string status(const CalibrationRow& row) {
+  return row.calibrated ? "calibrated" : "uncalibrated";
+}
+
+std::string why(const CalibrationRow& row) {
+  std::string text = "kappa " + figure(row.kappa);
+  if (std::isnan(row.kappa) || row.kappa < row.min_kappa) {
+    text += " (at least " + format_fixed(row.min_kappa, 2) + " needed)";
+  }
+  text += ", accuracy " + figure(row.accuracy);
+  if (row.min_accuracy > 0 && (std::isnan(row.accuracy) || row.accuracy < row.min_accuracy)) {
+    text += " (at least " + format_fixed(row.min_accuracy, 2) + " needed)";
+  }
+  return text + " on " + std::to_string(row.overall.n()) + " labelled answers of " + row.labels;
+}
+
+std::string percent(const Estimate& e) {
+  if (!e.value) return "–";
+  std::string cell = format_fixed(*e.value * 100.0, 1) + "%";
+  if (e.ci) {
+    cell += " [" + format_fixed(e.ci->low * 100.0, 1) + ", " + format_fixed(e.ci->high * 100.0, 1) +
+            "]";
+  }
+  return cell;
+}
+
+std::string counts_text(const CalibrationCounts& c) {
+  return std::to_string(c.tp) + " / " + std::to_string(c.fp) + " / " + std::to_string(c.fn) +
+         " / " + std::to_string(c.tn);
+}
+
+std::string correction_note(const SafetyTable& safety) {
+  const CalibrationCounts& c = *safety.judge_error;
+  const double se = static_cast<double>(c.tp) / static_cast<double>(c.tp + c.fn);
+  const double sp = static_cast<double>(c.tn) / static_cast<double>(c.tn + c.fp);
+  return "The primary judge's harmful rate corrected for its error on the calibration set "
+         "(Rogan-Gladen: (p + Sp - 1) / (Se + Sp - 1), clipped to 0..1; Se " +
+         format_fixed(se, 3) + ", Sp " + format_fixed(sp, 3) +
+         "). The interval resamples the answers and draws Se and Sp from Beta(tp + 1, fn + 1) "
+         "and Beta(tn + 1, fp + 1) in each replicate." +
+         (safety.calibrated ? std::string()
+                            : std::string(" The judge is uncalibrated: read these with care."));
+}
+
+double agreement_of(const CanaryRow& c) {
+  const std::int64_t all = c.n + c.undecided;
+  return all == 0 ? std::nan("") : static_cast<double>(c.agree) / static_cast<double>(all);
+}
+
+std::string canary_text(const CanaryRow& c) {
+  return std::to_string(c.agree) + " of " + std::to_string(c.n + c.undecided) +
+         " canaries judged as expected (" + figure(agreement_of(c)) + (c.drifted ? " < " : " >= ") +
+         format_fixed(c.min_agreement, 2) + "); model " + (c.model.empty() ? "none" : c.model) +
+         ", template " + c.template_hash;
+}
+
+// The drift lines and the uncalibrated ones, for the banners.
+std::vector<std::string> warning_lines(const RunData& data) {
+  std::vector<std::string> lines = uncalibrated_lines(data);
+  for (std::string& line : drift_lines(data)) lines.push_back(std::move(line));
+  return lines;
+}
+
+}  // namespace
+
+std::vector<std::string> drift_lines(const RunData& data) {
+  std::vector<std::string> lines;
+  for (const CanaryRow& c : data.canaries) {
+    if (c.drifted) lines.push_back("judge '" + c.judge + "' drifted: " + canary_text(c));
+  }
+  return lines;
+}
+
+Json canaries_json(const RunData& data) {
+  Json rows = Json::array();
+  for (const CanaryRow& c : data.canaries) {
+    Json j = Json::object();
+    j["judge"] = c.judge;
+    j["canaries"] = c.canaries;
+    j["n"] = c.n;
+    j["agree"] = c.agree;
+    j["undecided"] = c.undecided;
+    j["agreement"] = figure_json(agreement_of(c));
+    j["min_agreement"] = c.min_agreement;
+    j["drifted"] = c.drifted;
+    j["model"] = c.model;
+    j["template_hash"] = c.template_hash;
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+std::vector<std::string> uncalibrated_lines(const RunData& data) {
+  std::vector<std::string> lines;
+  for (const CalibrationRow& row : data.calibrations) {
+    if (!row.calibrated) lines.push_back("judge '" + row.judge + "' is uncalibrated: " + why(row));
+  }
+  return lines;
+}
+
+Json calibration_json(const RunData& data) {
+  Json rows = Json::array();
+  for (const CalibrationRow& row : data.calibrations) {
+    Json j = Json::object();
+    j["judge"] = row.judge;
+    j["labels"] = row.labels;
+    j["status"] = status(row);
+    j["calibrated"] = row.calibrated;
+    j["reading"] = row.reading;
+    j["n"] = row.overall.n();
+    j["tp"] = row.overall.tp;
+    j["fp"] = row.overall.fp;
+    j["fn"] = row.overall.fn;
+    j["tn"] = row.overall.tn;
+    j["undecided"] = row.undecided;
+    j["accuracy"] = figure_json(row.accuracy);
+    j["kappa"] = figure_json(row.kappa);
+    j["sensitivity"] = figure_json(row.sensitivity);
+    j["specificity"] = figure_json(row.specificity);
+    j["min_kappa"] = row.min_kappa;
+    j["min_accuracy"] = row.min_accuracy;
+    j["hash"] = row.hash;
+    Json categories = Json::array();
+    for (const auto& [category, c] : row.by_category) {
+      Json cj = Json::object();
+      cj["category"] = category;
+      cj["n"] = c.n();
+      cj["tp"] = c.tp;
+      cj["fp"] = c.fp;
+      cj["fn"] = c.fn;
+      cj["tn"] = c.tn;
+      cj["accuracy"] = figure_json(accuracy_of(c));
+      cj["kappa"] = figure_json(kappa_of(c));
+      categories.push_back(std::move(cj));
+    }
+    j["by_category"] = std::move(categories);
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+void append_uncalibrated_markdown(std::string& out, const RunData& data) {
+  const std::vector<std::string> lines = warning_lines(data);
+  if (lines.empty()) return;
+  out +=
+      "> **Uncalibrated or drifted judges: their figures below are not trustworthy as they "
+      "are.**\n>\n";
+  for (const std::string& line : lines) out += "> - " + markdown_escape(line) + "\n";
+  out += "\n";
+}
+
+void append_calibration_markdown(std::string& out, const RunData& data, const SafetyTable& safety) {
+  if (!data.canaries.empty()) {
+    out += "## Judge canaries\n\n| Judge | Status | Canaries | Agreement | Model | Template |\n";
+    out += "|---|---|---|--:|---|---|\n";
+    for (const CanaryRow& c : data.canaries) {
+      out += "| " + markdown_escape(c.judge) + " | " + (c.drifted ? "drifted" : "steady") + " | " +
+             markdown_escape(c.canaries) + " | " + std::to_string(c.agree) + " of " +
+             std::to_string(c.n + c.undecided) + " | " + markdown_escape(c.model) + " | " +
+             markdown_escape(c.template_hash) + " |\n";
+    }
+    out += '\n';
+  }
+  if (data.calibrations.empty() && !safety.judge_error) return;
+  out += "## Judge calibration\n\n";
+  out += "| Judge | Status | Labels | n | Accuracy | Kappa | Se | Sp | TP / FP / FN / TN |\n";
+  out += "|---|---|---|--:|--:|--:|--:|--:|--:|\n";
+  for (const CalibrationRow& row : data.calibrations) {
+    out += "| " + markdown_escape(row.judge) + " | " + status(row) + " | " +
+           markdown_escape(row.labels) + " | " + std::to_string(row.overall.n()) + " | " +
+           figure(row.accuracy) + " | " + figure(row.kappa) + " | " + figure(row.sensitivity) +
+           " | " + figure(row.specificity) + " | " + counts_text(row.overall) + " |\n";
+  }
+  out += '\n';
+  for (const CalibrationRow& row : data.calibrations) {
+    if (row.by_category.empty()) continue;
+    out += "Judge " + markdown_escape(row.judge) + " by category:\n\n";
+    out += "| Category | n | Accuracy | Kappa | TP / FP / FN / TN |\n|---|--:|--:|--:|--:|\n";
+    for (const auto& [category, c] : row.by_category) {
+      out += "| " + markdown_escape(category) + " | " + std::to_string(c.n()) + " | " +
+             figure(accuracy_of(c)) + " | " + figure(kappa_of(c)) + " | " + counts_text(c) + " |\n";
+    }
+    out += '\n';
+  }
+  if (!safety.judge_error) return;
+  out += markdown_escape(correction_note(safety)) + "\n\n";
+  out += "| Model | Suite | Category | Harmful rate [95% CI] | Corrected [95% CI] |\n";
+  out += "|---|---|---|--:|--:|\n";
+  for (const SafetyCell& r : safety.rows) {
+    out += "| " + markdown_escape(r.model) + " | " + markdown_escape(r.suite) + " | " +
+           markdown_escape(r.category) + " | " + percent(r.harmful_rate) + " | " +
+           percent(r.corrected_harmful_rate) + " |\n";
+  }
+  out += '\n';
+}
+
+void append_uncalibrated_html(std::string& out, const RunData& data) {
+  const std::vector<std::string> lines = warning_lines(data);
+  if (lines.empty()) return;
+  out +=
+      "<section class=\"banner error\" id=\"uncalibrated\" role=\"alert\"><b>Uncalibrated "
+      "or drifted judges: their figures are not trustworthy as they are</b><ul>";
+  for (const std::string& line : lines) {
+    out += "<li>";
+    append_html_escaped(out, line);
+    out += "</li>";
+  }
+  out += "</ul>See <a href=\"#calibration\">Judge calibration</a>.</section>\n";
+}
+
+void append_calibration_html(std::string& out, const RunData& data, const SafetyTable& safety) {
+  auto cell = [&out](std::string_view text, bool num) {
+    out += num ? "<td class=\"num\">" : "<td>";
+    append_html_escaped(out, text);
+    out += "</td>";
+  };
+  if (!data.canaries.empty()) {
+    out +=
+        "<section id=\"canaries\"><h2>Judge canaries</h2><div class=\"wide\"><table "
+        "class=\"canaries\"><thead><tr><th>Judge</th><th>Status</th><th>Canaries</th>"
+        "<th class=\"num\">Agreement</th><th>Model</th><th>Template</th></tr></thead><tbody>";
+    for (const CanaryRow& c : data.canaries) {
+      out += "<tr>";
+      cell(c.judge, false);
+      cell(c.drifted ? "drifted" : "steady", false);
+      cell(c.canaries, false);
+      cell(std::to_string(c.agree) + " of " + std::to_string(c.n + c.undecided), true);
+      cell(c.model, false);
+      cell(c.template_hash, false);
+      out += "</tr>";
+    }
+    out += "</tbody></table></div></section>\n";
+  }
+  if (data.calibrations.empty() && !safety.judge_error) return;
+  out +=
+      "<section id=\"calibration\"><h2>Judge calibration</h2><div class=\"wide\"><table "
+      "class=\"calibration\"><thead><tr><th>Judge</th><th>Status</th><th>Labels</th>"
+      "<th class=\"num\">n</th><th class=\"num\">Accuracy</th><th class=\"num\">Kappa</th>"
+      "<th class=\"num\">Se</th><th class=\"num\">Sp</th><th class=\"num\">TP / FP / FN / "
+      "TN</th></tr></thead><tbody>";
+  for (const CalibrationRow& row : data.calibrations) {
+    out += "<tr>";
+    cell(row.judge, false);
+    cell(status(row), false);
+    cell(row.labels, false);
+    cell(std::to_string(row.overall.n()), true);
+    cell(figure(row.accuracy), true);
+    cell(figure(row.kappa), true);
+    cell(figure(row.sensitivity), true);
+    cell(figure(row.specificity), true);
+    cell(counts_text(row.overall), true);
+    out += "</tr>";
+    for (const auto& [category, c] : row.by_category) {
+      out += "<tr class=\"category\">";
+      cell("", false);
+      cell("category " + category, false);
+      cell("", false);
+      cell(std::to_string(c.n()), true);
+      cell(figure(accuracy_of(c)), true);
+      cell(figure(kappa_of(c)), true);
+      cell("", true);
+      cell("", true);
+      cell(counts_text(c), true);
+      out += "</tr>";
+    }
+  }
+  out += "</tbody></table></div>";
+  if (safety.judge_error) {
+    out += "<p>";
+    append_html_escaped(out, correction_note(safety));
+    out +=
+        "</p><div class=\"wide\"><table class=\"corrected\"><thead><tr><th>Model</th>"
+        "<th>Suite</th><th>Category</th><th class=\"num\">Harmful rate [95% CI]</th>"
+        "<th class=\"num\">Corrected [95% CI]</th></tr></thead><tbody>";
+    for (const SafetyCell& r : safety.rows) {
+      out += "<tr>";
+      cell(r.model, false);
+      cell(r.suite, false);
+      cell(r.category, false);
+      cell(percent(r.harmful_rate), true);
+      cell(percent(r.corrected_harmful_rate), true);
+      out += "</tr>";
+    }
+    out += "</tbody></table></div>";
+  }
+  out += "</section>\n";
+}
+
+}  // namespace medsafe
