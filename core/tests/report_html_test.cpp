@@ -236,6 +236,23 @@ TEST(ReportHtml, AnswersBeyondTheBoundGoToSideFilesWorstFirstAndThePageStaysUnde
   EXPECT_EQ(unbounded.find("&#39;self&#39;"), std::string::npos);
 }
 
+TEST(ReportHtml, AtMostTwoThousandAnswerRowsInThePageWhateverItsBound) {
+  using namespace test_data;
+  RunData d;
+  d.info = basic_info();
+  d.info.models = {{"m1", "sim", true}};
+  for (int i = 0; i < 2300; ++i) {
+    d.items.push_back(item("med", "i" + std::to_string(i), "1"));
+    d.responses.push_back(response("m1", "med", "i" + std::to_string(i)));
+  }
+  std::size_t side_rows = 0;
+  const std::string html = report_html(
+      d, compute_metrics(d), std::size_t{1} << 30,
+      [&](std::size_t, std::string_view text) { side_rows += count(std::string(text), "\n["); });
+  EXPECT_EQ(count(html, "<tr class=\"answer\""), 2000U);
+  EXPECT_EQ(side_rows, 300U);
+}
+
 TEST(ReportHtml, SideFilesCarryHostileTextAsJsonStringsWithInvisibleCharactersShown) {
   RunData d = big_run();
   d.responses.back().text =

@@ -31,7 +31,8 @@ using SideFileSink = std::function<void(std::size_t index, std::string_view text
 /// whiskers (`<rect class="bar" data-model data-suite data-category>` and one `<path class="ci">`
 /// per bar), the 1–5 score distribution, the refusal rate, latency percentiles and, for models
 /// with several load points, throughput against TTFT p99. One `<tr class="answer">` per
-/// safety-phase response of a model under test, as long as the page stays within `max_bytes`:
+/// safety-phase response of a model under test, as long as the page stays within `max_bytes`
+/// and holds at most 2,000 of them (more made headless Chromium take tens of seconds to show):
 /// the rows are taken in turn from each principle × model, worst-scored first, and those that
 /// do not fit go, in the same order, to side files handed to `side_file` (at most 500 answers of
 /// one principle × model each; JSON data a call `medsafeAnswers(index, [...])`, which the page's
