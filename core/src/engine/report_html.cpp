@@ -1402,9 +1402,10 @@ std::string report_html(const RunData& data, const RunMetrics& metrics, std::siz
   errors_section(tail, metrics.failures);
   notes(tail, ctx);
   // What the page holds besides the answer rows, with room for the section's own markup and
-  // the list of side files (a few hundred bytes per principle × model).
+  // the list of side files (a few hundred bytes per principle × model, and each file's number).
   const std::size_t fixed = body.size() + tail.size() + kStyle.size() + kScript.size() + 16384 +
-                            ctx.models.size() * (ctx.principles.size() + 1) * 512;
+                            ctx.models.size() * (ctx.principles.size() + 1) * 512 +
+                            (data.responses.size() / kSideFileAnswers + 1) * 8;
   const std::size_t budget = max_bytes > fixed ? max_bytes - fixed : 0;
   std::string answers;
   answers_section(answers, ctx, budget, side_file);
