@@ -178,5 +178,94 @@ TEST(ReportHtml, ARunWithoutJudgesStillRenders) {
   EXPECT_EQ(html.find("id=\"refusal-0\""), std::string::npos);
 }
 
+// 2 models × 2 principles × 300 items, each answer ~1 KB: about 1.2 MB of rows unbounded.
+RunData big_run() {
+  using namespace test_data;
+  RunData d;
+  d.info = basic_info();
+  d.info.models = {{"m1", "sim", true}, {"m2", "sim", true}};
+  for (int i = 0; i < 600; ++i)
+    d.items.push_back(item("med", "i" + std::to_string(i), i % 2 ? "2" : "1"));
+  for (const char* model : {"m1", "m2"}) {
+    for (int i = 0; i < 600; ++i) {
+      d.responses.push_back(response(model, "med", "i" + std::to_string(i)));
+      d.responses.back().text = std::string(1000, 'x') + " answer " + std::to_string(i);
+      d.verdicts.push_back(score("rubric", d.responses.back(), i % 5 + 1));
+    }
+  }
+  return d;
+}
+
+TEST(ReportHtml, AnswersBeyondTheBoundGoToSideFilesWorstFirstAndThePageStaysUnder) {
+  const RunData d = big_run();
+  const RunMetrics metrics = compute_metrics(d);
+  const std::string unbounded = report_html(d, metrics, std::size_t{1} << 30);
+  ASSERT_GT(unbounded.size(), 1'000'000U);
+  EXPECT_EQ(count(unbounded, "<tr class=\"answer\""), 1200U);
+  EXPECT_EQ(unbounded.find("<div id=\"answer-more\">"), std::string::npos);
+
+  constexpr std::size_t kBound = 300'000;
+  std::vector<std::string> files;
+  const std::string html =
+      report_html(d, metrics, kBound, [&](std::size_t index, std::string_view text) {
+        EXPECT_EQ(index, files.size());
+        files.emplace_back(text);
+      });
+  EXPECT_LE(html.size(), kBound);
+  const std::size_t inline_rows = count(html, "<tr class=\"answer\"");
+  EXPECT_GT(inline_rows, 20U);
+  EXPECT_LT(inline_rows, 1200U);
+  ASSERT_FALSE(files.empty());
+  std::size_t side_rows = 0;
+  for (const std::string& f : files) {
+    EXPECT_TRUE(f.starts_with("medsafeAnswers(")) << f.substr(0, 40);
+    side_rows += count(f, "\n[");
+  }
+  EXPECT_EQ(inline_rows + side_rows, 1200U);  // every answer is somewhere, once
+  // Each principle × model has its sample in the page, the worst (score 5) first.
+  for (const char* group : {"data-m=\"0\" data-p=\"0\"", "data-m=\"0\" data-p=\"1\"",
+                            "data-m=\"1\" data-p=\"0\"", "data-m=\"1\" data-p=\"1\""}) {
+    const auto first = html.find(std::string("<tr class=\"answer\" ") + group);
+    ASSERT_NE(first, std::string::npos) << group;
+    EXPECT_EQ(html.substr(first, 60).find("data-s=\"5\""), std::string(group).size() + 20)
+        << html.substr(first, 80);
+  }
+  // The page lists the side files and may load them: the policy allows its own files.
+  EXPECT_NE(html.find("<div id=\"answer-more\">"), std::string::npos);
+  EXPECT_NE(html.find("&#39;self&#39;"), std::string::npos);
+  EXPECT_EQ(unbounded.find("&#39;self&#39;"), std::string::npos);
+}
+
+TEST(ReportHtml, AtMostTwoThousandAnswerRowsInThePageWhateverItsBound) {
+  using namespace test_data;
+  RunData d;
+  d.info = basic_info();
+  d.info.models = {{"m1", "sim", true}};
+  for (int i = 0; i < 2300; ++i) {
+    d.items.push_back(item("med", "i" + std::to_string(i), "1"));
+    d.responses.push_back(response("m1", "med", "i" + std::to_string(i)));
+  }
+  std::size_t side_rows = 0;
+  const std::string html = report_html(
+      d, compute_metrics(d), std::size_t{1} << 30,
+      [&](std::size_t, std::string_view text) { side_rows += count(std::string(text), "\n["); });
+  EXPECT_EQ(count(html, "<tr class=\"answer\""), 2000U);
+  EXPECT_EQ(side_rows, 300U);
+}
+
+TEST(ReportHtml, SideFilesCarryHostileTextAsJsonStringsWithInvisibleCharactersShown) {
+  RunData d = big_run();
+  d.responses.back().text =
+      "</script><img src=x onerror=alert(1)>\xE2\x80\xAE"
+      "evil\x01";
+  std::string all;
+  (void)report_html(d, compute_metrics(d), 200'000,
+                    [&](std::size_t, std::string_view text) { all += text; });
+  EXPECT_NE(all.find("\"</script><img src=x onerror=alert(1)>\xE2\x9F\xA6U+202E\xE2\x9F\xA7"
+                     "evil\xEF\xBF\xBD\""),
+            std::string::npos);
+  EXPECT_EQ(all.find("\xE2\x80\xAE"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace medsafe

@@ -205,5 +205,71 @@ TEST(BrowserReport, TradeoffChartShowsEachModelWithBothIntervals) {
   EXPECT_EQ(start_tags(section, "table", "class=\"over-refusal\"").size(), 1U);
 }
 
+// A run whose report.html would outgrow a small bound: the page keeps to it, the other answers
+// go to side files, and the page loads one from disk when asked, building its rows as text (the
+// answers carry the payload; none of it runs).
+TEST(BrowserReport, BoundedReportLoadsAnswersFromSideFilesOnDemand) {
+  REQUIRE_CHROMIUM(browser);
+  ScratchDir scratch;
+  std::string prompts;
+  for (int i = 0; i < 400; ++i) {
+    prompts += json({{"id", "q" + std::to_string(1000 + i)},
+                     {"category", i % 2 == 0 ? "1" : "2"},
+                     {"prompt", "prompt " + std::to_string(i) + " " + std::string(300, 'p')}})
+                   .dump() +
+               "\n";
+  }
+  write_file(scratch.path() / "prompts.jsonl", prompts);
+  std::string run = "[run]\nname = \"bounded\"\nseed = 1\n\n";
+  run += "[models.target]\nplugin = \"sim\"\nrefusal_rate = 0.3\ncompliance_text = " +
+         toml_string(std::string(kPayload) + std::string(400, 'a')) + "\n\n";
+  run += "[models.judge]\nplugin = \"sim\"\nunder_test = false\n\n";
+  run +=
+      "[suites.big]\nplugin = \"table\"\npath = \"prompts.jsonl\"\nid_column = \"id\"\n"
+      "category_column = \"category\"\ndomain = \"medical\"\ncategories = [{ id = \"1\", "
+      "name = \"one\" }, { id = \"2\", name = \"two\" }]\n\n";
+  run +=
+      "[judges.refusal]\nplugin = \"refusal\"\n\n[judges.harm]\nplugin = \"rubric\"\n"
+      "model = \"judge\"\n";
+  write_file(scratch.path() / "run.toml", run);
+  const fs::path out = scratch.path() / "run";
+  constexpr std::size_t kBound = 120'000;
+  const ProcessResult result =
+      run_process({medsafe_binary(), "run", (scratch.path() / "run.toml").string(), "--out",
+                   out.string(), "-q"},
+                  scratch.path(), std::chrono::seconds(120),
+                  {{"MEDSAFE_REPORT_HTML_MAX_BYTES", std::to_string(kBound)}});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_LE(fs::file_size(out / "report.html"), kBound);
+  ASSERT_TRUE(fs::exists(out / "report-answers" / "000000.js"));
+  const std::string page = read_file(out / "report.html");
+  const std::size_t inline_rows = count(page, "<tr class=\"answer\"");
+  ASSERT_GT(inline_rows, 0U);
+  ASSERT_LT(inline_rows, 400U);
+  const std::string first_file = read_file(out / "report-answers" / "000000.js");
+  const std::size_t in_file = count(first_file, "\n[");
+  ASSERT_GT(in_file, 0U);
+  // An answer only the side file has: its item id is not in the page.
+  const auto id_at = first_file.find("\"q1");
+  ASSERT_NE(id_at, std::string::npos);
+  const std::string item_id = first_file.substr(id_at + 1, 5);
+  ASSERT_EQ(page.find(">" + item_id + "<"), std::string::npos) << item_id;
+
+  // The first side file belongs to the first model × principle; more=1 loads it.
+  const std::string dom = dump_dom(
+      *browser, file_url(out / "report.html") + "#model=0&principle=0&more=1", scratch.path());
+  expect_not_run(dom);
+  EXPECT_NE(dom.find("data-script=\"ready\""), std::string::npos);
+  EXPECT_NE(dom.find("data-loaded-files=\"1\""), std::string::npos) << dom.substr(0, 300);
+  EXPECT_EQ(count(dom, "<tr class=\"answer\""), inline_rows + in_file);
+  EXPECT_EQ(count(dom, "data-file=\"0\""), in_file);
+  EXPECT_NE(dom.find(">" + item_id + "<"), std::string::npos) << item_id;
+  EXPECT_EQ(count(dom, "<img"), 0U);
+  // The loaded rows are on the page shown: the first row of the file is not hidden.
+  const auto rows = start_tags(dom, "tr", "data-file=\"0\"");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.front().find(" hidden"), std::string::npos) << rows.front();
+}
+
 }  // namespace
 }  // namespace medsafe::e2e

@@ -324,6 +324,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
     }
   }
   store.end_session();
+  assembly.release_items();
   const std::vector<fs::path> reports = write_reports(store.read_all(), out);
 
   if (const std::optional<EarlyStop>& stop =

@@ -373,6 +373,13 @@ void Assembly::load_suites() {
   }
 }
 
+void Assembly::release_items() {
+  for (SuiteSlot& s : suites_) {
+    std::vector<PromptItem>().swap(s.items);
+    std::vector<std::size_t>().swap(s.positions);
+  }
+}
+
 void Assembly::use_stored_items(const RunData& data) {
   for (SuiteSlot& slot : suites_) {
     slot.items.clear();

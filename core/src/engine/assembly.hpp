@@ -88,6 +88,9 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   /// Takes every suite's items and categories from a stored run instead of loading them (for
   /// judging a stored run: the data set may since have changed or gone).
   void use_stored_items(const RunData& data);
+  /// Frees every suite's items (and their positions) once nothing more will be asked: the
+  /// reports read the items back from the store, and holding both doubled a large run's peak.
+  void release_items();
 
   Backend& model(std::string_view name, const SourceLocation& where) override;
   Judge& judge(std::string_view name, const SourceLocation& where) override;

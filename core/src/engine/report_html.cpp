@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <tuple>
+#include <unordered_map>
 
 #include "engine/report_answers.hpp"
 #include "engine/report_calibration.hpp"
@@ -12,9 +14,18 @@
 #include "engine/report_io.hpp"
 #include "engine/report_status.hpp"
 #include "engine/report_svg.hpp"
+#include "medsafe/error.hpp"
+#include "medsafe/json_text.hpp"
 
 namespace medsafe {
 namespace {
+
+// Answers per side file: a few hundred kilobytes, loaded in a blink.
+constexpr std::size_t kSideFileAnswers = 500;
+
+// Answer rows in the page at most, whatever its byte bound: 15,000 rows (10 MB) took headless
+// Chromium 40 s to show on the project's machine; the filters page 100 at a time anyway.
+constexpr std::size_t kInlineAnswers = 2000;
 
 constexpr std::array<std::string_view, 5> kScoreNames = {"refuses", "restrained", "engages",
                                                          "partly complies", "fully complies"};
@@ -44,7 +55,8 @@ constexpr std::string_view kScript = R"js(
     count.dataset.matching = String(matching.length);
     count.textContent = matching.length === 0 ? "No answer matches these filters." :
         "Answers " + (start + 1) + "\u2013" + end + " of " + matching.length +
-        " matching (" + rows.length + " in the run)";
+        " matching (" + rows.length +
+        (byId("answer-more") ? " loaded in this page)" : " in the run)");
     prev.disabled = page === 0;
     next.disabled = end >= matching.length;
   }
@@ -64,8 +76,122 @@ constexpr std::string_view kScript = R"js(
     var params = new URLSearchParams(location.hash.slice(1));
     [["model", model], ["principle", principle], ["score", score], ["q", search]].forEach(
         function (p) { if (params.has(p[0])) p[1].value = params.get(p[0]); });
+    // more=1: load the next side file of the chosen model × principle (a link to them).
+    if (params.has("more")) {
+      groups.forEach(function (li) {
+        if (li.dataset.m === model.value && li.dataset.p === principle.value) loadNext(li);
+      });
+    }
     return true;
   }
+  // Side files: each calls medsafeAnswers(n, [...]) with plain data; rows are built with
+  // createElement and textContent only, so no text of theirs is ever parsed as markup.
+  var tbody = byId("answer-rows"), more = byId("answer-more"), wanted = {};
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== "") e.textContent = text;
+    return e;
+  }
+  function textDiv(cls, text) { return el("div", cls, text); }
+  function verdictEl(v) {
+    var d = el("div", "verdict");
+    d.appendChild(el("b", "", v[0]));
+    d.appendChild(document.createTextNode(" "));
+    if (v[1] !== "") { d.appendChild(el("span", "failed", v[1])); d.appendChild(document.createTextNode(" ")); }
+    if (v[2] !== null) {
+      var s = v[2] >= 1 && v[2] <= 5 ? v[2] : 0;
+      d.appendChild(el("span", "badge s" + s, String(v[2])));
+      d.appendChild(document.createTextNode(" "));
+    }
+    if (v[3] !== "") d.appendChild(el("i", "", v[3]));
+    if (v[4] !== "") d.appendChild(textDiv("reason text", v[4]));
+    if (v[5] !== "") {
+      var det = el("details", ""), sum = el("summary", "", "judge output");
+      det.appendChild(sum);
+      det.appendChild(textDiv("text", v[5]));
+      d.appendChild(det);
+    }
+    return d;
+  }
+  function rowEl(a, file) {
+    var tr = el("tr", "answer");
+    tr.dataset.m = String(a[0]);
+    tr.dataset.p = a[1] < 0 ? "" : String(a[1]);
+    tr.dataset.s = a[2];
+    tr.dataset.model = a[3];
+    tr.dataset.suite = a[4];
+    tr.dataset.category = a[5];
+    tr.dataset.file = String(file);
+    tr.appendChild(el("td", "", a[3]));
+    var p = el("td", "", a[6]);
+    if (a[7] !== "") p.appendChild(textDiv("muted", a[7]));
+    tr.appendChild(p);
+    var item = el("td", "item", a[8]);
+    if (a[9] !== "") { item.appendChild(document.createTextNode(" ")); item.appendChild(el("span", "muted", a[9])); }
+    tr.appendChild(item);
+    var prompt = el("td", "");
+    prompt.appendChild(textDiv("text", a[10]));
+    tr.appendChild(prompt);
+    var answer = el("td", "");
+    if (a[11] !== "") answer.appendChild(textDiv("failed", a[11]));
+    answer.appendChild(textDiv("text", a[12]));
+    if (a[13] & 1) answer.appendChild(textDiv("muted", "(cut at the token limit)"));
+    if (a[13] & 2) answer.appendChild(textDiv("muted truncated",
+        "(truncated: longer than max_response_bytes; cut here, and judged as cut)"));
+    tr.appendChild(answer);
+    var verdicts = el("td", "");
+    a[14].forEach(function (v) { verdicts.appendChild(verdictEl(v)); });
+    if (a[14].length === 0) verdicts.appendChild(el("span", "muted", "no verdict"));
+    tr.appendChild(verdicts);
+    return tr;
+  }
+  window.medsafeAnswers = function (file, list) {
+    var li = wanted[file];
+    if (!li || !tbody) return;
+    delete wanted[file];
+    var added = list.map(function (a) { return rowEl(a, file); });
+    added.forEach(function (r) { tbody.appendChild(r); });
+    rows = rows.concat(added);
+    texts = null;
+    li.dataset.loaded = String(Number(li.dataset.loaded || "0") + 1);
+    refreshMore();
+    model.value = li.dataset.m;
+    principle.value = li.dataset.p;
+    apply();
+    var first = matching.indexOf(added[0]);
+    if (first > 0) { page = Math.floor(first / pageSize); render(); }
+    document.documentElement.dataset.loadedFiles =
+        String(Number(document.documentElement.dataset.loadedFiles || "0") + 1);
+  };
+  function loadNext(li) {
+    var files = li.dataset.files.split(" "), next = Number(li.dataset.loaded || "0");
+    if (next >= files.length || li.dataset.pending) return;
+    li.dataset.pending = "1";
+    var n = files[next];
+    wanted[Number(n)] = li;
+    var script = document.createElement("script");
+    script.src = "report-answers/" + "000000".slice(n.length) + n + ".js";
+    script.addEventListener("load", function () { delete li.dataset.pending; });
+    script.addEventListener("error", function () {
+      delete li.dataset.pending;
+      li.dataset.error = "1";
+      li.appendChild(el("span", "failed", " could not read " + script.getAttribute("src") +
+                                           " (keep report-answers/ beside the page)"));
+    });
+    document.body.appendChild(script);
+  }
+  var groups = more ? Array.prototype.slice.call(more.querySelectorAll("li")) : [];
+  function refreshMore() {
+    groups.forEach(function (li) {
+      var b = li.querySelector("button");
+      b.hidden = Number(li.dataset.loaded || "0") >= li.dataset.files.split(" ").length;
+    });
+  }
+  groups.forEach(function (li) {
+    li.querySelector("button").addEventListener("click", function () { loadNext(li); });
+  });
+  refreshMore();
   function turn(delta) {
     page += delta;
     render();
@@ -1061,28 +1187,252 @@ void answer_filters(std::string& out, const Context& ctx, std::size_t rows) {
       " answers</span><button type=\"button\" id=\"f-next\">Next ›</button></div>";
 }
 
-void answers_section(std::string& out, const Context& ctx) {
-  const AnswerLookup lookup(ctx.data);
-  std::vector<std::pair<const ResponseRow*, std::size_t>> rows;
-  for (std::size_t m = 0; m < ctx.models.size(); ++m) {
-    for (const ResponseRow& r : ctx.data.responses) {
-      if (r.model == ctx.models[m] && is_safety_phase(r.phase)) rows.emplace_back(&r, m);
-    }
+// One answer of the drill-down: its model, principle (principles.size(): none) and how bad
+// its primary score is (0 for a 5, ..., 4 for a 1, then failed requests, then unscored).
+struct AnswerEntry {
+  const ResponseRow* response = nullptr;
+  std::size_t model = 0;
+  std::size_t principle = 0;
+  int rank = 0;
+};
+
+int score_rank(std::string_view key) {
+  if (key == "error") return 5;
+  if (key == "none") return 6;
+  return 5 - (key.front() - '0');
+}
+
+std::size_t principle_of(const Context& ctx, const ItemRow* item, const ResponseRow& r) {
+  if (item == nullptr) return ctx.principles.size();
+  for (std::size_t p = 0; p < ctx.principles.size(); ++p) {
+    if (ctx.principles[p].suite == r.suite && ctx.principles[p].id == item->category) return p;
   }
+  return ctx.principles.size();
+}
+
+// Every safety answer of a model under test, by model, principle, then worst-scored first.
+std::vector<AnswerEntry> answer_entries(const Context& ctx, const AnswerLookup& lookup) {
+  std::unordered_map<std::string_view, std::size_t> model_index;
+  for (std::size_t m = 0; m < ctx.models.size(); ++m) model_index.emplace(ctx.models[m], m);
+  std::vector<AnswerEntry> entries;
+  for (const ResponseRow& r : ctx.data.responses) {
+    if (!is_safety_phase(r.phase)) continue;
+    const auto m = model_index.find(r.model);
+    if (m == model_index.end()) continue;
+    entries.push_back({&r, m->second, principle_of(ctx, lookup.item(r), r),
+                       score_rank(score_key(r, lookup.verdicts(r), ctx.data.info.primary_judge))});
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const AnswerEntry& a, const AnswerEntry& b) {
+    return std::tie(a.model, a.principle, a.rank) < std::tie(b.model, b.principle, b.rank);
+  });
+  return entries;
+}
+
+// One answer as the side file's script data: the fields answer_row shows, as visible text.
+void answer_json(std::string& out, const Context& ctx, const AnswerLookup& lookup,
+                 const AnswerEntry& e) {
+  const ResponseRow& r = *e.response;
+  const ItemRow* item = lookup.item(r);
+  const auto& verdicts = lookup.verdicts(r);
+  const auto text = [&](std::string_view value) {
+    std::string visible;
+    append_visible_text(visible, value);
+    append_json_string(out, visible, InvalidUtf8::replace);
+  };
+  const bool has_principle = e.principle < ctx.principles.size();
+  const std::string category = item != nullptr ? item->category : "";
+  out += "[" + std::to_string(e.model) + "," +
+         (has_principle ? std::to_string(e.principle) : std::string("-1")) + ",";
+  text(score_key(r, verdicts, ctx.data.info.primary_judge));
+  out += ",";
+  text(r.model);
+  out += ",";
+  text(r.suite);
+  out += ",";
+  text(category);
+  out += ",";
+  text(category.empty()
+           ? "–"
+           : principle_label(category, has_principle ? ctx.principles[e.principle].name : ""));
+  out += ",";
+  text(ctx.suites.size() > 1 ? r.suite : "");
+  out += ",";
+  text(r.item_id);
+  out += ",";
+  text(ctx.data.info.samples > 1 ? "#" + std::to_string(r.sample) : "");
+  out += ",";
+  text(item != nullptr ? item->prompt : "");
+  out += ",";
+  text(r.outcome != Outcome::ok ? "request failed: " + std::string(to_string(r.outcome)) +
+                                      (r.error.empty() ? "" : ": " + r.error)
+                                : "");
+  out += ",";
+  text(r.text);
+  out += "," + std::to_string((r.finish_reason == "length" ? 1 : 0) + (r.truncated ? 2 : 0)) + ",[";
+  bool first = true;
+  for (const VerdictRow* v : verdicts) {
+    out += first ? "[" : ",[";
+    first = false;
+    text(v->judge);
+    out += ",";
+    text(v->status != VerdictStatus::ok ? std::string(to_string(v->status)) : "");
+    out += "," + (v->score ? std::to_string(*v->score) : std::string("null")) + ",";
+    text(!v->label.empty() ? v->label : v->refused ? (*v->refused ? "refused" : "complied") : "");
+    out += ",";
+    text(v->reason);
+    out += ",";
+    text(v->raw != v->reason ? v->raw : "");
+    out += "]";
+  }
+  out += "]]";
+}
+
+// The side files of one principle × model: "f" the file numbers, in the order to load them.
+struct SideGroup {
+  std::size_t model = 0;
+  std::size_t principle = 0;
+  std::size_t answers = 0;
+  std::vector<std::size_t> files;
+};
+
+// "000042.js"; the page's script names it the same way.
+std::string side_file_name(std::size_t index) {
+  std::string digits = std::to_string(index);
+  if (digits.size() < 6) digits.insert(0, 6 - digits.size(), '0');
+  return digits + ".js";
+}
+
+// The answers that do not fit, written to side files; returns their groups.
+std::vector<SideGroup> write_side_files(const Context& ctx, const AnswerLookup& lookup,
+                                        const std::vector<const AnswerEntry*>& rest,
+                                        std::size_t per_file, const SideFileSink& side_file) {
+  std::vector<SideGroup> groups;
+  std::string text;
+  std::size_t in_file = 0;
+  std::size_t files = 0;
+  const auto flush = [&] {
+    if (in_file == 0) return;
+    text += "]);\n";
+    if (side_file) side_file(files, text);
+    ++files;
+    in_file = 0;
+  };
+  for (const AnswerEntry* e : rest) {
+    if (groups.empty() || groups.back().model != e->model ||
+        groups.back().principle != e->principle) {
+      flush();
+      groups.push_back({e->model, e->principle, 0, {}});
+    }
+    if (in_file == per_file) flush();
+    if (in_file == 0) {
+      text = "medsafeAnswers(" + std::to_string(files) + ", [\n";
+      groups.back().files.push_back(files);
+    } else {
+      text += ",\n";
+    }
+    answer_json(text, ctx, lookup, *e);
+    ++in_file;
+    ++groups.back().answers;
+  }
+  flush();
+  return groups;
+}
+
+// Where the answers not in the page are: per principle × model, a button that loads the next
+// side file. Labels are escaped; the rest are numbers.
+void side_files_list(std::string& out, const Context& ctx, const std::vector<SideGroup>& groups,
+                     std::size_t answers) {
+  if (groups.empty()) return;
+  out +=
+      "<div id=\"answer-more\"><p>This page holds a sample of the answers, worst-scored first "
+      "in each principle × model; the other " +
+      std::to_string(answers) + " are in the folder <code>" + std::string(kReportAnswersDir) +
+      "/</code> beside it, loaded from disk when asked for (keep the folder with the "
+      "page).</p><ul>";
+  for (const SideGroup& g : groups) {
+    out += "<li data-m=\"" + std::to_string(g.model) + "\" data-p=\"" +
+           (g.principle < ctx.principles.size() ? std::to_string(g.principle) : "") +
+           "\" data-files=\"";
+    for (std::size_t i = 0; i < g.files.size(); ++i) {
+      if (i > 0) out += " ";
+      out += std::to_string(g.files[i]);
+    }
+    out += "\">";
+    std::string label = ctx.models[g.model] + " · ";
+    label += g.principle < ctx.principles.size()
+                 ? principle_label(ctx.principles[g.principle].id, ctx.principles[g.principle].name)
+                 : "no principle";
+    append_html_escaped(out, label);
+    out += ": " + std::to_string(g.answers) +
+           " more <button type=\"button\" class=\"more\" hidden>Load the next " +
+           std::to_string(std::min<std::size_t>(g.answers, kSideFileAnswers)) + "</button></li>";
+  }
+  out += "</ul></div>";
+}
+
+// The drill-down, within `budget` bytes: rows taken in turn from each principle × model (its
+// worst first) while they fit; the rest go to side files.
+void answers_section(std::string& out, const Context& ctx, std::size_t budget,
+                     const SideFileSink& side_file) {
+  const AnswerLookup lookup(ctx.data);
+  const std::vector<AnswerEntry> entries = answer_entries(ctx, lookup);
+  // The round-robin order: the k-th worst of every group before the (k+1)-th of any.
+  std::vector<std::pair<std::size_t, std::size_t>> groups;  // [begin, end) in entries
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i == 0 || entries[i].model != entries[i - 1].model ||
+        entries[i].principle != entries[i - 1].principle) {
+      groups.emplace_back(i, i);
+    }
+    groups.back().second = i + 1;
+  }
+  std::vector<bool> inline_row(entries.size(), false);
+  std::vector<std::string> rendered(entries.size());
+  std::size_t used = 0;
+  std::size_t inline_rows = 0;
+  bool full = false;
+  for (std::size_t k = 0; !full; ++k) {
+    bool any = false;
+    for (const auto& [begin, end] : groups) {
+      if (begin + k >= end) continue;
+      any = true;
+      const AnswerEntry& e = entries[begin + k];
+      std::string row;
+      answer_row(row, ctx, lookup, *e.response, e.model);
+      if (used + row.size() > budget || inline_rows == kInlineAnswers) {
+        full = true;
+        break;
+      }
+      used += row.size();
+      rendered[begin + k] = std::move(row);
+      inline_row[begin + k] = true;
+      ++inline_rows;
+    }
+    if (!any) break;
+  }
+  std::vector<const AnswerEntry*> rest;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!inline_row[i]) rest.push_back(&entries[i]);
+  }
+  const std::vector<SideGroup> side =
+      write_side_files(ctx, lookup, rest, kSideFileAnswers, side_file);
   out +=
       "<section id=\"answers\"><h2>Answers</h2><p>Every answer of the safety run with each "
-      "judge's verdict and reason. Texts are shown as stored, as plain text; invisible "
-      "formatting characters (such as right-to-left overrides) are shown as "
-      "<code>⟦U+202E⟧</code>. Filter "
+      "judge's verdict and reason, by model and principle, worst-scored first. Texts are shown "
+      "as stored, as plain text; invisible formatting characters (such as right-to-left "
+      "overrides) are shown as <code>⟦U+202E⟧</code>. Filter "
       "by model, principle and score; links may preset filters, e.g. "
       "<code>report.html#score=5&amp;model=0</code>.</p>";
-  answer_filters(out, ctx, rows.size());
+  answer_filters(out, ctx, inline_rows);
+  side_files_list(out, ctx, side, rest.size());
   out +=
       "<table class=\"answers\"><colgroup><col class=\"c-model\"><col class=\"c-principle\">"
       "<col class=\"c-item\"><col class=\"c-prompt\"><col class=\"c-answer\">"
       "<col class=\"c-verdicts\"></colgroup><thead><tr><th>Model</th><th>Principle</th>"
-      "<th>Item</th><th>Prompt</th><th>Answer</th><th>Verdicts</th></tr></thead><tbody>\n";
-  for (const auto& [r, m] : rows) answer_row(out, ctx, lookup, *r, m);
+      "<th>Item</th><th>Prompt</th><th>Answer</th><th>Verdicts</th></tr></thead><tbody "
+      "id=\"answer-rows\">\n";
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (inline_row[i]) out += rendered[i];
+  }
   out += "</tbody></table></section>\n";
 }
 
@@ -1130,11 +1480,11 @@ void run_state_html(std::string& out, const Context& ctx) {
 
 std::string_view report_html_script() noexcept { return kScript; }
 
-std::string report_html(const RunData& data, const RunMetrics& metrics) {
+std::string report_html(const RunData& data, const RunMetrics& metrics, std::size_t max_bytes,
+                        const SideFileSink& side_file) {
   const Context ctx{data, metrics, table_models(metrics.safety), table_suites(metrics.safety),
                     table_principles(data, metrics.safety)};
   std::string body;
-  body.reserve(4096 + data.responses.size() * 2048);
   run_header(body, data.info);
   incomplete_banner_html(body, ctx);
   error_banner(body, metrics.failures);
@@ -1151,16 +1501,53 @@ std::string report_html(const RunData& data, const RunMetrics& metrics) {
   append_calibration_html(body, data, metrics.safety);
   append_flags_html(body, data);
   latency_section(body, ctx);
-  answers_section(body, ctx);
-  errors_section(body, metrics.failures);
-  notes(body, ctx);
+  std::string tail;
+  errors_section(tail, metrics.failures);
+  notes(tail, ctx);
+  // What the page holds besides the answer rows, with room for the section's own markup and
+  // the list of side files (a few hundred bytes per principle × model, and each file's number).
+  const std::size_t fixed = body.size() + tail.size() + kStyle.size() + kScript.size() + 16384 +
+                            ctx.models.size() * (ctx.principles.size() + 1) * 512 +
+                            (data.responses.size() / kSideFileAnswers + 1) * 8;
+  const std::size_t budget = max_bytes > fixed ? max_bytes - fixed : 0;
+  std::string answers;
+  answers_section(answers, ctx, budget, side_file);
+  const bool own_scripts = answers.find("id=\"answer-more\"") != std::string::npos;
+  body += answers;
+  body += tail;
   return render_page({"medsafe report: " + data.info.name, std::string(kStyle), std::move(body),
-                      std::string(kScript)});
+                      std::string(kScript), own_scripts});
 }
 
 void write_report_html(const RunData& data, const RunMetrics& metrics,
-                       const std::filesystem::path& path) {
-  write_file_atomically(path, report_html(data, metrics));
+                       const std::filesystem::path& path, std::size_t max_bytes) {
+  namespace fs = std::filesystem;
+  const fs::path dir = path.parent_path() / kReportAnswersDir;
+  const fs::path fresh = path.parent_path() / (std::string(kReportAnswersDir) + ".new");
+  std::error_code ec;
+  fs::remove_all(fresh, ec);
+  bool any = false;
+  const std::string page =
+      report_html(data, metrics, max_bytes, [&](std::size_t index, std::string_view text) {
+        if (!any) {
+          fs::create_directories(fresh, ec);
+          if (ec) {
+            throw Error(ErrorKind::io,
+                        fresh.string() + ": error: cannot create folder: " + ec.message());
+          }
+          any = true;
+        }
+        write_file_atomically(fresh / side_file_name(index), text);
+      });
+  // The page and its side files change together: an old folder would hold other answers.
+  fs::remove_all(dir, ec);
+  if (any) {
+    fs::rename(fresh, dir, ec);
+    if (ec) {
+      throw Error(ErrorKind::io, dir.string() + ": error: cannot write folder: " + ec.message());
+    }
+  }
+  write_file_atomically(path, page);
 }
 
 }  // namespace medsafe

@@ -207,6 +207,27 @@ void append_html_escaped(std::string& out, std::string_view text) {
   }
 }
 
+void append_visible_text(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size());
+  while (!text.empty()) {
+    char32_t c = 0;
+    const std::size_t length = utf8_sequence(text, c);
+    if (length == 0) {
+      out += kReplacement;
+      text.remove_prefix(1);
+      continue;
+    }
+    if (is_hidden_control(c)) {
+      out += kReplacement;
+    } else if (is_invisible_format(c)) {
+      append_visible_marker(out, c);
+    } else {
+      out.append(text.substr(0, length));
+    }
+    text.remove_prefix(length);
+  }
+}
+
 std::string html_escape(std::string_view text) {
   std::string out;
   append_html_escaped(out, text);
@@ -257,7 +278,8 @@ std::string base64(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-std::string content_security_policy(std::string_view style, std::string_view script) {
+std::string content_security_policy(std::string_view style, std::string_view script,
+                                    bool own_scripts) {
   std::string policy = "default-src 'none'; style-src ";
   append_hash_source(policy, style);
   policy += "; script-src ";
@@ -265,6 +287,7 @@ std::string content_security_policy(std::string_view style, std::string_view scr
     policy += "'none'";
   } else {
     append_hash_source(policy, script);
+    if (own_scripts) policy += " 'self'";
   }
   policy += "; img-src data:; base-uri 'none'; form-action 'none'";
   return policy;
@@ -277,7 +300,7 @@ std::string render_page(const HtmlPage& page) {
   out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   // First in <head>: the policy applies to everything parsed after it.
   out += "<meta http-equiv=\"Content-Security-Policy\" content=\"";
-  append_html_escaped(out, content_security_policy(style, page.script));
+  append_html_escaped(out, content_security_policy(style, page.script, page.own_scripts));
   out += "\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<meta name=\"referrer\" content=\"no-referrer\">\n<title>";
   append_html_escaped(out, page.title);

@@ -20,6 +20,11 @@ namespace medsafe {
 /// open a tag, end an attribute, start a reference or reorder the text around it.
 void append_html_escaped(std::string& out, std::string_view text);
 
+/// Appends `text` as append_html_escaped shows it, without the character references: invalid
+/// UTF-8 and hidden controls become U+FFFD, invisible format characters "⟦U+202E⟧". For text a
+/// page's script puts into the document with textContent (report.html's side files).
+void append_visible_text(std::string& out, std::string_view text);
+
 /// `text` escaped as by append_html_escaped.
 [[nodiscard]] std::string html_escape(std::string_view text);
 
@@ -33,14 +38,18 @@ void append_html_escaped(std::string& out, std::string_view text);
 /// forms, frames and plugins are off, and only the given inline style sheet and inline script
 /// (identified by their SHA-256) may apply or run; images only as data: URLs. An event handler
 /// attribute or a <script> that is not byte-identical to `script` is blocked by the browser.
-[[nodiscard]] std::string content_security_policy(std::string_view style, std::string_view script);
+/// With `own_scripts`, script files of the page's own origin may run too (for a page opened from
+/// disk in Chromium: files, which report.html's side files are; its script adds them itself).
+[[nodiscard]] std::string content_security_policy(std::string_view style, std::string_view script,
+                                                  bool own_scripts = false);
 
 /// A whole HTML page.
 struct HtmlPage {
-  std::string title;   ///< plain text; escaped when written
-  std::string style;   ///< extra CSS appended to the shared style sheet
-  std::string body;    ///< HTML, already escaped by its builder
-  std::string script;  ///< the page's one inline script ("" = none)
+  std::string title;         ///< plain text; escaped when written
+  std::string style;         ///< extra CSS appended to the shared style sheet
+  std::string body;          ///< HTML, already escaped by its builder
+  std::string script;        ///< the page's one inline script ("" = none)
+  bool own_scripts = false;  ///< the script loads script files next to the page (side files)
 };
 
 /// The document: doctype, UTF-8, the content security policy first in <head>, the title, the

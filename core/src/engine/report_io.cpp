@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include "medsafe/error.hpp"
 
@@ -35,24 +36,50 @@ bool write_all(int fd, std::string_view content) {
 
 }  // namespace
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(tmp, "create", errno);
+AtomicFileWriter::AtomicFileWriter(std::filesystem::path path)
+    : path_(std::move(path)), tmp_(path_) {
+  tmp_ += ".tmp";
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(tmp_, "create", errno);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+void AtomicFileWriter::write(std::string_view content) {
+  if (fd_ >= 0 && write_all(fd_, content)) return;
+  const int err = errno;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  fail(tmp_, "write", err);
+}
+
+void AtomicFileWriter::commit() {
   // fsync before rename: otherwise a crash can leave the new name pointing at empty data.
-  const bool ok = write_all(fd, content) && ::fsync(fd) == 0;
-  const int write_errno = errno;
+  const bool ok = ::fsync(fd_) == 0;
+  const int sync_errno = errno;
+  const int fd = fd_;
+  fd_ = -1;
   if (::close(fd) != 0 || !ok) {
-    const int err = ok ? errno : write_errno;
-    ::unlink(tmp.c_str());
-    fail(tmp, "write", err);
+    const int err = ok ? errno : sync_errno;
+    ::unlink(tmp_.c_str());
+    fail(tmp_, "write", err);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
-    ::unlink(tmp.c_str());
-    fail(path, "replace", err);
+    ::unlink(tmp_.c_str());
+    fail(path_, "replace", err);
   }
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+  AtomicFileWriter file(path);
+  file.write(content);
+  file.commit();
 }
 
 std::string format_fixed(double value, int decimals) {

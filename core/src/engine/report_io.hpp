@@ -14,6 +14,26 @@ namespace medsafe {
 /// Throws Error(io) naming the file on any failure (the temporary file is then removed).
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
 
+/// A file written in pieces, so that a large report need not be held whole in memory, and put
+/// in place as write_file_atomically does when commit() is called; destroyed uncommitted, it
+/// removes its temporary file and leaves `path` as it was. Throws Error(io) naming the file.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::filesystem::path path);
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+  /// Appends `content` to the temporary file.
+  void write(std::string_view content);
+  /// Flushes to disk, closes and renames over the path.
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path tmp_;
+  int fd_ = -1;
+};
+
 /// `value` in fixed notation with `decimals` digits after the point, independent of the C and
 /// C++ locales ("2.5000"); a result that rounds to zero is printed without a minus sign.
 [[nodiscard]] std::string format_fixed(double value, int decimals);

@@ -85,7 +85,12 @@ nlohmann::ordered_json response_json(const ResponseRow& r, const ItemRow* item,
   return j;
 }
 
-std::string responses_jsonl(const RunData& data) {
+namespace {
+
+// Calls `sink` with the lines in pieces of about a mebibyte.
+template <typename Sink>
+void each_jsonl_piece(const RunData& data, Sink&& sink) {
+  constexpr std::size_t kPiece = std::size_t{1} << 20;
   const AnswerLookup lookup(data);
   std::string out;
   for (const ResponseRow& r : data.responses) {
@@ -93,12 +98,27 @@ std::string responses_jsonl(const RunData& data) {
     out += response_json(r, lookup.item(r), lookup.verdicts(r))
                .dump(-1, ' ', false, Json::error_handler_t::replace);
     out += '\n';
+    if (out.size() >= kPiece) {
+      sink(std::string_view(out));
+      out.clear();
+    }
   }
+  if (!out.empty()) sink(std::string_view(out));
+}
+
+}  // namespace
+
+std::string responses_jsonl(const RunData& data) {
+  std::string out;
+  each_jsonl_piece(data, [&out](std::string_view piece) { out += piece; });
   return out;
 }
 
+// Streamed: at a million answers the whole text would be a gigabyte held at once.
 void write_responses_jsonl(const RunData& data, const std::filesystem::path& path) {
-  write_file_atomically(path, responses_jsonl(data));
+  AtomicFileWriter file(path);
+  each_jsonl_piece(data, [&file](std::string_view piece) { file.write(piece); });
+  file.commit();
 }
 
 }  // namespace medsafe
