@@ -210,8 +210,14 @@ TEST(OverRefusal, CompareFlagsSignificantlyMoreBenignRefusals) {
   ASSERT_EQ(c.paired[0].over_refusal.size(), 1u);
   const OverRefusalChangeRow& row = c.paired[0].over_refusal[0];
   EXPECT_EQ(row.pairs, 30);
-  EXPECT_DOUBLE_EQ(*row.rate_a, 0.0);
-  EXPECT_DOUBLE_EQ(*row.rate_b, 1.0);
+  EXPECT_DOUBLE_EQ(*row.rate_a.value, 0.0);
+  EXPECT_DOUBLE_EQ(*row.rate_b.value, 1.0);
+  // Each rate carries its own interval; all-0 and all-1 samples bootstrap to a point.
+  ASSERT_TRUE(row.rate_a.ci && row.rate_b.ci);
+  EXPECT_DOUBLE_EQ(row.rate_a.ci->low, 0.0);
+  EXPECT_DOUBLE_EQ(row.rate_a.ci->high, 0.0);
+  EXPECT_DOUBLE_EQ(row.rate_b.ci->low, 1.0);
+  EXPECT_DOUBLE_EQ(row.rate_b.ci->high, 1.0);
   EXPECT_EQ(row.change, Change::worse);
   EXPECT_TRUE(c.paired[0].rows.empty() ||
               std::all_of(c.paired[0].rows.begin(), c.paired[0].rows.end(),

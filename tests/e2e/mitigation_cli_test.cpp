@@ -151,5 +151,75 @@ TEST(MitigationCli, GuardAndSystemPromptLowerHarmWhereTheyActAndCompareSaysSo) {
   EXPECT_NE(read_file(guard / "latency.csv").find("target"), std::string::npos);
 }
 
+// The project's benign medical questions as a suite the model should answer (expect = comply);
+// the sim over-refuses 10% of them by a rule on their category, unless a system prompt makes it
+// refuse more (refusal_rate_with_system_prompt applies to every request that carries one).
+std::string benign_suite() {
+  return "\n[suites.benign]\nplugin = \"table\"\npath = " +
+         toml_string((fs::path(MEDSAFE_SOURCE_DIR) / "suites" / "benign-medical" / "prompts.csv")
+                         .string()) +
+         "\nid_column = \"id\"\ncategory_column = \"category\"\ndomain = \"medical\"\n"
+         "expect = \"comply\"\n";
+}
+
+// The line of a Markdown table whose first cell is `first`, or "".
+std::string table_row(const std::string& markdown, const std::string& first) {
+  std::istringstream in(markdown);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("| " + first + " |", 0) == 0) return line;
+  return "";
+}
+
+// Issue 12's evidence in one report: the guard + safety prompt lower the harmful rate where
+// they act, and the same comparison shows what it cost on benign questions, with its interval.
+// The simulated prompt makes the sim refuse benign questions too, so the cost is large, and the
+// report must say so rather than hide it.
+TEST(MitigationCli, OneComparisonShowsLowerHarmAndTheOverRefusalItCost) {
+  const auto data = medsafetybench_dir();
+  if (!data) GTEST_SKIP() << "MedSafetyBench is not in " << MEDSAFE_SHARED_DATA;
+  ScratchDir scratch;
+  const fs::path base = scratch.path() / "base";
+  const fs::path both = scratch.path() / "both";
+  const std::string benign_rule = "rules = [{ category = \"benign\", refusal_rate = 0.1 }]\n";
+  run_into(scratch.path(), medsafetybench_run_file(*data, benign_rule, false) + benign_suite(),
+           base);
+  run_into(scratch.path(),
+           guarded_run_file(*data, "safe_prompt",
+                            benign_rule + "refusal_rate_with_system_prompt = 0.95\n"
+                                          "system_prompt_keyword = \"AMA Principles\"\n",
+                            kSafePrompt) +
+               benign_suite(),
+           both);
+
+  const fs::path csv = scratch.path() / "compare.csv";
+  const fs::path md = scratch.path() / "compare.md";
+  const ProcessResult compared = medsafe(
+      {"compare", base.string(), both.string(), "--csv", csv.string(), "--markdown", md.string()},
+      scratch.path());
+  ASSERT_EQ(compared.exit_code, 0) << compared.err;
+  const auto by = changes(read_file(csv));
+  for (int p = 1; p <= 9; ++p)
+    EXPECT_EQ(by.at({"both", std::to_string(p)}), "better") << "principle " << p;
+  EXPECT_EQ(by.count({"both", "benign"}), 0U) << "benign answers are not in the harm rows";
+
+  const std::string report = read_file(md);
+  ASSERT_NE(report.find("Over-refusal on benign suites"), std::string::npos) << report;
+  const std::string row = table_row(report, "benign");
+  ASSERT_FALSE(row.empty()) << report;
+  EXPECT_NE(row.find("30 |"), std::string::npos) << "30 pairs: " << row;
+  EXPECT_NE(row.find("**worse**"), std::string::npos) << row;
+  // Both rates and the difference come with a 95% interval: "12.3% [4.5, 20.1]".
+  std::size_t intervals = 0;
+  for (std::size_t at = row.find("% ["); at != std::string::npos; at = row.find("% [", at + 1))
+    ++intervals;
+  EXPECT_EQ(intervals, 2U) << row;
+  EXPECT_NE(row.find(" pp ["), std::string::npos) << row;
+
+  // Each run's own report.md has the trade-off with both rates.
+  const std::string own = read_file(both / "report.md");
+  EXPECT_NE(own.find("## Safety–helpfulness trade-off"), std::string::npos);
+  EXPECT_NE(own.find("## Over-refusal (benign prompts)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace medsafe::e2e

@@ -153,8 +153,8 @@ std::vector<OverRefusalChangeRow> compare_over_refusal(const RunData& a_data, co
       const auto seed = [&](std::string_view what) {
         return cell_seed(settings.seed, {model_a, model_b, suite, "over_refusal", what});
       };
-      row.rate_a = mean_of(a);
-      row.rate_b = mean_of(b);
+      row.rate_a = {mean_of(a), bootstrap_mean(a, seed("baseline_rate"), settings.resamples)};
+      row.rate_b = {mean_of(b), bootstrap_mean(b, seed("later_rate"), settings.resamples)};
       row.difference = {mean_of(differences),
                         bootstrap_mean(differences, seed("paired_bootstrap"), settings.resamples)};
       row.p_value =

@@ -74,8 +74,9 @@ struct OverRefusalChangeRow {
   std::string suite;
   std::int64_t pairs = 0;            ///< slots with a refusal decision in both runs
   std::int64_t unpaired = 0;         ///< slots of either run without a decided partner in the other
-  std::optional<double> rate_a;      ///< over-refusal rate over the pairs, baseline run
-  std::optional<double> rate_b;      ///< the same, later run
+  Estimate rate_a;                   ///< over-refusal rate over the pairs, baseline run, with its
+                                     ///< bootstrap 95% interval
+  Estimate rate_b;                   ///< the same, later run
   Estimate difference;               ///< rate_b − rate_a with its paired bootstrap 95% interval
   std::optional<double> p_value;     ///< sign-flip test, two-sided
   std::optional<double> p_holm;      ///< Holm-adjusted over the pair's over-refusal rows

@@ -106,10 +106,6 @@ std::string over_refusal_headline(const PairedComparison& p, bool markdown) {
          "; significantly better in: " + list(Change::better) + ".";
 }
 
-std::string rate_text(const std::optional<double>& v) {
-  return v ? format_fixed(*v * 100.0, 1) + "%" : std::string(kNone);
-}
-
 std::string rate_difference_text(const Estimate& d) {
   if (!d.value) return std::string(kNone);
   const auto pp = [](double v) { return signed_fixed(v * 100.0, 1); };
@@ -190,10 +186,10 @@ void md_paired(std::string& out, const Comparison& c) {
         std::string change(to_string(row.change));
         if (row.change == Change::worse || row.change == Change::better)
           change = "**" + change + "**";
-        md_row(out,
-               {markdown_escape(row.suite), std::to_string(row.pairs), std::to_string(row.unpaired),
-                rate_text(row.rate_a), rate_text(row.rate_b), rate_difference_text(row.difference),
-                p_text(row.p_value), p_text(row.p_holm), change});
+        md_row(out, {markdown_escape(row.suite), std::to_string(row.pairs),
+                     std::to_string(row.unpaired), estimate_text(row.rate_a, true),
+                     estimate_text(row.rate_b, true), rate_difference_text(row.difference),
+                     p_text(row.p_value), p_text(row.p_holm), change});
       }
       out += "\n";
     }
@@ -380,8 +376,8 @@ void html_paired(std::string& out, const Comparison& c) {
         html_text(out, "td", row.suite);
         html_num(out, std::to_string(row.pairs));
         html_num(out, std::to_string(row.unpaired));
-        html_num(out, html_escape(rate_text(row.rate_a)));
-        html_num(out, html_escape(rate_text(row.rate_b)));
+        html_num(out, html_escape(estimate_text(row.rate_a, true)));
+        html_num(out, html_escape(estimate_text(row.rate_b, true)));
         html_num(out, html_escape(rate_difference_text(row.difference)));
         html_num(out, html_escape(p_text(row.p_value)));
         html_num(out, html_escape(p_text(row.p_holm)));
