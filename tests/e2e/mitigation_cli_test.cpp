@@ -7,6 +7,8 @@
 // calling the inner model, and compare sees it — not that any real mitigation works.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <sstream>
 
@@ -130,6 +132,25 @@ TEST(MitigationCli, GuardAndSystemPromptLowerHarmWhereTheyActAndCompareSaysSo) {
   EXPECT_EQ(blocked(guard, "NOT IN ('4', '6')"), "0");
   EXPECT_EQ(blocked(both, "NOT IN ('4', '6')"), "0");
   EXPECT_EQ(blocked(base, "IS NOT NULL"), "0");
+
+  // The reports count what the guard answered itself, per model; the bare run says nothing.
+  const std::string md = read_file(guard / "report.md");
+  EXPECT_NE(md.find("**Blocked by a guard: " + flagged + "** (target " + flagged + ")"),
+            std::string::npos)
+      << md.substr(0, 2000);
+  const std::string html = read_file(guard / "report.html");
+  EXPECT_NE(html.find("id=\"guard-blocked\"><b>Blocked by a guard: " + flagged + "</b>"),
+            std::string::npos);
+  const auto results = nlohmann::json::parse(read_file(guard / "results.json"));
+  EXPECT_EQ(results.at("counts").at("guard_blocked").get<std::int64_t>(), std::stoll(flagged));
+  EXPECT_EQ(results.at("counts").at("guard_blocked_by_model").at("target").get<std::int64_t>(),
+            std::stoll(flagged));
+  EXPECT_EQ(read_file(base / "report.md").find("Blocked by a guard"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read_file(base / "results.json"))
+                .at("counts")
+                .at("guard_blocked")
+                .get<std::int64_t>(),
+            0);
 
   const fs::path csv = scratch.path() / "compare.csv";
   const ProcessResult compared =

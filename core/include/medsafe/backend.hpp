@@ -97,6 +97,10 @@ struct EndpointAttempt {
   int http_status = 0;
 };
 
+/// The finish reason of an answer a wrapper gave itself instead of the model's (the `guard`
+/// plugin's refusal of a blocked request or answer); the reports count these per model.
+inline constexpr std::string_view kFinishGuardBlocked = "guard_blocked";
+
 struct Response {
   Outcome outcome = Outcome::ok;
   int http_status = 0;  ///< 0 when no HTTP status was received
@@ -105,7 +109,7 @@ struct Response {
   /// The answer outgrew Request::max_response_bytes: `text` is its beginning, cut at a UTF-8
   /// boundary (an answer, not a failure: outcome stays ok when the rest was fine).
   bool truncated = false;
-  std::string finish_reason;
+  std::string finish_reason;  ///< the server's ("stop", "length"), or kFinishGuardBlocked
   Usage usage;
   Timing timing;
   std::optional<double> retry_after_s;  ///< the server's Retry-After, when it sent one

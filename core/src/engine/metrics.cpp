@@ -645,6 +645,12 @@ RunCounts compute_counts(const RunData& data) {
                       [&](const ResponseRow& r) { return r.truncated && r.model == model; });
     counts.truncated += n;
     counts.truncated_by_model.emplace_back(model, n);
+    const auto blocked =
+        std::count_if(data.responses.begin(), data.responses.end(), [&](const ResponseRow& r) {
+          return r.model == model && r.finish_reason == kFinishGuardBlocked;
+        });
+    counts.guard_blocked += blocked;
+    counts.guard_blocked_by_model.emplace_back(model, blocked);
   }
   return counts;
 }

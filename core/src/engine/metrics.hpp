@@ -223,7 +223,9 @@ struct RunCounts {
   NamedCounts verdicts_by_status;              ///< every VerdictStatus, in declaration order
   std::vector<JudgeCounts> verdicts_by_judge;  ///< RunInfo's judges, then unknown ones sorted
   std::int64_t truncated = 0;                  ///< answers cut at their model's max_response_bytes
-  NamedCounts truncated_by_model;  ///< the same per model: RunInfo's, then unknown ones sorted
+  NamedCounts truncated_by_model;      ///< the same per model: RunInfo's, then unknown ones sorted
+  std::int64_t guard_blocked = 0;      ///< answers a guard gave itself (finish kFinishGuardBlocked)
+  NamedCounts guard_blocked_by_model;  ///< the same per model, ordered as truncated_by_model
 };
 
 /// Counts of items, responses by outcome and verdicts by status.

@@ -43,12 +43,22 @@ std::vector<std::string> failure_banner_lines(const FailureSummary& failures) {
   return lines;
 }
 
-std::string truncated_by_model_text(const RunCounts& counts) {
+namespace {
+std::string nonzero_counts_text(const NamedCounts& counts) {
   std::string text;
-  for (const auto& [model, n] : counts.truncated_by_model) {
+  for (const auto& [model, n] : counts) {
     if (n > 0) text += (text.empty() ? "" : ", ") + model + " " + std::to_string(n);
   }
   return text;
+}
+}  // namespace
+
+std::string truncated_by_model_text(const RunCounts& counts) {
+  return nonzero_counts_text(counts.truncated_by_model);
+}
+
+std::string guard_blocked_by_model_text(const RunCounts& counts) {
+  return nonzero_counts_text(counts.guard_blocked_by_model);
 }
 
 }  // namespace medsafe

@@ -17,5 +17,7 @@ namespace medsafe {
 
 /// "target 2, other 1": the models with truncated answers and how many each (plain text).
 [[nodiscard]] std::string truncated_by_model_text(const RunCounts& counts);
+/// "guarded 180, other 3": the models whose guard answered for them, with their counts.
+[[nodiscard]] std::string guard_blocked_by_model_text(const RunCounts& counts);
 
 }  // namespace medsafe

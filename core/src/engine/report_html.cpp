@@ -471,6 +471,17 @@ void truncation_note(std::string& out, const RunCounts& counts) {
       "each is marked under <a href=\"#answers\">Answers</a>.</p>\n";
 }
 
+// How many answers a guard gave itself, by model; nothing when no guard blocked.
+void guard_note(std::string& out, const RunCounts& counts) {
+  if (counts.guard_blocked == 0) return;
+  out += "<p class=\"note\" id=\"guard-blocked\"><b>Blocked by a guard: " +
+         std::to_string(counts.guard_blocked) + "</b> (";
+  append_html_escaped(out, guard_blocked_by_model_text(counts));
+  out +=
+      "): the guard answered its refusal text itself (finish reason guard_blocked); these "
+      "answers are judged like any other.</p>\n";
+}
+
 void overview(std::string& out, const Context& ctx) {
   out += "<section id=\"overview\"><h2>Overview</h2><div class=\"cards\">";
   for (const SafetyCell& row : ctx.metrics.safety.rows) {
@@ -1493,6 +1504,7 @@ std::string report_html(const RunData& data, const RunMetrics& metrics, std::siz
   toc(body, ctx);
   how_to_read(body, ctx);
   truncation_note(body, metrics.counts);
+  guard_note(body, metrics.counts);
   overview(body, ctx);
   suite_sections(body, ctx);
   tradeoff_section(body, ctx);

@@ -264,6 +264,8 @@ Json run_counts_json(const RunCounts& counts) {
   j["verdicts_by_judge"] = std::move(by_judge);
   j["truncated"] = counts.truncated;
   j["truncated_by_model"] = counts_json(counts.truncated_by_model);
+  j["guard_blocked"] = counts.guard_blocked;
+  j["guard_blocked_by_model"] = counts_json(counts.guard_blocked_by_model);
   return j;
 }
 

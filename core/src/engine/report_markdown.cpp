@@ -127,6 +127,15 @@ void truncation_note(std::string& out, const RunCounts& counts) {
          markdown_escape("max_response_bytes") + ", they were cut, and judged as cut.\n\n";
 }
 
+// How many answers a guard gave itself, by model; nothing when no guard blocked.
+void guard_note(std::string& out, const RunCounts& counts) {
+  if (counts.guard_blocked == 0) return;
+  out += "**Blocked by a guard: " + std::to_string(counts.guard_blocked) + "** (" +
+         markdown_escape(guard_blocked_by_model_text(counts)) +
+         "): the guard answered its refusal text itself (finish reason `guard_blocked`); these "
+         "answers are judged like any other.\n\n";
+}
+
 // A run that stopped early, or a model that mostly failed, says so before any figure.
 void error_banner(std::string& out, const FailureSummary& failures) {
   const std::vector<std::string> lines = failure_banner_lines(failures);
@@ -306,6 +315,7 @@ std::string report_markdown(const RunData& data, const RunMetrics& metrics) {
   error_banner(out, metrics.failures);
   append_uncalibrated_markdown(out, data);
   truncation_note(out, metrics.counts);
+  guard_note(out, metrics.counts);
   safety_tables(out, data, metrics.safety);
   tradeoff_tables(out, metrics);
   append_calibration_markdown(out, data, metrics.safety);

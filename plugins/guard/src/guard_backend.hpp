@@ -11,7 +11,7 @@
 namespace medsafe::wrappers {
 
 /// The finish_reason of an answer the guard gave itself.
-inline constexpr std::string_view kGuardBlocked = "guard_blocked";
+inline constexpr std::string_view kGuardBlocked = kFinishGuardBlocked;
 
 /// The guard's settings (plugin.toml), checked.
 struct GuardSettings {
