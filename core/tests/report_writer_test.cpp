@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "engine/report_html.hpp"
+#include "engine/store.hpp"
 #include "medsafe/error.hpp"
 #include "report_test_data.hpp"
 
@@ -82,6 +87,71 @@ TEST(WriteReports, SideFilesAreReplacedWithThePage) {
   (void)write_reports(data, out, std::size_t{1} << 30);
   EXPECT_FALSE(fs::exists(out / "report-answers"));
   EXPECT_GT(fs::file_size(out / "report.html"), 300U * 2000U);
+}
+
+std::string file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Reports from a store read with its texts deferred (run, report, judge, merge) are the bytes
+// of reports from a RunData holding every text: responses.jsonl, report.html and the side
+// files read each text from the store as they write it.
+TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
+  test_data::TempDir dir;
+  Store store(dir.path() / "run");
+  store.record_component({"model", "m", "sim", "{}"}, "{}");
+  store.record_component({"suite", "s", "table", "{}"}, R"({"domain":"medical"})");
+  store.record_component({"judge", "j", "refusal", "{}"}, R"({"refusal":true})");
+  store.put_categories("s", {{"1", "one", "One"}, {"2", "two", "Two"}});
+  std::vector<PromptItem> items;
+  for (int i = 0; i < 400; ++i) {
+    items.push_back(
+        {"i" + std::to_string(i), i % 2 == 0 ? "1" : "2", "prompt " + std::to_string(i), "", {}});
+  }
+  store.put_items("s", items);
+  for (int i = 0; i < 400; ++i) {
+    ResponseRow r;
+    r.model = "m";
+    r.suite = "s";
+    r.item_id = "i" + std::to_string(i);
+    r.phase = "safety";
+    r.text = "answer " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i), 'x') +
+             (i % 7 == 0 ? " <b>&\"\n</b> \xc3\xa9" : "");
+    r.sent_ns = 1'000'000;
+    r.token_event_ns = {1'200'000, 1'250'000 + i};
+    r.finished_ns = 1'300'000 + i;
+    r.completion_tokens = 6;
+    r.token_source = TokenSource::usage;
+    store.put_response(r);
+    VerdictRow v;
+    v.judge = "j";
+    v.model = "m";
+    v.suite = "s";
+    v.item_id = r.item_id;
+    v.refused = i % 3 == 0;
+    v.reason = "reason " + std::to_string(i);
+    store.put_verdict(v);
+  }
+  const RunData deferred = store.read_all(ReadScope::current_items, Texts::deferred);
+  ASSERT_TRUE(deferred.texts != nullptr);
+  ASSERT_EQ(deferred.responses.size(), 400U);
+  EXPECT_TRUE(deferred.responses[5].text.empty());
+  EXPECT_EQ(response_text(deferred, deferred.responses[5]), "answer 5 xxxxx");
+  const fs::path held_out = dir.path() / "held";
+  const fs::path deferred_out = dir.path() / "deferred";
+  (void)write_reports(store.read_all(), held_out, 60'000);
+  (void)write_reports(deferred, deferred_out, 60'000);
+  ASSERT_TRUE(fs::is_regular_file(held_out / "report-answers" / "000000.js"));
+  EXPECT_NE(file_bytes(held_out / "responses.jsonl").find("answer 399 x"), std::string::npos);
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(held_out)) {
+    if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), held_out));
+  }
+  EXPECT_GE(files.size(), 7U);
+  for (const fs::path& file : files) {
+    EXPECT_EQ(file_bytes(held_out / file), file_bytes(deferred_out / file)) << file;
+  }
 }
 
 }  // namespace

@@ -325,7 +325,8 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   }
   store.end_session();
   assembly.release_items();
-  const std::vector<fs::path> reports = write_reports(store.read_all(), out);
+  const std::vector<fs::path> reports =
+      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), out);
 
   if (const std::optional<EarlyStop>& stop =
           counts.stopped_early ? counts.stopped_early : load.stopped_early) {
@@ -479,7 +480,8 @@ int report_command(const fs::path& dir, const CommonOptions& common) {
                                    "); is it a run directory?");
   }
   Store store(dir);
-  const std::vector<fs::path> reports = write_reports(store.read_all(), dir);
+  const std::vector<fs::path> reports =
+      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), dir);
   if (!common.quiet) {
     for (const fs::path& report : reports) std::cout << "wrote " << report.string() << "\n";
   }
@@ -545,7 +547,8 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
     };
   }
   const InvocationCounts counts = run_missing(assembly, store, runner);
-  const std::vector<fs::path> reports = write_reports(store.read_all(), options.dir);
+  const std::vector<fs::path> reports =
+      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), options.dir);
   if (counts.interrupted) {
     std::cerr << "medsafe: interrupted; to judge the rest, run: " << command << "\n";
     return kInterrupted;

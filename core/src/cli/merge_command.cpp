@@ -25,7 +25,8 @@ int merge_command(const MergeCommandOptions& options, const CommonOptions& commo
   merge.command = command;
   const MergeSummary summary = merge_shards(merge);
   Store store(options.out);
-  const std::vector<std::filesystem::path> reports = write_reports(store.read_all(), options.out);
+  const std::vector<std::filesystem::path> reports =
+      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), options.out);
   if (!summary.missing.empty()) {
     std::string missing;
     for (const int i : summary.missing)

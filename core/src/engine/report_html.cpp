@@ -1139,7 +1139,7 @@ void answer_row(std::string& out, const Context& ctx, const AnswerLookup& lookup
     out += "</div>";
   }
   out += "<div class=\"text\">";
-  append_html_escaped(out, r.text);
+  append_html_escaped(out, response_text(ctx.data, r));
   out += "</div>";
   if (r.finish_reason == "length") out += "<div class=\"muted\">(cut at the token limit)</div>";
   if (r.truncated) {
@@ -1278,7 +1278,7 @@ void answer_json(std::string& out, const Context& ctx, const AnswerLookup& looku
                                       (r.error.empty() ? "" : ": " + r.error)
                                 : "");
   out += ",";
-  text(r.text);
+  text(response_text(ctx.data, r));
   out += "," + std::to_string((r.finish_reason == "length" ? 1 : 0) + (r.truncated ? 2 : 0)) + ",[";
   bool first = true;
   for (const VerdictRow* v : verdicts) {

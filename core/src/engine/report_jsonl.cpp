@@ -95,8 +95,9 @@ void each_jsonl_piece(const RunData& data, Sink&& sink) {
   std::string out;
   for (const ResponseRow& r : data.responses) {
     // One line each: dump without indentation never emits a raw newline (strings escape it).
-    out += response_json(r, lookup.item(r), lookup.verdicts(r))
-               .dump(-1, ' ', false, Json::error_handler_t::replace);
+    Json line = response_json(r, lookup.item(r), lookup.verdicts(r));
+    if (data.texts) line["text"] = response_text(data, r);  // deferred: read as it is written
+    out += line.dump(-1, ' ', false, Json::error_handler_t::replace);
     out += '\n';
     if (out.size() >= kPiece) {
       sink(std::string_view(out));

@@ -2,7 +2,9 @@
 /// Everything a run produced, as read back from its store: the input of metrics and reports.
 /// Reports are always rebuilt from this, never from in-memory run state, so `medsafe report`
 /// and a finished run print the same thing.
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -247,6 +249,19 @@ struct CanaryRow {
   std::string created_at;
 };
 
+/// The answer texts of RunData::responses, read from the store one at a time when asked for: a
+/// RunData read with its texts deferred (Store::read_all, Texts::deferred) holds none of them,
+/// and a run's texts are most of what its answers weigh.
+class ResponseTexts {
+ public:
+  ResponseTexts() = default;
+  virtual ~ResponseTexts() = default;
+  ResponseTexts(const ResponseTexts&) = delete;
+  ResponseTexts& operator=(const ResponseTexts&) = delete;
+  /// The text of the RunData's responses[index].
+  [[nodiscard]] virtual std::string text(std::size_t index) const = 0;
+};
+
 /// Everything in a run's store.
 struct RunData {
   RunInfo info;
@@ -257,6 +272,16 @@ struct RunData {
   std::vector<RetiredItems> retired{};         ///< per suite with items that left it
   std::vector<CalibrationRow> calibrations{};  ///< per judge with a calibration set
   std::vector<CanaryRow> canaries{};           ///< per judge with canaries: the last run's
+  /// Set when the texts were deferred: ResponseRow::text is then empty and response_text()
+  /// reads it from the store (which must outlive this RunData's use of it).
+  std::shared_ptr<const ResponseTexts> texts{};
 };
+
+/// The text of `r`, one of data.responses: its own, or the store's when the texts were deferred.
+[[nodiscard]] inline std::string response_text(const RunData& data, const ResponseRow& r) {
+  const ResponseRow* first = data.responses.data();
+  if (!data.texts || &r < first || &r >= first + data.responses.size()) return r.text;
+  return data.texts->text(static_cast<std::size_t>(&r - first));
+}
 
 }  // namespace medsafe

@@ -820,7 +820,30 @@ std::int64_t Store::delete_verdicts(std::string_view judge) {
   return impl_->db.changes();
 }
 
-RunData Store::read_all(ReadScope scope) {
+namespace {
+
+// Texts::deferred: the responses' rowids, in RunData order, and one statement reading a text.
+class StoredTexts final : public ResponseTexts {
+ public:
+  explicit StoredTexts(Database& db) : select_(db, "SELECT text FROM responses WHERE rowid = ?1") {}
+  std::vector<std::int64_t> rowids;
+
+  [[nodiscard]] std::string text(std::size_t index) const override {
+    if (index >= rowids.size()) return {};
+    select_.reset();
+    select_.bind(1, rowids[index]);
+    std::string text = select_.step() ? select_.text(0) : std::string();
+    select_.reset();
+    return text;
+  }
+
+ private:
+  mutable Statement select_;
+};
+
+}  // namespace
+
+RunData Store::read_all(ReadScope scope, Texts texts) {
   RunData data;
   Database& db = impl_->db;
   Impl& impl = *impl_;
@@ -930,15 +953,18 @@ RunData Store::read_all(ReadScope scope) {
   auto is_retired = [&retired](const std::string& suite, const std::string& item) {
     return !retired.empty() && retired.count({suite, item}) != 0;
   };
+  std::shared_ptr<StoredTexts> stored_texts;
+  if (texts == Texts::deferred) stored_texts = std::make_shared<StoredTexts>(db);
   Statement responses(db, R"sql(
-    SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, r.text,
+    SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, )sql" +
+                              std::string(texts == Texts::held ? "r.text" : "''") + R"sql(,
       r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
       r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
       r.warmup, )sql" + impl.column_or("responses", "session", "r.session", "0") +
                               ", " + impl.column_or("responses", "item_hash", "r.item_hash", "''") +
                               ", " + impl.column_or("responses", "truncated", "r.truncated", "0") +
                               ", " + impl.column_or("responses", "endpoints", "r.endpoints", "''") +
-                              R"sql(
+                              R"sql(, r.rowid
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
   )sql");
@@ -972,6 +998,7 @@ RunData Store::read_all(ReadScope scope) {
     row.item_hash = responses.text(21);
     row.truncated = responses.integer(22) != 0;
     row.endpoints = endpoints_from_json(responses.text(23));
+    if (stored_texts) stored_texts->rowids.push_back(responses.integer(24));
     data.responses.push_back(std::move(row));
   }
   Statement verdicts(db, R"sql(
@@ -1002,6 +1029,10 @@ RunData Store::read_all(ReadScope scope) {
     row.model_calls = static_cast<int>(verdicts.integer(11));
     row.flags = split_flags(verdicts.text(12));
     data.verdicts.push_back(std::move(row));
+  }
+  if (stored_texts) {
+    stored_texts->rowids.shrink_to_fit();
+    data.texts = std::move(stored_texts);
   }
   Statement points(db, R"sql(
     SELECT phase, load, model, mode, level, arrival, ord, status, window_start_ns, window_end_ns,

@@ -62,6 +62,12 @@ enum class ReadScope : std::uint8_t {
 };
 
 /// A component as recorded by the run that first used the directory.
+/// Whether read_all() holds the answers' texts in RunData or leaves them in the store.
+enum class Texts : std::uint8_t {
+  held,      ///< every ResponseRow::text filled
+  deferred,  ///< none; RunData::texts reads each from the store on demand (response_text())
+};
+
 struct ComponentRecord {
   std::string kind;  ///< "model", "suite" or "judge"
   std::string name;
@@ -153,7 +159,11 @@ class Store {
 
   /// Reads everything back, for reports (by default without the items that left their suite:
   /// those are only counted, in RunData::retired).
-  [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items);
+  /// With Texts::deferred the answers' texts stay in the store (RunData::texts reads them one
+  /// at a time, through this Store, which must outlive that use): the reports' memory is then
+  /// not the size of every answer of the run.
+  [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items,
+                                 Texts texts = Texts::held);
 
   /// SQLite's integrity check: "ok" or its complaints.
   [[nodiscard]] std::string integrity_check();
