@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "engine/manifest.hpp"
+#include "medsafe/manifest.hpp"
 
 namespace medsafe {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/manifest.hpp"
+#include "medsafe/manifest.hpp"
 
 #include <gtest/gtest.h>
 

@@ -8,12 +8,12 @@
 #include <string>
 
 #include "engine/assembly.hpp"
-#include "engine/manifest.hpp"
 #include "engine/metrics.hpp"
 #include "engine/report_html.hpp"
 #include "engine/report_json.hpp"
 #include "engine/report_markdown.hpp"
 #include "medsafe/log.hpp"
+#include "medsafe/manifest.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

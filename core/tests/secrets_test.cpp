@@ -8,9 +8,9 @@
 #include <string>
 
 #include "engine/assembly.hpp"
-#include "engine/manifest.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/log.hpp"
+#include "medsafe/manifest.hpp"
 
 namespace medsafe {
 namespace {

@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "engine/manifest.hpp"
 #include "fuzz_support.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 
 namespace {
 

@@ -11,11 +11,11 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "engine/run_file.hpp"
 #include "fuzz_support.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 
 #if !defined(MEDSAFE_OPENAI_MANIFEST) || !defined(MEDSAFE_TABLE_MANIFEST) || \
     !defined(MEDSAFE_RUBRIC_MANIFEST)

@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "fuzz_support.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "table_suite.hpp"
 
 #ifndef MEDSAFE_TABLE_MANIFEST

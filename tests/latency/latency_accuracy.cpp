@@ -9,11 +9,11 @@
 #include <span>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "engine/response_row.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/http.hpp"
 #include "medsafe/log.hpp"
+#include "medsafe/manifest.hpp"
 #include "openai_backend.hpp"
 #include "sim_server.hpp"
 

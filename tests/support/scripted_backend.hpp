@@ -7,8 +7,8 @@
 #include <string_view>
 #include <utility>
 
-#include "engine/manifest.hpp"
 #include "medsafe/http.hpp"
+#include "medsafe/manifest.hpp"
 #include "medsafe/plugin.hpp"
 #include "support/backend_test_support.hpp"
 #include "support/scripted_server.hpp"

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/manifest.hpp"
+#include "medsafe/manifest.hpp"
 #include "medsafe/plugin.hpp"
 
 namespace medsafe {

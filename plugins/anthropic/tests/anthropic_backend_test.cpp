@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "anthropic_backend.hpp"
-#include "engine/manifest.hpp"
 #include "medsafe/http.hpp"
+#include "medsafe/manifest.hpp"
 #include "support/backend_test_support.hpp"
 #include "support/scripted_server.hpp"
 

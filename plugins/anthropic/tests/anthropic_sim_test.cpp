@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "anthropic_backend.hpp"
-#include "engine/manifest.hpp"
 #include "medsafe/http.hpp"
+#include "medsafe/manifest.hpp"
 #include "sim_server.hpp"
 #include "support/backend_test_support.hpp"
 

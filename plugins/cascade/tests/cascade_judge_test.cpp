@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/manifest.hpp"
 #include "fake_judges.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "support/loaded_plugin.hpp"
 
 namespace medsafe::cascade {

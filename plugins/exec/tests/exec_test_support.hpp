@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "medsafe/backend.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/judge.hpp"
 #include "medsafe/log.hpp"
+#include "medsafe/manifest.hpp"
 
 namespace medsafe::testing {
 

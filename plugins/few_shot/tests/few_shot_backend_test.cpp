@@ -5,9 +5,10 @@
 #include <optional>
 #include <string>
 
-#include "engine/plugin_catalog.hpp"
 #include "few_shot_backend.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
+#include "medsafe/plugin.hpp"
 #include "recording_backend.hpp"
 #include "support/temp_dir.hpp"
 

@@ -4,10 +4,11 @@
 #include <optional>
 #include <string>
 
-#include "engine/plugin_catalog.hpp"
 #include "fake_judges.hpp"
 #include "guard_backend.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
+#include "medsafe/plugin.hpp"
 #include "recording_backend.hpp"
 
 namespace medsafe::wrappers {

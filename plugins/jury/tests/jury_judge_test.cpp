@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "fake_judges.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 
 namespace medsafe::jury {
 namespace {

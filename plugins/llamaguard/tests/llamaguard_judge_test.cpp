@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "support/loaded_plugin.hpp"
 
 namespace medsafe::llamaguard {

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "engine/manifest.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "medsafetybench_suite.hpp"
 
 namespace medsafe::medsafetybench {

@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/manifest.hpp"
 #include "medsafe/http.hpp"
 #include "medsafe/log.hpp"
+#include "medsafe/manifest.hpp"
 #include "openai_backend.hpp"
 #include "support/backend_test_support.hpp"
 #include "support/scripted_server.hpp"

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "endpoint.hpp"
-#include "engine/manifest.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 
 namespace medsafe::http_backend {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "support/temp_dir.hpp"
 #include "tabular/csv_reader.hpp"
 #include "tabular/text_file.hpp"

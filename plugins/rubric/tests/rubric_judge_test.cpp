@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "rubric_injection.hpp"
 #include "rubric_prompt.hpp"
 #include "support/temp_dir.hpp"

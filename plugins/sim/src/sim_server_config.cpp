@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/manifest.hpp"
+#include "medsafe/manifest.hpp"
 #include "sim_manifest.inc"
 #include "sim_server.hpp"
 

@@ -26,9 +26,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/manifest.hpp"
 #include "medsafe/backend.hpp"
 #include "medsafe/config.hpp"
+#include "medsafe/manifest.hpp"
 #include "sim_model.hpp"
 #include "sim_server.hpp"
 

@@ -4,8 +4,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/plugin_catalog.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
+#include "medsafe/plugin.hpp"
 #include "recording_backend.hpp"
 #include "system_prompt_backend.hpp"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/manifest.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe::table {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/manifest.hpp"
+#include "medsafe/manifest.hpp"
 #include "support/temp_dir.hpp"
 #include "table_suite.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/assembly.hpp"
-#include "engine/manifest.hpp"
+#include "medsafe/manifest.hpp"
 #include "openai_backend.hpp"
 #include "support/backend_test_support.hpp"
 #include "support/scripted_server.hpp"

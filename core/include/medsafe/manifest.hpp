@@ -1,5 +1,6 @@
 #pragma once
-/// Plugin manifests: the TOML file that describes one component of a plugin library.
+/// Plugin manifests: the TOML file that describes one component of a plugin library. Part of
+/// the SDK so that plugins, their tests and tools read a manifest without the engine.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -7,13 +8,14 @@
 #include <vector>
 
 #include "medsafe/config.hpp"
+#include "medsafe/export.hpp"
 
 namespace medsafe {
 
 /// The three things a run is composed of.
 enum class ComponentKind : std::uint8_t { backend, suite, judge };
 
-[[nodiscard]] std::string_view to_string(ComponentKind kind) noexcept;
+[[nodiscard]] MEDSAFE_API std::string_view to_string(ComponentKind kind) noexcept;
 
 /// One component as its manifest describes it.
 ///
@@ -41,9 +43,10 @@ struct Manifest {
 };
 
 /// Reads and checks a manifest; errors name the file, line and column.
-[[nodiscard]] Manifest read_manifest(const std::filesystem::path& file);
+[[nodiscard]] MEDSAFE_API Manifest read_manifest(const std::filesystem::path& file);
 
 /// Parses manifest text (for tests); `file` is used for messages and to resolve `library`.
-[[nodiscard]] Manifest parse_manifest(std::string_view text, const std::filesystem::path& file);
+[[nodiscard]] MEDSAFE_API Manifest parse_manifest(std::string_view text,
+                                                  const std::filesystem::path& file);
 
 }  // namespace medsafe

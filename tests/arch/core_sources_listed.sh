@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# core/CMakeLists.txt lists its sources and the SDK headers (no GLOB): every .cpp under
+# core/src/{sdk,engine,cli} and every header in core/include/medsafe must be named there, so that
+# a new file cannot be left out of the build or out of the SDK digest (the build id) unnoticed.
+#   core_sources_listed.sh <source dir>
+set -euo pipefail
+root=$1
+cmake_file=$root/core/CMakeLists.txt
+missing=0
+cd "$root/core"
+for file in src/sdk/*.cpp src/engine/*.cpp src/cli/*.cpp include/medsafe/*.hpp; do
+  if ! grep -qE "^[[:space:]]*$file\)?[[:space:]]*$" "$cmake_file"; then
+    echo "core_sources_listed: $file is not listed in core/CMakeLists.txt"
+    missing=1
+  fi
+done
+if grep -nE '^[^#]*file\(GLOB' "$cmake_file"; then
+  echo "core_sources_listed: core/CMakeLists.txt globs (list the files instead)"
+  missing=1
+fi
+[[ $missing -eq 0 ]] && echo "core_sources_listed: every core source and SDK header is listed"
+exit $missing

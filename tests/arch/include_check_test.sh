@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tools/check-plugin-includes.sh must fail on a plugin that includes the engine: a plugin source
+# with #include "engine/...", a plugin test with <engine/...>, and a plugin CMake file that puts
+# core/src/engine on an include path, each alone in a scratch tree; and pass on a clean tree.
+#   include_check_test.sh <check script> <scratch folder>
+set -uo pipefail
+check=$1
+scratch=$2
+failures=0
+
+expect() {  # expect <wanted exit code> <wanted text in the output> <tree>
+  local want=$1 text=$2 tree=$3 out rc
+  out=$(bash "$check" "$tree" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want ]]; then
+    echo "FAIL: $tree: exit $rc, wanted $want; output: $out"
+    failures=$((failures + 1))
+  elif [[ -n $text && $out != *"$text"* ]]; then
+    echo "FAIL: $tree: output does not name '$text': $out"
+    failures=$((failures + 1))
+  else
+    echo "ok: $tree: exit $rc"
+  fi
+}
+
+tree() {  # tree <name> <file under plugins/x> <its text>
+  local dir=$scratch/$1
+  rm -rf "$dir"
+  mkdir -p "$dir/plugins/x/src" "$dir/plugins/x/tests"
+  echo '#include "medsafe/plugin.hpp"' >"$dir/plugins/x/src/ok.cpp"
+  if [[ -n $2 ]]; then printf '%s\n' "$3" >"$dir/plugins/x/$2"; fi
+  echo "$dir"
+}
+
+expect 0 "" "$(tree clean "" "")"
+expect 1 "plugins/x/src/a.cpp:1:" "$(tree source src/a.cpp '#include "engine/store.hpp"')"
+expect 1 "plugins/x/tests/t.cpp:1:" "$(tree test tests/t.cpp '  #  include <engine/runner.hpp>')"
+expect 1 "plugins/x/CMakeLists.txt:1:" \
+  "$(tree cmake CMakeLists.txt 'target_include_directories(x PRIVATE ${PROJECT_SOURCE_DIR}/core/src/engine)')"
+expect 2 "" "$scratch/no-such-tree"
+exit $((failures > 0))
