@@ -83,6 +83,19 @@ domain = "medical"
 plugin = "refusal"
 TOML
 
+# Ports no one listens on now, so two sessions (or a host's own slurmctld on 6817) do not meet:
+# the kernel hands out free ones for a moment, the daemons take them a second later.
+free_ports=$(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+') || fail "could not pick two free ports"
+read -r ctld_port d_port <<<"$free_ports"
+export SLURM_TEST_CTLD_PORT=${SLURM_TEST_CTLD_PORT:-$ctld_port}
+export SLURM_TEST_D_PORT=${SLURM_TEST_D_PORT:-$d_port}
+
 "$here/slurm_cluster.sh" start "$work/cluster" >"$work/cluster-start.log" 2>&1 ||
   fail "the Slurm cluster did not start: $(cat "$work/cluster-start.log")"
 export SLURM_CONF="$work/cluster/slurm.conf"
