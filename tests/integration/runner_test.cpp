@@ -1,0 +1,250 @@
+// The safety phase's scheduling loop (record_run + run_missing) of its own, not through the CLI:
+// real plugins (sim, synthetic, refusal) from the build's plugin folder, a store in a temporary
+// directory, and the counts each invocation returns checked against what the store holds.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "engine/assembly.hpp"
+#include "engine/run_file.hpp"
+#include "engine/runner.hpp"
+#include "engine/store.hpp"
+#include "medsafe/error.hpp"
+#include "support/temp_dir.hpp"
+
+namespace medsafe {
+namespace {
+
+constexpr int kItems = 12;
+
+// Two models under test, one suite of kItems prompts, two judges (the second with another
+// phrase-matching mode, so its verdicts are its own).
+std::string run_file_text(const std::string& first_model_extra = "") {
+  return R"([run]
+name = "runner"
+
+[models.alpha]
+plugin = "sim"
+seed = 1
+refusal_rate = 0.5
+output_tokens = 4
+concurrency = 4
+)" + first_model_extra +
+         R"(
+[models.beta]
+plugin = "sim"
+seed = 2
+refusal_rate = 0.2
+output_tokens = 4
+concurrency = 2
+
+[suites.syn]
+plugin = "synthetic"
+count = )" +
+         std::to_string(kItems) +
+         R"(
+
+[judges.refusal]
+plugin = "refusal"
+
+[judges.strict]
+plugin = "refusal"
+match = "prefix"
+)";
+}
+
+struct Fixture {
+  testing::TempDir dir;
+  std::unique_ptr<Log> log = make_console_log(LogLevel::off);
+
+  std::unique_ptr<Assembly> assemble(const std::string& text = run_file_text()) {
+    const auto file = dir.write("run.toml", text);
+    auto assembly = std::make_unique<Assembly>(
+        load_run_file(file, {}), std::vector<std::filesystem::path>{MEDSAFE_PLUGIN_BUILD_DIR}, *log,
+        dir.path() / "cache");
+    assembly->load_suites();
+    return assembly;
+  }
+  [[nodiscard]] std::filesystem::path out() const { return dir.path() / "out"; }
+};
+
+using AnswerSlot = std::tuple<std::string, std::string, std::string, int>;
+
+std::set<AnswerSlot> stored_answers(const RunData& run) {
+  std::set<AnswerSlot> slots;
+  for (const ResponseRow& r : run.responses) slots.emplace(r.model, r.suite, r.item_id, r.sample);
+  return slots;
+}
+
+TEST(Runner, AsksEveryModelForEveryItemOnceAndJudgesEachAnswerWithEveryJudge) {
+  Fixture f;
+  auto assembly = f.assemble();
+  Store store(f.out());
+  record_run(store, *assembly, *f.log);
+  int final_calls = 0;
+  std::size_t final_lines = 0;
+  RunnerOptions options;
+  options.progress = [&](const std::vector<std::string>& lines, bool final) {
+    if (final) {
+      ++final_calls;
+      final_lines = lines.size();
+    }
+  };
+  const InvocationCounts counts = run_missing(*assembly, store, options);
+
+  EXPECT_EQ(counts.planned, 2 * kItems);
+  EXPECT_EQ(counts.answered, 2 * kItems);
+  EXPECT_EQ(counts.failed, 0);
+  EXPECT_EQ(counts.already_done, 0);
+  EXPECT_EQ(counts.judged, 2 * 2 * kItems);
+  EXPECT_EQ(counts.judge_failures, 0);
+  EXPECT_FALSE(counts.interrupted);
+  EXPECT_FALSE(counts.stopped_early.has_value());
+  EXPECT_EQ(final_calls, 1);
+  EXPECT_EQ(final_lines, 3U) << "one progress line per model, one for the judges";
+
+  const RunData run = store.read_all();
+  EXPECT_EQ(run.responses.size(), static_cast<std::size_t>(2 * kItems));
+  EXPECT_EQ(stored_answers(run).size(), static_cast<std::size_t>(2 * kItems))
+      << "no answer slot stored twice";
+  std::set<std::tuple<std::string, AnswerSlot>> verdicts;
+  for (const VerdictRow& v : run.verdicts) {
+    verdicts.emplace(v.judge, AnswerSlot{v.model, v.suite, v.item_id, v.sample});
+  }
+  EXPECT_EQ(verdicts.size(), static_cast<std::size_t>(2 * 2 * kItems));
+}
+
+TEST(Runner, ASecondInvocationAsksNothingAndCountsWhatTheStoreHolds) {
+  Fixture f;
+  {
+    auto assembly = f.assemble();
+    Store store(f.out());
+    record_run(store, *assembly, *f.log);
+    ASSERT_EQ(run_missing(*assembly, store, RunnerOptions{}).answered, 2 * kItems);
+  }
+  auto assembly = f.assemble();
+  Store store(f.out());
+  record_run(store, *assembly, *f.log);
+  const InvocationCounts again = run_missing(*assembly, store, RunnerOptions{});
+  EXPECT_EQ(again.planned, 0);
+  EXPECT_EQ(again.answered, 0);
+  EXPECT_EQ(again.judged, 0);
+  EXPECT_EQ(again.already_done, 2 * kItems);
+  EXPECT_EQ(store.read_all().responses.size(), static_cast<std::size_t>(2 * kItems));
+}
+
+TEST(Runner, AnInterruptedInvocationLosesNothingAndTheNextFinishesWithoutDuplicates) {
+  Fixture f;
+  std::int64_t first_answered = 0;
+  {
+    auto assembly = f.assemble();
+    Store store(f.out());
+    record_run(store, *assembly, *f.log);
+    const std::atomic<int> interrupt{1};
+    RunnerOptions options;
+    options.interrupt = &interrupt;
+    options.grace = std::chrono::milliseconds(0);
+    const InvocationCounts counts = run_missing(*assembly, store, options);
+    EXPECT_TRUE(counts.interrupted);
+    EXPECT_EQ(counts.answered + counts.failed + counts.unfinished, counts.planned)
+        << "every planned answer is accounted for";
+    EXPECT_GT(counts.unfinished, 0);
+    first_answered = counts.answered;
+    EXPECT_EQ(static_cast<std::int64_t>(store.read_all().responses.size()), first_answered)
+        << "what was answered before the interrupt is in the store";
+  }
+  auto assembly = f.assemble();
+  Store store(f.out());
+  record_run(store, *assembly, *f.log);
+  const InvocationCounts rest = run_missing(*assembly, store, RunnerOptions{});
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.already_done, first_answered);
+  EXPECT_EQ(rest.answered, 2 * kItems - first_answered);
+  const RunData run = store.read_all();
+  EXPECT_EQ(run.responses.size(), static_cast<std::size_t>(2 * kItems));
+  EXPECT_EQ(stored_answers(run).size(), static_cast<std::size_t>(2 * kItems));
+}
+
+TEST(Runner, JudgingOnlyAsksNoModelAndMakesTheMissingVerdictsOfStoredAnswers) {
+  Fixture f;
+  {
+    auto assembly = f.assemble();
+    Store store(f.out());
+    record_run(store, *assembly, *f.log);
+    RunnerOptions options;
+    options.judges = {"refusal"};
+    const InvocationCounts counts = run_missing(*assembly, store, options);
+    ASSERT_EQ(counts.answered, 2 * kItems);
+    EXPECT_EQ(counts.judged, 2 * kItems) << "only the judge asked for";
+  }
+  auto assembly = f.assemble();
+  Store store(f.out());
+  record_judges(store, *assembly, *f.log, {"strict"}, false);
+  RunnerOptions options;
+  options.ask_models = false;
+  options.judges = {"strict"};
+  const InvocationCounts counts = run_missing(*assembly, store, options);
+  EXPECT_EQ(counts.planned, 0);
+  EXPECT_EQ(counts.answered, 0);
+  EXPECT_EQ(counts.judged, 2 * kItems);
+  const RunData run = store.read_all();
+  std::int64_t strict = 0;
+  for (const VerdictRow& v : run.verdicts) strict += v.judge == "strict" ? 1 : 0;
+  EXPECT_EQ(strict, 2 * kItems);
+  EXPECT_EQ(run.verdicts.size(), static_cast<std::size_t>(2 * 2 * kItems));
+}
+
+TEST(Runner, AServerErrorOnEveryAttemptIsRetriedThenStoredAsAFailureWithoutStoppingTheRun) {
+  Fixture f;
+  // A 500 is not a configuration failure (fail_fast_after counts 401/403/404 and unreachable
+  // hosts), so the run goes on, and every answer slot of alpha ends as a stored failure.
+  auto assembly =
+      f.assemble(run_file_text("fault_500_rate = 1.0\nmax_attempts = 2\n"
+                               "backoff_initial_ms = 1\nbackoff_max_ms = 1\n"));
+  Store store(f.out());
+  record_run(store, *assembly, *f.log);
+  const InvocationCounts counts = run_missing(*assembly, store, RunnerOptions{});
+  EXPECT_FALSE(counts.stopped_early.has_value());
+  EXPECT_EQ(counts.failed, kItems);
+  EXPECT_EQ(counts.retried, kItems) << "each slot tried twice";
+  EXPECT_EQ(counts.answered, kItems) << "beta is unaffected";
+  EXPECT_EQ(counts.judged, 2 * kItems) << "failures are not judged";
+  std::int64_t stored_failures = 0;
+  for (const ResponseRow& r : store.read_all().responses) {
+    if (r.outcome == Outcome::ok) continue;
+    ++stored_failures;
+    EXPECT_EQ(r.model, "alpha");
+    EXPECT_EQ(r.http_status, 500);
+    EXPECT_EQ(r.attempts, 2);
+  }
+  EXPECT_EQ(stored_failures, kItems) << "each failure is data in the store";
+}
+
+TEST(Runner, RecordingAChangedModelIntoTheSameDirectoryIsRefusedNamingTheKey) {
+  Fixture f;
+  {
+    auto assembly = f.assemble();
+    Store store(f.out());
+    record_run(store, *assembly, *f.log);
+    (void)run_missing(*assembly, store, RunnerOptions{});
+  }
+  auto assembly = f.assemble(run_file_text("ttft_ms = 1\n"));
+  Store store(f.out());
+  try {
+    record_run(store, *assembly, *f.log);
+    FAIL() << "a changed model was recorded into the old run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ttft_ms"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("alpha"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store.read_all().responses.size(), static_cast<std::size_t>(2 * kItems))
+      << "the refused run dropped nothing";
+}
+
+}  // namespace
+}  // namespace medsafe
