@@ -1,6 +1,7 @@
 #pragma once
-/// The shared asynchronous HTTP transport: libcurl multi driven by one I/O thread, with an
-/// incremental Server-Sent-Events parser that stamps every event when its blank line arrives.
+/// The shared asynchronous HTTP transport: libcurl multi handles, each driven by its own I/O thread
+/// (HttpTransportOptions::io_threads), with an incremental Server-Sent-Events parser that stamps
+/// every event when its blank line arrives.
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -50,13 +50,13 @@ class MEDSAFE_API JudgeDirectory {
 
 /// Everything a component gets when it is made. Valid for the component's whole life.
 struct ComponentContext {
-  std::string name;                 ///< the component's name in the run file ("target", "harm")
-  const Config& config;             ///< its validated configuration
-  HttpTransport& http;              ///< the shared HTTP transport (one I/O thread for all backends)
-  Log& log;                         ///< diagnostics (secrets redacted)
-  ModelDirectory* models;           ///< the run's models, for judges and backends; null for suites
-  std::filesystem::path cache_dir;  ///< where downloads may be cached
-  std::uint64_t seed = 0;           ///< the run's seed
+  std::string name;                  ///< the component's name in the run file ("target", "harm")
+  const Config& config;              ///< its validated configuration
+  HttpTransport& http;               ///< the HTTP transport all backends share (its I/O threads)
+  Log& log;                          ///< diagnostics (secrets redacted)
+  ModelDirectory* models;            ///< the run's models, for judges and backends; null for suites
+  std::filesystem::path cache_dir;   ///< where downloads may be cached
+  std::uint64_t seed = 0;            ///< the run's seed
   JudgeDirectory* judges = nullptr;  ///< the run's judges, for judges and backends; else null
 };
 

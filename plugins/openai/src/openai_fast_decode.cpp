@@ -1,5 +1,5 @@
-// The fast path of chunk decoding. A stream of N tokens is N chunks, each decoded on the
-// transport's single I/O thread, so a document-building parser there (several microseconds per
+// The fast path of chunk decoding. A stream of N tokens is N chunks, each decoded on the I/O
+// thread that owns the exchange, so a document-building parser there (several microseconds per
 // chunk, mostly allocations) caps the token rate medsafe can measure. This scanner validates
 // JSON strictly but only keeps the few fields it needs, and declines anything unusual: declining
 // is always safe, because the caller then runs the full parser, which is the reference.
