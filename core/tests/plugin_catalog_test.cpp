@@ -5,6 +5,7 @@
 
 #include "medsafe/error.hpp"
 #include "medsafe/http.hpp"
+#include "medsafe/version.hpp"
 #include "test_files.hpp"
 
 namespace medsafe {
@@ -76,6 +77,19 @@ TEST(PluginCatalog, RefusesAnotherAbi) {
 TEST(PluginCatalog, RefusesAnotherBuild) {
   const std::string message = load_error("bad_build", "fixture_bad_build");
   EXPECT_NE(message.find("built as 'medsafe-0.0/other-compiler/x'"), std::string::npos) << message;
+}
+
+TEST(PluginCatalog, RefusesAPluginBuiltAgainstAnotherTomlVersion) {
+  // toml++ types cross the boundary (Config), so its version is part of the build id.
+  const std::string ours = "toml++-" + std::to_string(TOML_LIB_MAJOR) + "." +
+                           std::to_string(TOML_LIB_MINOR) + "." + std::to_string(TOML_LIB_PATCH);
+  EXPECT_NE(std::string(MEDSAFE_BUILD_ID).find("/" + ours), std::string::npos) << MEDSAFE_BUILD_ID;
+  const std::string message = load_error("other_toml", "fixture_other_toml");
+  const std::string theirs =
+      "toml++-" + std::to_string(TOML_LIB_MAJOR) + ".99." + std::to_string(TOML_LIB_PATCH);
+  EXPECT_NE(message.find("built as '"), std::string::npos) << message;
+  EXPECT_NE(message.find(theirs + "'"), std::string::npos) << message;
+  EXPECT_NE(message.find("toml++"), message.rfind("toml++")) << "both ids are named: " << message;
 }
 
 TEST(PluginCatalog, RefusesALibraryWithoutEntry) {

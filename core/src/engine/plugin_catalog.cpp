@@ -194,7 +194,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
     throw Error(ErrorKind::plugin,
                 who + ": built as '" + std::string(info->build_id ? info->build_id : "?") +
                     "', this medsafe is '" MEDSAFE_BUILD_ID
-                    "': rebuild the plugin with the same compiler and medsafe version");
+                    "': rebuild the plugin with the same compiler, toml++ and medsafe version");
   }
 
   CollectingRegistrar registrar;
