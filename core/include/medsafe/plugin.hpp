@@ -84,7 +84,10 @@ struct PluginInfo {
 
 using PluginEntry = const PluginInfo*();
 
-/// The exported symbol core looks up.
+/// The exported symbol core looks up. Its "v1" versions the handshake (PluginInfo's first two
+/// fields, read before anything else), not the ABI: the symbol stays the same across ABI
+/// numbers so that a plugin built for another ABI is still found and told which ABI it has
+/// ("built for medsafe ABI 1, this medsafe supports ABI 2") instead of "not a medsafe plugin".
 inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_v1";
 
 }  // namespace medsafe
