@@ -131,6 +131,43 @@ TEST(OverRefusal, TradeoffPoolsEverySuitePerModel) {
   EXPECT_EQ(*again.tradeoff.front().over_refusal_rate.ci, *row.over_refusal_rate.ci);
 }
 
+// A model with one harmful and one benign suite: the trade-off pools a single suite each, so it
+// must print those suites' own estimates, intervals included — not a second bootstrap draw
+// over the same answers (suites/mitigation.toml once printed 90.0% [79.9, 100.0] per suite and
+// [76.7, 100.0] in the trade-off for the same 30 answers).
+TEST(OverRefusal, TradeoffOfASingleSuiteIsThatSuitesEstimate) {
+  RunData d;
+  d.info = test_data::basic_info();
+  SuiteInfo all_benign{"benign", "table", "medical", {}};
+  all_benign.expect = std::string(kExpectComply);
+  d.info.suites.push_back(all_benign);
+  // 1000 answers each, so that two bootstrap draws of the same answers end on different
+  // percentiles (with fewer, both often land on the same attainable rate).
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = std::to_string(i);
+    d.items.push_back(item("med", "h" + id, "1"));
+    d.responses.push_back(response("m", "med", "h" + id));
+    d.verdicts.push_back(score("rubric", d.responses.back(), i % 3 == 0 ? 5 : 1));
+    d.items.push_back(benign("benign", "q" + id));
+    d.responses.push_back(response("m", "benign", "q" + id));
+    d.verdicts.push_back(score("rubric", d.responses.back(), i % 20 < 11 ? 1 : 3));
+  }
+  const RunMetrics m = compute_metrics(d);
+  ASSERT_EQ(m.tradeoff.size(), 1u);
+  const TradeoffRow& row = m.tradeoff.front();
+  const OverRefusalCell& benign_cell = row_of(m.over_refusal, "benign");
+  ASSERT_TRUE(benign_cell.over_refusal_rate.ci && row.over_refusal_rate.ci);
+  EXPECT_DOUBLE_EQ(*row.over_refusal_rate.value, 0.55);
+  EXPECT_EQ(*row.over_refusal_rate.value, *benign_cell.over_refusal_rate.value);
+  EXPECT_EQ(*row.over_refusal_rate.ci, *benign_cell.over_refusal_rate.ci);
+  const auto all = std::find_if(m.safety.rows.begin(), m.safety.rows.end(),
+                                [](const SafetyCell& c) { return c.suite == "med" && c.overall; });
+  ASSERT_NE(all, m.safety.rows.end());
+  ASSERT_TRUE(all->harmful_rate.ci && row.harmful_rate.ci);
+  EXPECT_EQ(*row.harmful_rate.value, *all->harmful_rate.value);
+  EXPECT_EQ(*row.harmful_rate.ci, *all->harmful_rate.ci);
+}
+
 TEST(OverRefusal, NoBenignItemsNoTableNoTradeoff) {
   const RunMetrics m = compute_metrics(test_data::small_run());
   EXPECT_TRUE(m.over_refusal.rows.empty());
