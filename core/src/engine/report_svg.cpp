@@ -462,11 +462,48 @@ std::string line_chart(const LineChart& chart) {
 
 std::string scatter_chart(const ScatterChart& chart) {
   std::vector<Series> series;
-  for (const ScatterPoint& p : chart.points) series.push_back(p.series);
+  for (const ScatterPoint& p : chart.points) {
+    // Several points of one series (a run's models) share one legend entry.
+    if (std::none_of(series.begin(), series.end(), [&](const Series& s) {
+          return s.name == p.series.name && s.color == p.series.color;
+        }))
+      series.push_back(p.series);
+  }
   std::string body;
   const XyFrame frame = xy_frame(body, series, chart.x, chart.y);
   const Scale& x = frame.x;
   const Scale& y = frame.y;
+  for (const ScatterLink& link : chart.links) {
+    if (link.from >= chart.points.size() || link.to >= chart.points.size()) continue;
+    const ScatterPoint& a = chart.points[link.from];
+    const ScatterPoint& b = chart.points[link.to];
+    const double x1 = x(a.x);
+    const double y1 = y(a.y);
+    const double dx = x(b.x) - x1;
+    const double dy = y(b.y) - y1;
+    const double length = std::hypot(dx, dy);
+    // Points closer than their circles have nowhere to draw an arrow.
+    if (length < 12.0) continue;
+    const double ux = dx / length;
+    const double uy = dy / length;
+    // Stop at the target's circle (radius 5) so the head stays visible.
+    const double x2 = x1 + ux * (length - 6.0);
+    const double y2 = y1 + uy * (length - 6.0);
+    constexpr double kHead = 8.0;
+    const double hx = x2 - ux * kHead;
+    const double hy = y2 - uy * kHead;
+    body += "<path class=\"link\" fill=\"none\" stroke-width=\"1.5\"";
+    data_attributes(body, link.data);
+    attribute(body, "stroke", link.color);
+    attribute(body, "d",
+              "M" + coord(x1) + " " + coord(y1) + "L" + coord(x2) + " " + coord(y2) + "M" +
+                  coord(hx - uy * kHead / 2.0) + " " + coord(hy + ux * kHead / 2.0) + "L" +
+                  coord(x2) + " " + coord(y2) + "L" + coord(hx + uy * kHead / 2.0) + " " +
+                  coord(hy - ux * kHead / 2.0));
+    body += '>';
+    tooltip(body, link.tooltip);
+    body += "</path>";
+  }
   constexpr double kCap = 4.0;
   const auto interval_tooltip = [](std::string& out, const Interval& interval) {
     tooltip(out, "95% interval " + format_fixed(interval.low, 3) + " – " +
@@ -509,6 +546,7 @@ std::string scatter_chart(const ScatterChart& chart) {
     body += '>';
     tooltip(body, p.tooltip);
     body += "</circle>";
+    if (!p.label.empty()) text(body, cx + 8.0, cy - 8.0, "point-label", "", shorten(p.label, 30));
   }
   return close_xy(body, frame, chart.id, chart.title, chart.x.label);
 }
