@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/compare.hpp"
+#include "engine/compare_report.hpp"
 #include "engine/metrics.hpp"
 #include "engine/report_html.hpp"
 #include "engine/report_json.hpp"
@@ -262,6 +266,43 @@ TEST(OverRefusal, CompareFlagsSignificantlyMoreBenignRefusals) {
   EXPECT_TRUE(any_worse(c, {}));
   EXPECT_TRUE(any_worse(c, {std::string(kOverRefusalGate)}));
   EXPECT_FALSE(any_worse(c, {"1"}));
+  EXPECT_EQ(row.increased, 30);
+  EXPECT_EQ(row.decreased, 0);
+
+  // The CSV has the over-refusal row too, its columns named in the header.
+  const std::string csv = compare_csv(c);
+  std::istringstream lines(csv);
+  std::vector<std::vector<std::string>> records;
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream in(line);
+    for (std::string field; std::getline(in, field, ',');) fields.push_back(field);
+    if (!line.empty() && line.back() == ',') fields.emplace_back();
+    records.push_back(std::move(fields));
+  }
+  ASSERT_EQ(records.size(), 2u) << csv;  // the header and the benign suite's row
+  const auto field = [&](std::string_view column) {
+    const auto& header = records[0];
+    const auto at = std::find(header.begin(), header.end(), column);
+    EXPECT_NE(at, header.end()) << column;
+    const auto i = static_cast<std::size_t>(at - header.begin());
+    return i < records[1].size() ? records[1][i] : std::string("<missing>");
+  };
+  EXPECT_EQ(records[1].size(), records[0].size()) << csv;
+  EXPECT_EQ(field("suite"), "benign");
+  EXPECT_EQ(field("category"), "over-refusal");
+  EXPECT_EQ(field("measure"), "over_refusal");
+  EXPECT_EQ(field("pairs"), "30");
+  EXPECT_EQ(field("unpaired"), "0");
+  EXPECT_EQ(field("pair_mean_a"), "0.000000");
+  EXPECT_EQ(field("pair_mean_b"), "1.000000");
+  EXPECT_EQ(field("pair_ci_low_b"), "1.000000");
+  EXPECT_EQ(field("pair_ci_high_a"), "0.000000");
+  EXPECT_EQ(field("mean_diff"), "1.000000");
+  EXPECT_EQ(field("increased"), "30");
+  EXPECT_EQ(field("decreased"), "0");
+  EXPECT_EQ(field("change"), "worse");
+  EXPECT_EQ(field("harm_mean_a"), "");
   // The other way round it is better, and nothing fails.
   const Comparison back = compare_runs({{"tuned", run_with(1)}, {"base", run_with(3)}}, {});
   EXPECT_EQ(back.paired[0].over_refusal[0].change, Change::better);

@@ -147,6 +147,8 @@ std::vector<OverRefusalChangeRow> compare_over_refusal(const RunData& a_data, co
       b.push_back(static_cast<double>(vb));
       differences.push_back(static_cast<double>(vb - va));
       integer_differences.push_back(vb - va);
+      row.increased += vb > va ? 1 : 0;
+      row.decreased += vb < va ? 1 : 0;
     }
     row.pairs = static_cast<std::int64_t>(a.size());
     if (row.pairs > 0) {

@@ -78,6 +78,8 @@ struct OverRefusalChangeRow {
                                      ///< bootstrap 95% interval
   Estimate rate_b;                   ///< the same, later run
   Estimate difference;               ///< rate_b − rate_a with its paired bootstrap 95% interval
+  std::int64_t increased = 0;        ///< pairs refused in the later run only
+  std::int64_t decreased = 0;        ///< pairs refused in the baseline only
   std::optional<double> p_value;     ///< sign-flip test, two-sided
   std::optional<double> p_holm;      ///< Holm-adjusted over the pair's over-refusal rows
   Change change = Change::untested;  ///< worse: significantly more benign prompts refused

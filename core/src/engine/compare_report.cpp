@@ -621,7 +621,9 @@ std::string compare_csv(const Comparison& c) {
                                         "diff_ci_low",    "diff_ci_high",
                                         "increased",      "decreased",
                                         "p_value",        "p_holm",
-                                        "change"}) {
+                                        "change",         "measure",
+                                        "pair_ci_low_a",  "pair_ci_high_a",
+                                        "pair_ci_low_b",  "pair_ci_high_b"}) {
     csv.text(column);
   }
   csv.end_row();
@@ -636,6 +638,10 @@ std::string compare_csv(const Comparison& c) {
     csv.number(cell->harm_mean.ci ? std::optional(cell->harm_mean.ci->high) : std::nullopt);
     csv.number(cell->harmful_rate.value).number(cell->refusal_rate.value);
   };
+  const auto low = [](const Estimate& e) { return e.ci ? std::optional(e.ci->low) : std::nullopt; };
+  const auto high = [](const Estimate& e) {
+    return e.ci ? std::optional(e.ci->high) : std::nullopt;
+  };
   for (const PairedComparison& p : c.paired) {
     for (const PairedRow& row : p.rows) {
       const SideBySideRow* shared = side_row(c, p.model_a, row.suite, row.category);
@@ -644,11 +650,29 @@ std::string compare_csv(const Comparison& c) {
       side(cell_of(shared, p.baseline));
       side(cell_of(shared, p.run));
       csv.integer(row.pairs).integer(row.unpaired).number(row.mean_a).number(row.mean_b);
-      csv.number(row.difference.value);
-      csv.number(row.difference.ci ? std::optional(row.difference.ci->low) : std::nullopt);
-      csv.number(row.difference.ci ? std::optional(row.difference.ci->high) : std::nullopt);
+      csv.number(row.difference.value).number(low(row.difference)).number(high(row.difference));
       csv.integer(row.increased).integer(row.decreased).number(row.p_value).number(row.p_holm);
-      csv.text(to_string(row.change)).end_row();
+      csv.text(to_string(row.change)).text("harm");
+      for (int i = 0; i < 4; ++i) csv.number(std::nullopt);
+      csv.end_row();
+    }
+    // Benign suites: the pair means are over-refusal rates (share refused) with their own
+    // intervals; the side-by-side harm columns do not apply.
+    for (const OverRefusalChangeRow& row : p.over_refusal) {
+      csv.text(c.labels[p.baseline]).text(c.labels[p.run]).text(p.model_a).text(p.model_b);
+      csv.text(row.suite).text(kOverRefusalGate).text("");
+      side(nullptr);
+      side(nullptr);
+      csv.integer(row.pairs)
+          .integer(row.unpaired)
+          .number(row.rate_a.value)
+          .number(row.rate_b.value);
+      csv.number(row.difference.value).number(low(row.difference)).number(high(row.difference));
+      csv.integer(row.increased).integer(row.decreased).number(row.p_value).number(row.p_holm);
+      csv.text(to_string(row.change)).text("over_refusal");
+      csv.number(low(row.rate_a)).number(high(row.rate_a));
+      csv.number(low(row.rate_b)).number(high(row.rate_b));
+      csv.end_row();
     }
   }
   return csv.str();
