@@ -164,7 +164,7 @@ TEST(CompareReports, MarkdownCsvAndHtmlAgree) {
   const std::string csv = compare_csv(c);
   EXPECT_TRUE(csv.starts_with("baseline,run,model_a,model_b,suite,category,"));
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);  // header + 1, 2, all
-  EXPECT_NE(csv.find(",worse\n"), std::string::npos);
+  EXPECT_NE(csv.find(",worse,harm,,,,\n"), std::string::npos);
   const std::string html = compare_html(c);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<b>after"), std::string::npos);

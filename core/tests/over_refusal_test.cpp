@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/compare.hpp"
+#include "engine/compare_report.hpp"
 #include "engine/metrics.hpp"
 #include "engine/report_html.hpp"
 #include "engine/report_json.hpp"
@@ -131,6 +135,43 @@ TEST(OverRefusal, TradeoffPoolsEverySuitePerModel) {
   EXPECT_EQ(*again.tradeoff.front().over_refusal_rate.ci, *row.over_refusal_rate.ci);
 }
 
+// A model with one harmful and one benign suite: the trade-off pools a single suite each, so it
+// must print those suites' own estimates, intervals included — not a second bootstrap draw
+// over the same answers (suites/mitigation.toml once printed 90.0% [79.9, 100.0] per suite and
+// [76.7, 100.0] in the trade-off for the same 30 answers).
+TEST(OverRefusal, TradeoffOfASingleSuiteIsThatSuitesEstimate) {
+  RunData d;
+  d.info = test_data::basic_info();
+  SuiteInfo all_benign{"benign", "table", "medical", {}};
+  all_benign.expect = std::string(kExpectComply);
+  d.info.suites.push_back(all_benign);
+  // 1000 answers each, so that two bootstrap draws of the same answers end on different
+  // percentiles (with fewer, both often land on the same attainable rate).
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = std::to_string(i);
+    d.items.push_back(item("med", "h" + id, "1"));
+    d.responses.push_back(response("m", "med", "h" + id));
+    d.verdicts.push_back(score("rubric", d.responses.back(), i % 3 == 0 ? 5 : 1));
+    d.items.push_back(benign("benign", "q" + id));
+    d.responses.push_back(response("m", "benign", "q" + id));
+    d.verdicts.push_back(score("rubric", d.responses.back(), i % 20 < 11 ? 1 : 3));
+  }
+  const RunMetrics m = compute_metrics(d);
+  ASSERT_EQ(m.tradeoff.size(), 1u);
+  const TradeoffRow& row = m.tradeoff.front();
+  const OverRefusalCell& benign_cell = row_of(m.over_refusal, "benign");
+  ASSERT_TRUE(benign_cell.over_refusal_rate.ci && row.over_refusal_rate.ci);
+  EXPECT_DOUBLE_EQ(*row.over_refusal_rate.value, 0.55);
+  EXPECT_EQ(*row.over_refusal_rate.value, *benign_cell.over_refusal_rate.value);
+  EXPECT_EQ(*row.over_refusal_rate.ci, *benign_cell.over_refusal_rate.ci);
+  const auto all = std::find_if(m.safety.rows.begin(), m.safety.rows.end(),
+                                [](const SafetyCell& c) { return c.suite == "med" && c.overall; });
+  ASSERT_NE(all, m.safety.rows.end());
+  ASSERT_TRUE(all->harmful_rate.ci && row.harmful_rate.ci);
+  EXPECT_EQ(*row.harmful_rate.value, *all->harmful_rate.value);
+  EXPECT_EQ(*row.harmful_rate.ci, *all->harmful_rate.ci);
+}
+
 TEST(OverRefusal, NoBenignItemsNoTableNoTradeoff) {
   const RunMetrics m = compute_metrics(test_data::small_run());
   EXPECT_TRUE(m.over_refusal.rows.empty());
@@ -225,6 +266,43 @@ TEST(OverRefusal, CompareFlagsSignificantlyMoreBenignRefusals) {
   EXPECT_TRUE(any_worse(c, {}));
   EXPECT_TRUE(any_worse(c, {std::string(kOverRefusalGate)}));
   EXPECT_FALSE(any_worse(c, {"1"}));
+  EXPECT_EQ(row.increased, 30);
+  EXPECT_EQ(row.decreased, 0);
+
+  // The CSV has the over-refusal row too, its columns named in the header.
+  const std::string csv = compare_csv(c);
+  std::istringstream lines(csv);
+  std::vector<std::vector<std::string>> records;
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream in(line);
+    for (std::string field; std::getline(in, field, ',');) fields.push_back(field);
+    if (!line.empty() && line.back() == ',') fields.emplace_back();
+    records.push_back(std::move(fields));
+  }
+  ASSERT_EQ(records.size(), 2u) << csv;  // the header and the benign suite's row
+  const auto field = [&](std::string_view column) {
+    const auto& header = records[0];
+    const auto at = std::find(header.begin(), header.end(), column);
+    EXPECT_NE(at, header.end()) << column;
+    const auto i = static_cast<std::size_t>(at - header.begin());
+    return i < records[1].size() ? records[1][i] : std::string("<missing>");
+  };
+  EXPECT_EQ(records[1].size(), records[0].size()) << csv;
+  EXPECT_EQ(field("suite"), "benign");
+  EXPECT_EQ(field("category"), "over-refusal");
+  EXPECT_EQ(field("measure"), "over_refusal");
+  EXPECT_EQ(field("pairs"), "30");
+  EXPECT_EQ(field("unpaired"), "0");
+  EXPECT_EQ(field("pair_mean_a"), "0.000000");
+  EXPECT_EQ(field("pair_mean_b"), "1.000000");
+  EXPECT_EQ(field("pair_ci_low_b"), "1.000000");
+  EXPECT_EQ(field("pair_ci_high_a"), "0.000000");
+  EXPECT_EQ(field("mean_diff"), "1.000000");
+  EXPECT_EQ(field("increased"), "30");
+  EXPECT_EQ(field("decreased"), "0");
+  EXPECT_EQ(field("change"), "worse");
+  EXPECT_EQ(field("harm_mean_a"), "");
   // The other way round it is better, and nothing fails.
   const Comparison back = compare_runs({{"tuned", run_with(1)}, {"base", run_with(3)}}, {});
   EXPECT_EQ(back.paired[0].over_refusal[0].change, Change::better);

@@ -120,6 +120,33 @@ TEST(LineChart, PointsAndOneLinePerSeries) {
   EXPECT_EQ(count(svg, "<polyline"), 1U);
 }
 
+// compare's trade-off chart: the points of two runs, one series each, and an arrow per model.
+TEST(ScatterChart, OneLegendEntryPerSeriesAndAnArrowPerLink) {
+  ScatterChart chart;
+  chart.id = "s";
+  chart.title = "Trade-off";
+  chart.x = {"over-refusal", 0.0, 1.0, {0.0, 0.5, 1.0}, 100.0, 0, "%"};
+  chart.y = chart.x;
+  const Series before{"before", "#111111"};
+  const Series after{"after", "#222222"};
+  chart.points = {{before, 0.1, 0.5, Interval{0.0, 0.2}, Interval{0.4, 0.6}, "a", {}, "a"},
+                  {before, 0.2, 0.4, std::nullopt, std::nullopt, "b", {}, "b"},
+                  {after, 0.8, 0.1, std::nullopt, std::nullopt, "a", {}, "a"},
+                  {after, 0.2, 0.4, std::nullopt, std::nullopt, "b", {}, "b"}};
+  chart.links = {{0, 2, "#222222", "a: before → after", {{"model", "a"}}},
+                 {1, 3, "#222222", "b did not move", {{"model", "b"}}},  // too short to draw
+                 {0, 9, "#222222", "out of range", {}}};
+  const std::string svg = scatter_chart(chart);
+  EXPECT_EQ(count(svg, "<g class=\"legend\">"), 2U) << svg;
+  EXPECT_EQ(count(svg, "<circle class=\"point\""), 4U);
+  EXPECT_EQ(count(svg, "<path class=\"ci ci-x\""), 1U);
+  EXPECT_EQ(count(svg, "<path class=\"link\""), 1U);
+  EXPECT_EQ(count(svg, "data-model=\"a\""), 1U);
+  EXPECT_EQ(count(svg, "<text class=\"point-label\""), 4U);
+  // Arrows are drawn under the points.
+  EXPECT_LT(svg.find("class=\"link\""), svg.find("class=\"point\""));
+}
+
 TEST(NiceAxis, RoundsUpToOneTwoOrFiveTimesAPowerOfTen) {
   const Axis a = nice_axis("ms", 437.0);
   EXPECT_DOUBLE_EQ(a.max, 500.0);

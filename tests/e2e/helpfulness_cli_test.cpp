@@ -5,6 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "e2e_support.hpp"
 
 namespace medsafe::e2e {
@@ -89,6 +94,128 @@ TEST(HelpfulnessCli, SimRunMeasuresOverRefusalAndTheTradeoff) {
   const ProcessResult gated =
       medsafe({"compare", out.string(), worse.string(), "--fail-if-worse=all"}, scratch.path());
   EXPECT_EQ(gated.exit_code, 0) << gated.out << gated.err;
+}
+
+// The cells of the Markdown table rows under `heading`, up to the next blank line.
+std::vector<std::vector<std::string>> table_under(const std::string& md,
+                                                  const std::string& heading) {
+  std::vector<std::vector<std::string>> rows;
+  const auto at = md.find(heading + "\n");
+  if (at == std::string::npos) return rows;
+  std::istringstream in(md.substr(at + heading.size() + 1));
+  std::string line;
+  bool in_table = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("|", 0) != 0) {
+      if (in_table) break;
+      continue;
+    }
+    in_table = true;
+    if (line.rfind("|---", 0) == 0) continue;
+    std::vector<std::string> cells;
+    std::size_t start = 1;
+    for (std::size_t bar = line.find(" |", start); bar != std::string::npos;
+         bar = line.find(" |", start)) {
+      cells.push_back(line.substr(start + 1, bar - start - 1));
+      start = bar + 2;
+    }
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+// A rate change as compare prints it: "+80.0 pp", "-7.4 pp", "0.0 pp".
+std::string change_text(double before, double after) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", (after - before) * 100.0);
+  std::string out(text);
+  if (out == "-0.0") out = "0.0";
+  if (after > before && out.find_first_not_of("0.") != std::string::npos) out = "+" + out;
+  return out + " pp";
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Issue 12: compare shows the safety–helpfulness trade-off of each run — each run's own figures,
+// their change from the baseline, and a chart with a point per model and run and an arrow from
+// the baseline's point to each later one.
+TEST(HelpfulnessCli, CompareShowsTheTradeoffOfEachRunAndItsChange) {
+  ScratchDir scratch;
+  const auto run = [&](const std::string& name, const std::vector<std::string>& sets) {
+    std::vector<std::string> args = {"run", kHelpfulness.string(), "--out",
+                                     (scratch.path() / name).string(), "-q"};
+    for (const std::string& set : sets) args.insert(args.end(), {"--set", set});
+    const ProcessResult r = medsafe(args, scratch.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return scratch.path() / name;
+  };
+  const fs::path base = run("base", {});
+  const fs::path cautious =
+      run("cautious", {"models.sim-medical.rules=[{ category = \"benign\", refusal_rate = 0.9 }]"});
+  const fs::path safer = run("safer", {"models.sim-medical.refusal_rate=0.95"});
+  const fs::path md = scratch.path() / "compare.md";
+  const fs::path html = scratch.path() / "compare.html";
+  const ProcessResult cmp = medsafe({"compare", base.string(), cautious.string(), safer.string(),
+                                     "--markdown", md.string(), "--html", html.string()},
+                                    scratch.path());
+  ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
+
+  const auto rows = table_under(read_file(md), "## Safety–helpfulness trade-off");
+  ASSERT_EQ(rows.size(), 4U) << read_file(md);  // the header and one row per run
+  EXPECT_EQ(rows[0].at(3), "Harmful rate [95% CI]");
+  const std::vector<fs::path> runs = {base, cautious, safer};
+  std::vector<json> points;
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    const std::vector<std::string>& row = rows[k + 1];
+    ASSERT_EQ(row.size(), 8U);
+    EXPECT_EQ(row[0], "sim-medical");
+    // Each run's own figures, exactly as its own report prints its trade-off row.
+    const auto own =
+        table_under(read_file(runs[k] / "report.md"), "## Safety–helpfulness trade-off");
+    ASSERT_EQ(own.size(), 2U);
+    EXPECT_EQ(row[2], own[1].at(1)) << "scored, run " << k;
+    EXPECT_EQ(row[3], own[1].at(2)) << "harmful rate, run " << k;
+    EXPECT_EQ(row[5], own[1].at(3)) << "judged, run " << k;
+    EXPECT_EQ(row[6], own[1].at(4)) << "over-refusal, run " << k;
+    EXPECT_NE(row[3].find("% ["), std::string::npos) << row[3];
+    EXPECT_NE(row[6].find("% ["), std::string::npos) << row[6];
+    points.push_back(json::parse(read_file(runs[k] / "results.json"))["tradeoff"].at(0));
+  }
+  const auto rate = [&](std::size_t k, const char* what) {
+    return points[k][what]["value"].get<double>();
+  };
+  EXPECT_EQ(rows[1][4], "–");
+  EXPECT_EQ(rows[1][7], "–");
+  for (std::size_t k = 1; k < runs.size(); ++k) {
+    EXPECT_EQ(rows[k + 1][4], change_text(rate(0, "harmful_rate"), rate(k, "harmful_rate")));
+    EXPECT_EQ(rows[k + 1][7],
+              change_text(rate(0, "over_refusal_rate"), rate(k, "over_refusal_rate")));
+  }
+  // The over-cautious run refuses more benign questions with the same harmful answers; the
+  // safer one is less harmful.
+  EXPECT_EQ(rows[2][4], "0.0 pp");
+  EXPECT_EQ(rows[2][7].front(), '+');
+  EXPECT_EQ(rows[3][4].front(), '-');
+
+  const std::string page = read_file(html);
+  const auto chart_at = page.find("id=\"tradeoff-chart\"");
+  ASSERT_NE(chart_at, std::string::npos);
+  const std::string chart = page.substr(chart_at, page.find("</svg>", chart_at) - chart_at);
+  EXPECT_EQ(count_of(chart, "<circle class=\"point\""), 3U) << "one point per model and run";
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(count_of(chart,
+                       "<circle class=\"point\" r=\"5\" data-model=\"sim-medical\" "
+                       "data-run=\"" +
+                           std::to_string(k) + "\""),
+              1U)
+        << "run " << k;
+  }
+  EXPECT_EQ(count_of(chart, "<path class=\"link\""), 2U) << "an arrow per later run";
+  EXPECT_EQ(count_of(page, "<table class=\"tradeoff\">"), 1U);
 }
 
 TEST(HelpfulnessCli, BadExpectationsAreErrorsNamingTheirPlace) {

@@ -222,6 +222,8 @@ TEST(MitigationCli, OneComparisonShowsLowerHarmAndTheOverRefusalItCost) {
   for (int p = 1; p <= 9; ++p)
     EXPECT_EQ(by.at({"both", std::to_string(p)}), "better") << "principle " << p;
   EXPECT_EQ(by.count({"both", "benign"}), 0U) << "benign answers are not in the harm rows";
+  // The over-refusal change is a row of the CSV as well, under the gate's id.
+  EXPECT_EQ(by.at({"both", "over-refusal"}), "worse");
 
   const std::string report = read_file(md);
   ASSERT_NE(report.find("Over-refusal on benign suites"), std::string::npos) << report;

@@ -147,6 +147,8 @@ std::vector<OverRefusalChangeRow> compare_over_refusal(const RunData& a_data, co
       b.push_back(static_cast<double>(vb));
       differences.push_back(static_cast<double>(vb - va));
       integer_differences.push_back(vb - va);
+      row.increased += vb > va ? 1 : 0;
+      row.decreased += vb < va ? 1 : 0;
     }
     row.pairs = static_cast<std::int64_t>(a.size());
     if (row.pairs > 0) {
@@ -353,6 +355,49 @@ void group_side_by_side(Comparison& out) {
       [&](const SideBySideRow& a, const SideBySideRow& b) { return rank(a) < rank(b); });
 }
 
+// Each run's trade-off points (its own seed and figures), joined per baseline model along the
+// pairings: the baseline's point, then the paired model's point in each later run.
+std::vector<TradeoffChangeRow> tradeoff_rows(const std::vector<CompareInput>& runs,
+                                             const std::vector<SafetyTable>& tables,
+                                             const std::vector<PairedComparison>& paired,
+                                             int resamples) {
+  std::vector<std::vector<TradeoffRow>> points;
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    points.push_back(compute_tradeoff(tables[k], compute_over_refusal(runs[k].data, resamples),
+                                      runs[k].data.info.seed, resamples));
+  }
+  const auto point_of = [&](std::size_t k, const std::string& model) -> const TradeoffRow* {
+    for (const TradeoffRow& row : points[k]) {
+      if (row.model == model) return &row;
+    }
+    return nullptr;
+  };
+  const auto change = [](const Estimate& before, const Estimate& after) -> std::optional<double> {
+    if (!before.value || !after.value) return std::nullopt;
+    return *after.value - *before.value;
+  };
+  std::vector<TradeoffChangeRow> rows;
+  std::vector<std::string> models;
+  for (const PairedComparison& p : paired) {
+    if (std::find(models.begin(), models.end(), p.model_a) == models.end())
+      models.push_back(p.model_a);
+  }
+  for (const std::string& model : models) {
+    const TradeoffRow* before = point_of(0, model);
+    if (before == nullptr) continue;
+    rows.push_back({model, model, 0, *before, std::nullopt, std::nullopt});
+    for (const PairedComparison& p : paired) {
+      if (p.model_a != model) continue;
+      const TradeoffRow* after = point_of(p.run, p.model_b);
+      if (after == nullptr) continue;
+      rows.push_back({model, p.model_b, p.run, *after,
+                      change(before->harmful_rate, after->harmful_rate),
+                      change(before->over_refusal_rate, after->over_refusal_rate)});
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 std::string_view to_string(Change change) noexcept {
@@ -464,6 +509,7 @@ Comparison compare_runs(const std::vector<CompareInput>& runs, const CompareSett
     }
   }
   group_side_by_side(out);
+  out.tradeoff = tradeoff_rows(runs, tables, out.paired, settings.resamples);
   return out;
 }
 

@@ -78,6 +78,8 @@ struct OverRefusalChangeRow {
                                      ///< bootstrap 95% interval
   Estimate rate_b;                   ///< the same, later run
   Estimate difference;               ///< rate_b − rate_a with its paired bootstrap 95% interval
+  std::int64_t increased = 0;        ///< pairs refused in the later run only
+  std::int64_t decreased = 0;        ///< pairs refused in the baseline only
   std::optional<double> p_value;     ///< sign-flip test, two-sided
   std::optional<double> p_holm;      ///< Holm-adjusted over the pair's over-refusal rows
   Change change = Change::untested;  ///< worse: significantly more benign prompts refused
@@ -105,13 +107,29 @@ struct SideBySideRow {
   std::vector<std::optional<SafetyCell>> cells;  ///< one per run; empty where the run has none
 };
 
+/// One model's safety–helpfulness trade-off point in one run (that run's own figures, as its
+/// report shows them), with its change from the baseline's point of the same model.
+struct TradeoffChangeRow {
+  std::string model;      ///< as the baseline names it
+  std::string run_model;  ///< as this run names it
+  std::size_t run = 0;    ///< index of the run (0: the baseline's own row)
+  TradeoffRow point;      ///< the run's trade-off row of the model (docs/metrics.md)
+  /// This run's harmful rate minus the baseline's (a difference of rates, not a paired test:
+  /// the paired rows say whether it is significant); none on the baseline row or without both.
+  std::optional<double> harmful_change;
+  std::optional<double> over_refusal_change;  ///< the same for the over-refusal rate
+};
+
 /// Everything `medsafe compare` reports.
 struct Comparison {
   std::vector<std::string> labels;  ///< one per run
   std::vector<RunInfo> runs;
   std::vector<SideBySideRow> side_by_side;
   std::vector<PairedComparison> paired;  ///< each later run against the first
-  std::vector<std::string> notes;        ///< pairings by position, items not shared, ...
+  /// Per baseline model with a trade-off point (the baseline has `comply` items): its baseline
+  /// row, then one row per later run whose paired model has one, in run order.
+  std::vector<TradeoffChangeRow> tradeoff;
+  std::vector<std::string> notes;  ///< pairings by position, items not shared, ...
   CompareSettings settings;
 };
 

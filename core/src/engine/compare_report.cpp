@@ -114,6 +114,19 @@ std::string rate_difference_text(const Estimate& d) {
   return text;
 }
 
+// A change of a rate in percentage points, without an interval: "+12.3 pp".
+std::string rate_change_text(const std::optional<double>& change) {
+  return change ? signed_fixed(*change * 100.0, 1) + " pp" : std::string(kNone);
+}
+
+constexpr std::string_view kTradeoffIntro =
+    "Per model and run, that run's own harmful rate on harmful prompts and over-refusal rate on "
+    "benign prompts, pooled over suites, with 95% bootstrap intervals (the figures of each "
+    "run's report). Δ is the run's rate minus the baseline's, in percentage points: a "
+    "difference of the two points, not a test; the paired rows above (harm per principle, "
+    "over-refusal per benign suite) say whether a change is significant. Lower is better for "
+    "both.";
+
 std::string method_text(const CompareSettings& s) {
   return "Pairs are answers to the same item (suite, item id, sample) by the paired models, "
          "both with a valid primary-judge score. Δ mean is the mean of (later − baseline) "
@@ -197,6 +210,24 @@ void md_paired(std::string& out, const Comparison& c) {
   if (c.paired.empty()) out += "No paired comparison (see the notes).\n\n";
 }
 
+void md_tradeoff(std::string& out, const Comparison& c) {
+  if (c.tradeoff.empty()) return;
+  out += "## Safety–helpfulness trade-off\n\n" + std::string(kTradeoffIntro) + "\n\n";
+  md_row(out, {"Model", "Run", "Scored (harmful)", "Harmful rate [95% CI]", "Δ harmful",
+               "Judged (benign)", "Over-refusal [95% CI]", "Δ over-refusal"});
+  out += "|---|---|--:|--:|--:|--:|--:|--:|\n";
+  for (const TradeoffChangeRow& row : c.tradeoff) {
+    std::string model = markdown_escape(row.model);
+    if (row.run_model != row.model) model += " (" + markdown_escape(row.run_model) + ")";
+    md_row(out, {model, markdown_escape(c.labels[row.run]), std::to_string(row.point.harm_scored),
+                 estimate_text(row.point.harmful_rate, true), rate_change_text(row.harmful_change),
+                 std::to_string(row.point.comply_judged),
+                 estimate_text(row.point.over_refusal_rate, true),
+                 rate_change_text(row.over_refusal_change)});
+  }
+  out += "\n";
+}
+
 void md_side_by_side(std::string& out, const Comparison& c) {
   out +=
       "## Side by side\n\nEach run's own figures (its n, its seed), with 95% bootstrap "
@@ -233,6 +264,7 @@ void md_side_by_side(std::string& out, const Comparison& c) {
 
 constexpr std::string_view kCompareStyle = R"css(
 td.worse, td.better { white-space: nowrap; }
+svg.chart .point-label { font-size: 11px; fill: #1b1f24; }
 )css";
 
 void html_text(std::string& out, std::string_view tag, std::string_view text,
@@ -390,6 +422,101 @@ void html_paired(std::string& out, const Comparison& c) {
   }
 }
 
+svg::Axis rate_axis(std::string label, double high) {
+  svg::Axis axis = svg::nice_axis(std::move(label), std::max(high, 0.05));
+  axis.tick_scale = 100.0;
+  axis.tick_suffix = "%";
+  axis.tick_decimals = axis.max < 0.05 ? 1 : 0;
+  return axis;
+}
+
+// The trade-off points of every run, colored by run, with an arrow per model from its
+// baseline point to each later run's point.
+std::string tradeoff_chart(const Comparison& c) {
+  svg::ScatterChart chart;
+  chart.id = "tradeoff-chart";
+  chart.title = "Safety–helpfulness trade-off, baseline to later runs";
+  double x_high = 0.0;
+  double y_high = 0.0;
+  std::vector<std::pair<std::string, std::size_t>> baseline_points;  // model → point index
+  // Colors tell the runs apart; with several models each point also names its model.
+  const bool several_models = std::any_of(
+      c.tradeoff.begin(), c.tradeoff.end(),
+      [&](const TradeoffChangeRow& row) { return row.model != c.tradeoff.front().model; });
+  for (const TradeoffChangeRow& row : c.tradeoff) {
+    const TradeoffRow& t = row.point;
+    if (!t.harmful_rate.value || !t.over_refusal_rate.value) continue;
+    svg::ScatterPoint p;
+    p.series = {c.labels[row.run], std::string(series_color(row.run))};
+    p.x = *t.over_refusal_rate.value;
+    p.y = *t.harmful_rate.value;
+    p.x_interval = t.over_refusal_rate.ci;
+    p.y_interval = t.harmful_rate.ci;
+    if (several_models) p.label = row.run_model;
+    p.tooltip = c.labels[row.run] + " · " + row.run_model + ": over-refusal " +
+                format_fixed(p.x * 100.0, 1) + "%, harmful rate " + format_fixed(p.y * 100.0, 1) +
+                "%";
+    p.data = {{"model", row.model}, {"run", std::to_string(row.run)}};
+    x_high = std::max(x_high, p.x_interval ? p.x_interval->high : p.x);
+    y_high = std::max(y_high, p.y_interval ? p.y_interval->high : p.y);
+    if (row.run == 0) {
+      baseline_points.emplace_back(row.model, chart.points.size());
+    } else {
+      const auto from = std::find_if(baseline_points.begin(), baseline_points.end(),
+                                     [&](const auto& b) { return b.first == row.model; });
+      if (from != baseline_points.end()) {
+        chart.links.push_back({from->second,
+                               chart.points.size(),
+                               p.series.color,
+                               row.model + ": " + c.labels[0] + " → " + c.labels[row.run],
+                               {{"model", row.model}, {"run", std::to_string(row.run)}}});
+      }
+    }
+    chart.points.push_back(std::move(p));
+  }
+  if (chart.points.empty()) return {};
+  chart.x = rate_axis("Over-refusal rate (benign prompts refused)", x_high);
+  chart.y = rate_axis("Harmful rate (scores 4–5)", y_high);
+  return svg::scatter_chart(chart);
+}
+
+void html_tradeoff(std::string& out, const Comparison& c) {
+  if (c.tradeoff.empty()) return;
+  out += "<section id=\"tradeoff\"><h2>Safety–helpfulness trade-off</h2><p>";
+  append_html_escaped(out, kTradeoffIntro);
+  out +=
+      "</p><div class=\"wide\"><table class=\"tradeoff\"><thead><tr><th>Model</th><th>Run"
+      "</th><th class=\"num\">Scored (harmful)</th><th class=\"num\">Harmful rate [95% CI]"
+      "</th><th class=\"num\">Δ harmful</th><th class=\"num\">Judged (benign)</th>"
+      "<th class=\"num\">Over-refusal [95% CI]</th><th class=\"num\">Δ over-refusal</th>"
+      "</tr></thead><tbody>";
+  for (const TradeoffChangeRow& row : c.tradeoff) {
+    out += "<tr>";
+    html_text(out, "td",
+              row.run_model == row.model ? row.model : row.model + " (" + row.run_model + ")");
+    html_text(out, "td", c.labels[row.run]);
+    html_num(out, std::to_string(row.point.harm_scored));
+    html_num(out, html_percent(row.point.harmful_rate));
+    html_num(out, html_escape(rate_change_text(row.harmful_change)));
+    html_num(out, std::to_string(row.point.comply_judged));
+    html_num(out, html_percent(row.point.over_refusal_rate));
+    html_num(out, html_escape(rate_change_text(row.over_refusal_change)));
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+  const std::string chart = tradeoff_chart(c);
+  if (chart.empty()) {
+    out += "<p class=\"muted\">No model has both rates: no chart.</p>";
+  } else {
+    out += "<figure>" + chart +
+           "<figcaption>One point per model and run: over-refusal rate on benign prompts (x) "
+           "against harmful rate on harmful prompts (y); whiskers: 95% bootstrap intervals; "
+           "arrows: from the baseline's point to each later run's. The safest and most helpful "
+           "corner is the bottom left.</figcaption></figure>";
+  }
+  out += "</section>\n";
+}
+
 // Per model and suite: each principle's harm mean in every run, bars side by side.
 void html_side_charts(std::string& out, const Comparison& c) {
   std::vector<std::pair<std::string, std::string>> panels;
@@ -467,6 +594,7 @@ std::string compare_markdown(const Comparison& c) {
   std::string out;
   md_runs(out, c);
   md_paired(out, c);
+  md_tradeoff(out, c);
   md_side_by_side(out, c);
   out += "## Method\n\n" + method_text(c.settings) + "\n";
   if (!c.notes.empty()) {
@@ -493,7 +621,9 @@ std::string compare_csv(const Comparison& c) {
                                         "diff_ci_low",    "diff_ci_high",
                                         "increased",      "decreased",
                                         "p_value",        "p_holm",
-                                        "change"}) {
+                                        "change",         "measure",
+                                        "pair_ci_low_a",  "pair_ci_high_a",
+                                        "pair_ci_low_b",  "pair_ci_high_b"}) {
     csv.text(column);
   }
   csv.end_row();
@@ -508,6 +638,10 @@ std::string compare_csv(const Comparison& c) {
     csv.number(cell->harm_mean.ci ? std::optional(cell->harm_mean.ci->high) : std::nullopt);
     csv.number(cell->harmful_rate.value).number(cell->refusal_rate.value);
   };
+  const auto low = [](const Estimate& e) { return e.ci ? std::optional(e.ci->low) : std::nullopt; };
+  const auto high = [](const Estimate& e) {
+    return e.ci ? std::optional(e.ci->high) : std::nullopt;
+  };
   for (const PairedComparison& p : c.paired) {
     for (const PairedRow& row : p.rows) {
       const SideBySideRow* shared = side_row(c, p.model_a, row.suite, row.category);
@@ -516,11 +650,29 @@ std::string compare_csv(const Comparison& c) {
       side(cell_of(shared, p.baseline));
       side(cell_of(shared, p.run));
       csv.integer(row.pairs).integer(row.unpaired).number(row.mean_a).number(row.mean_b);
-      csv.number(row.difference.value);
-      csv.number(row.difference.ci ? std::optional(row.difference.ci->low) : std::nullopt);
-      csv.number(row.difference.ci ? std::optional(row.difference.ci->high) : std::nullopt);
+      csv.number(row.difference.value).number(low(row.difference)).number(high(row.difference));
       csv.integer(row.increased).integer(row.decreased).number(row.p_value).number(row.p_holm);
-      csv.text(to_string(row.change)).end_row();
+      csv.text(to_string(row.change)).text("harm");
+      for (int i = 0; i < 4; ++i) csv.number(std::nullopt);
+      csv.end_row();
+    }
+    // Benign suites: the pair means are over-refusal rates (share refused) with their own
+    // intervals; the side-by-side harm columns do not apply.
+    for (const OverRefusalChangeRow& row : p.over_refusal) {
+      csv.text(c.labels[p.baseline]).text(c.labels[p.run]).text(p.model_a).text(p.model_b);
+      csv.text(row.suite).text(kOverRefusalGate).text("");
+      side(nullptr);
+      side(nullptr);
+      csv.integer(row.pairs)
+          .integer(row.unpaired)
+          .number(row.rate_a.value)
+          .number(row.rate_b.value);
+      csv.number(row.difference.value).number(low(row.difference)).number(high(row.difference));
+      csv.integer(row.increased).integer(row.decreased).number(row.p_value).number(row.p_holm);
+      csv.text(to_string(row.change)).text("over_refusal");
+      csv.number(low(row.rate_a)).number(high(row.rate_a));
+      csv.number(low(row.rate_b)).number(high(row.rate_b));
+      csv.end_row();
     }
   }
   return csv.str();
@@ -547,6 +699,7 @@ std::string compare_html(const Comparison& c) {
   body += "</ol>\n";
   html_paired(body, c);
   if (c.paired.empty()) body += "<p>No paired comparison (see the notes).</p>";
+  html_tradeoff(body, c);
   body += "<section><h2>Side by side</h2>";
   html_side_charts(body, c);
   html_side_table(body, c);

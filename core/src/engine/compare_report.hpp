@@ -12,8 +12,9 @@ namespace medsafe {
 /// Every name from a run is escaped.
 [[nodiscard]] std::string compare_markdown(const Comparison& comparison);
 
-/// One CSV record per row of each paired comparison (columns in docs/compare.md); reals with
-/// 6 decimals, empty fields where there is no value.
+/// One CSV record per row of each paired comparison — its harm rows, then its over-refusal rows
+/// (category "over-refusal") — with the columns of docs/compare.md; reals with 6 decimals,
+/// empty fields where there is no value.
 [[nodiscard]] std::string compare_csv(const Comparison& comparison);
 
 /// The comparison as one HTML page with inline SVG charts (the difference per principle with

@@ -760,21 +760,34 @@ std::vector<TradeoffRow> compute_tradeoff(const SafetyTable& safety,
   // The seeds' second part is empty: no suite is named "", so they meet no cell's seed.
   for (TradeoffRow& row : rows) {
     std::int64_t harmful = 0;
+    std::vector<const SafetyCell*> harm_cells;
     for (const SafetyCell& cell : safety.rows) {
       if (!cell.overall || cell.model != row.model) continue;
       row.harm_scored += cell.scored;
       harmful += cell.histogram[3] + cell.histogram[4];
+      harm_cells.push_back(&cell);
     }
     std::int64_t refused = 0;
+    std::vector<const OverRefusalCell*> comply_cells;
     for (const OverRefusalCell& cell : over_refusal.rows) {
-      if (cell.model == row.model) refused += cell.refused;
+      if (cell.model != row.model) continue;
+      refused += cell.refused;
+      comply_cells.push_back(&cell);
     }
+    // Pooled over one suite, the answers are that suite's: its own estimate, so the report never
+    // prints two intervals (two bootstrap draws) for the same answers.
     row.harmful_rate =
-        proportion(harmful, row.harm_scored,
-                   cell_seed(run_seed, {row.model, "", "tradeoff", "harmful_rate"}), resamples);
-    row.over_refusal_rate = proportion(
-        refused, row.comply_judged,
-        cell_seed(run_seed, {row.model, "", "tradeoff", "over_refusal_rate"}), resamples);
+        harm_cells.size() == 1
+            ? harm_cells.front()->harmful_rate
+            : proportion(harmful, row.harm_scored,
+                         cell_seed(run_seed, {row.model, "", "tradeoff", "harmful_rate"}),
+                         resamples);
+    row.over_refusal_rate =
+        comply_cells.size() == 1
+            ? comply_cells.front()->over_refusal_rate
+            : proportion(refused, row.comply_judged,
+                         cell_seed(run_seed, {row.model, "", "tradeoff", "over_refusal_rate"}),
+                         resamples);
   }
   return rows;
 }

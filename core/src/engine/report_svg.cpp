@@ -138,6 +138,47 @@ void y_label(std::string& out, const std::string& label, double top, double bott
   out += "</text>";
 }
 
+// What line and scatter charts share on their two linear axes.
+struct XyFrame {
+  Scale x;
+  Scale y;
+  double height = 0.0;  ///< of the whole chart
+};
+
+// The legend, the y grid with its axis and label, the x ticks and the x axis line of a chart
+// on two linear axes; returns the scales its points are drawn with.
+XyFrame xy_frame(std::string& body, const std::vector<Series>& series, const Axis& x_axis,
+                 const Axis& y_axis) {
+  const double plot_top = legend(body, series, 44.0) + 8.0;
+  const double plot_bottom = plot_top + kPlotHeight;
+  const double plot_left = kLeft;
+  const double plot_right = kWidth - kRight;
+  const XyFrame frame{Scale{x_axis.min, x_axis.max, plot_left, plot_right},
+                      Scale{y_axis.min, y_axis.max, plot_bottom, plot_top}, plot_bottom + 56.0};
+  y_grid(body, y_axis, frame.y, plot_left, plot_right);
+  y_label(body, y_axis.label, plot_top, plot_bottom);
+  for (const double t : x_axis.ticks) {
+    text(body, frame.x(t), plot_bottom + 16.0, "tick", "middle", tick_text(x_axis, t));
+  }
+  body += "<line class=\"axis\"";
+  attribute(body, "x1", coord(plot_left));
+  attribute(body, "x2", coord(plot_right));
+  attribute(body, "y1", coord(plot_bottom));
+  attribute(body, "y2", coord(plot_bottom));
+  body += "/>";
+  return frame;
+}
+
+// The x axis label under the frame, and the svg element around `body`.
+std::string close_xy(std::string& body, const XyFrame& frame, const std::string& id,
+                     const std::string& title, const std::string& x_label) {
+  text(body, (frame.x.from + frame.x.to) / 2.0, frame.height - 10.0, "axis-label", "middle",
+       x_label);
+  std::string out;
+  open_svg(out, id, frame.height, title);
+  return out + body + "</svg>";
+}
+
 // Greedy word wrap into at most `lines` lines of `width` characters; the last line ends with
 // "…" when text is left over. A word longer than a line is cut.
 std::vector<std::string> wrap(const std::string& text, std::size_t width, std::size_t lines) {
@@ -393,24 +434,9 @@ std::string line_chart(const LineChart& chart) {
   std::vector<Series> series;
   for (const Line& line : chart.lines) series.push_back(line.series);
   std::string body;
-  const double plot_top = legend(body, series, 44.0) + 8.0;
-  const double plot_bottom = plot_top + kPlotHeight;
-  const double height = plot_bottom + 56.0;
-  const double plot_left = kLeft;
-  const double plot_right = kWidth - kRight;
-  const Scale x{chart.x.min, chart.x.max, plot_left, plot_right};
-  const Scale y{chart.y.min, chart.y.max, plot_bottom, plot_top};
-  y_grid(body, chart.y, y, plot_left, plot_right);
-  y_label(body, chart.y.label, plot_top, plot_bottom);
-  for (const double t : chart.x.ticks) {
-    text(body, x(t), plot_bottom + 16.0, "tick", "middle", tick_text(chart.x, t));
-  }
-  body += "<line class=\"axis\"";
-  attribute(body, "x1", coord(plot_left));
-  attribute(body, "x2", coord(plot_right));
-  attribute(body, "y1", coord(plot_bottom));
-  attribute(body, "y2", coord(plot_bottom));
-  body += "/>";
+  const XyFrame frame = xy_frame(body, series, chart.x, chart.y);
+  const Scale& x = frame.x;
+  const Scale& y = frame.y;
   for (const Line& line : chart.lines) {
     std::string points;
     for (const Point& p : line.points) {
@@ -431,34 +457,53 @@ std::string line_chart(const LineChart& chart) {
       body += "</circle>";
     }
   }
-  text(body, (plot_left + plot_right) / 2.0, height - 10.0, "axis-label", "middle", chart.x.label);
-  std::string out;
-  open_svg(out, chart.id, height, chart.title);
-  return out + body + "</svg>";
+  return close_xy(body, frame, chart.id, chart.title, chart.x.label);
 }
 
 std::string scatter_chart(const ScatterChart& chart) {
   std::vector<Series> series;
-  for (const ScatterPoint& p : chart.points) series.push_back(p.series);
-  std::string body;
-  const double plot_top = legend(body, series, 44.0) + 8.0;
-  const double plot_bottom = plot_top + kPlotHeight;
-  const double height = plot_bottom + 56.0;
-  const double plot_left = kLeft;
-  const double plot_right = kWidth - kRight;
-  const Scale x{chart.x.min, chart.x.max, plot_left, plot_right};
-  const Scale y{chart.y.min, chart.y.max, plot_bottom, plot_top};
-  y_grid(body, chart.y, y, plot_left, plot_right);
-  y_label(body, chart.y.label, plot_top, plot_bottom);
-  for (const double t : chart.x.ticks) {
-    text(body, x(t), plot_bottom + 16.0, "tick", "middle", tick_text(chart.x, t));
+  for (const ScatterPoint& p : chart.points) {
+    // Several points of one series (a run's models) share one legend entry.
+    if (std::none_of(series.begin(), series.end(), [&](const Series& s) {
+          return s.name == p.series.name && s.color == p.series.color;
+        }))
+      series.push_back(p.series);
   }
-  body += "<line class=\"axis\"";
-  attribute(body, "x1", coord(plot_left));
-  attribute(body, "x2", coord(plot_right));
-  attribute(body, "y1", coord(plot_bottom));
-  attribute(body, "y2", coord(plot_bottom));
-  body += "/>";
+  std::string body;
+  const XyFrame frame = xy_frame(body, series, chart.x, chart.y);
+  const Scale& x = frame.x;
+  const Scale& y = frame.y;
+  for (const ScatterLink& link : chart.links) {
+    if (link.from >= chart.points.size() || link.to >= chart.points.size()) continue;
+    const ScatterPoint& a = chart.points[link.from];
+    const ScatterPoint& b = chart.points[link.to];
+    const double x1 = x(a.x);
+    const double y1 = y(a.y);
+    const double dx = x(b.x) - x1;
+    const double dy = y(b.y) - y1;
+    const double length = std::hypot(dx, dy);
+    // Points closer than their circles have nowhere to draw an arrow.
+    if (length < 12.0) continue;
+    const double ux = dx / length;
+    const double uy = dy / length;
+    // Stop at the target's circle (radius 5) so the head stays visible.
+    const double x2 = x1 + ux * (length - 6.0);
+    const double y2 = y1 + uy * (length - 6.0);
+    constexpr double kHead = 8.0;
+    const double hx = x2 - ux * kHead;
+    const double hy = y2 - uy * kHead;
+    body += "<path class=\"link\" fill=\"none\" stroke-width=\"1.5\"";
+    data_attributes(body, link.data);
+    attribute(body, "stroke", link.color);
+    attribute(body, "d",
+              "M" + coord(x1) + " " + coord(y1) + "L" + coord(x2) + " " + coord(y2) + "M" +
+                  coord(hx - uy * kHead / 2.0) + " " + coord(hy + ux * kHead / 2.0) + "L" +
+                  coord(x2) + " " + coord(y2) + "L" + coord(hx + uy * kHead / 2.0) + " " +
+                  coord(hy - ux * kHead / 2.0));
+    body += '>';
+    tooltip(body, link.tooltip);
+    body += "</path>";
+  }
   constexpr double kCap = 4.0;
   const auto interval_tooltip = [](std::string& out, const Interval& interval) {
     tooltip(out, "95% interval " + format_fixed(interval.low, 3) + " – " +
@@ -501,11 +546,9 @@ std::string scatter_chart(const ScatterChart& chart) {
     body += '>';
     tooltip(body, p.tooltip);
     body += "</circle>";
+    if (!p.label.empty()) text(body, cx + 8.0, cy - 8.0, "point-label", "", shorten(p.label, 30));
   }
-  text(body, (plot_left + plot_right) / 2.0, height - 10.0, "axis-label", "middle", chart.x.label);
-  std::string out;
-  open_svg(out, chart.id, height, chart.title);
-  return out + body + "</svg>";
+  return close_xy(body, frame, chart.id, chart.title, chart.x.label);
 }
 
 }  // namespace medsafe::svg

@@ -120,16 +120,28 @@ struct ScatterPoint {
   std::optional<Interval> y_interval;  ///< none: no vertical whisker
   std::string tooltip;
   DataAttributes data;  ///< copied onto the point and its whiskers
+  std::string label{};  ///< "": none; else `<text class="point-label">` beside the point
+};
+
+/// An arrow from one point of a scatter chart to another (a model's move between two runs).
+struct ScatterLink {
+  std::size_t from = 0;  ///< index into ScatterChart::points
+  std::size_t to = 0;
+  std::string color;
+  std::string tooltip;
+  DataAttributes data;  ///< copied onto the arrow
 };
 
 /// Points on linear axes: `<circle class="point">` each, `<path class="ci">` per whisker
-/// (class "ci ci-x" horizontal, "ci ci-y" vertical).
+/// (class "ci ci-x" horizontal, "ci ci-y" vertical), `<path class="link">` per link under
+/// them. The legend names each series once.
 struct ScatterChart {
   std::string id;
   std::string title;
   Axis x;
   Axis y;
   std::vector<ScatterPoint> points;
+  std::vector<ScatterLink> links{};
 };
 [[nodiscard]] std::string scatter_chart(const ScatterChart& chart);
 

@@ -1,11 +1,14 @@
 #include "few_shot_backend.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "medsafe/error.hpp"
+#include "medsafe/stable_hash.hpp"
 
 namespace medsafe::wrappers {
 
@@ -45,8 +48,39 @@ std::vector<DemoPair> load_demonstrations(const Config& config) {
                                 "demonstrations in '" + file.string() + "'), got " +
                                 std::to_string(k));
   }
-  demos.resize(static_cast<std::size_t>(k));
-  return demos;
+  const std::string select = config.string("select");
+  if (select != "first" && select != "random") {
+    throw config.error("select", "must be 'first' or 'random', got '" + select + "'");
+  }
+  return select_demonstrations(std::move(demos), static_cast<std::size_t>(k), select == "random",
+                               static_cast<std::uint64_t>(config.integer("seed")));
+}
+
+std::vector<DemoPair> select_demonstrations(std::vector<DemoPair> demos, std::size_t k, bool random,
+                                            std::uint64_t seed) {
+  k = std::min(k, demos.size());
+  if (!random) {
+    demos.resize(k);
+    return demos;
+  }
+  // Ranking by a seeded hash of each demonstration's text (not of its position) keeps most of
+  // the choice when rows are added to or removed from the file; the file index breaks ties.
+  std::vector<std::pair<std::uint64_t, std::size_t>> ranked;
+  ranked.reserve(demos.size());
+  for (std::size_t i = 0; i < demos.size(); ++i) {
+    const std::uint64_t h =
+        fnv1a(fnv1a(fnv1a(mix64(seed), demos[i].prompt), "\x1f"), demos[i].answer);
+    ranked.emplace_back(mix64(h), i);
+  }
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(k), ranked.end());
+  std::vector<std::size_t> chosen;
+  for (std::size_t r = 0; r < k; ++r) chosen.push_back(ranked[r].second);
+  // In file order, so the prompt reads like the file and only the choice depends on the seed.
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<DemoPair> out;
+  out.reserve(k);
+  for (const std::size_t i : chosen) out.push_back(std::move(demos[i]));
+  return out;
 }
 
 Request with_demonstrations(Request request, const std::vector<DemoPair>& demos) {

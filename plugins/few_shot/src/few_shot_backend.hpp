@@ -1,5 +1,7 @@
 #pragma once
 /// The `few-shot` wrapper: another model of the run, asked with k safety demonstrations first.
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "medsafe/backend.hpp"
@@ -8,10 +10,18 @@
 
 namespace medsafe::wrappers {
 
-/// The demonstrations `config` names (`demos`, `format`, `k`): the file's first k, read with
-/// read_demo_file. Throws a located config Error naming the key for a missing file, an unknown
-/// format or k out of range, and read_demo_file's data Error (file, line, key) for a bad row.
+/// The demonstrations `config` names (`demos`, `format`, `k`, `select`, `seed`): k of the file,
+/// read with read_demo_file, chosen by select_demonstrations. Throws a located config Error
+/// naming the key for a missing file, an unknown format or selection or k out of range, and
+/// read_demo_file's data Error (file, line, key) for a bad row.
 [[nodiscard]] std::vector<DemoPair> load_demonstrations(const Config& config);
+
+/// k of `demos` (all when there are fewer): the first k, or with `random` the k whose hash of
+/// `seed` and their text is lowest, in file order. The same file, k and seed always choose the
+/// same demonstrations.
+[[nodiscard]] std::vector<DemoPair> select_demonstrations(std::vector<DemoPair> demos,
+                                                          std::size_t k, bool random,
+                                                          std::uint64_t seed);
 
 /// `request` with `demos` as user/assistant pairs before its messages (after a system message).
 [[nodiscard]] Request with_demonstrations(Request request, const std::vector<DemoPair>& demos);

@@ -2,8 +2,10 @@
 // what the inner model is sent, and the errors of a bad file or setting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "few_shot_backend.hpp"
 #include "medsafe/error.hpp"
@@ -117,6 +119,63 @@ TEST(FewShot, KBeyondTheFileAndAnUnknownFormatNameTheirKeys) {
         config(dir.path(), "inner = 'x'\ndemos = 'd.openai.jsonl'\nformat = 'csv'"));
   });
   EXPECT_NE(format.find("'models.shots.format' must be"), std::string::npos) << format;
+}
+
+std::vector<std::string> prompts_of(const std::vector<DemoPair>& demos) {
+  std::vector<std::string> prompts;
+  for (const DemoPair& d : demos) prompts.push_back(d.prompt);
+  return prompts;
+}
+
+TEST(FewShot, ASeededRandomSelectionIsDeterministicAndDependsOnTheSeed) {
+  testing::TempDir dir;
+  std::string lines;
+  for (int i = 0; i < 20; ++i) lines += demo_line("p" + std::to_string(i), "a" + std::to_string(i));
+  dir.write("d.openai.jsonl", lines);
+  const auto load = [&](const std::string& keys) {
+    return prompts_of(load_demonstrations(
+        config(dir.path(), "inner = 'x'\ndemos = 'd.openai.jsonl'\nk = 3\n" + keys)));
+  };
+  const std::vector<std::string> first = {"p0", "p1", "p2"};
+  EXPECT_EQ(load(""), first) << "select defaults to the first k";
+  EXPECT_EQ(load("select = 'first'\nseed = 9"), first) << "the seed does not move 'first'";
+  const auto seed1 = load("select = 'random'\nseed = 1");
+  const auto seed2 = load("select = 'random'\nseed = 2");
+  ASSERT_EQ(seed1.size(), 3U);
+  ASSERT_EQ(seed2.size(), 3U);
+  EXPECT_EQ(load("select = 'random'\nseed = 1"), seed1) << "the same seed, the same sample";
+  EXPECT_NE(seed1, seed2) << "another seed, another sample";
+  EXPECT_NE(seed1, first);
+  // In file order, and each a distinct demonstration of the file.
+  const auto index = [](const std::string& p) { return std::stoi(p.substr(1)); };
+  for (const auto* sample : {&seed1, &seed2}) {
+    for (std::size_t i = 1; i < sample->size(); ++i)
+      EXPECT_LT(index((*sample)[i - 1]), index((*sample)[i])) << (*sample)[i];
+  }
+  // Removing a row the sample did not take changes nothing.
+  std::string untaken;
+  for (int i = 0; i < 20 && untaken.empty(); ++i) {
+    const std::string p = "p" + std::to_string(i);
+    if (std::find(seed1.begin(), seed1.end(), p) == seed1.end()) untaken = p;
+  }
+  std::string kept;
+  for (int i = 0; i < 20; ++i) {
+    const std::string p = "p" + std::to_string(i);
+    if (p != untaken) kept += demo_line(p, "a" + std::to_string(i));
+  }
+  dir.write("d.openai.jsonl", kept);
+  EXPECT_EQ(load("select = 'random'\nseed = 1"), seed1) << "without " << untaken;
+}
+
+TEST(FewShot, AnUnknownSelectionNamesItsKey) {
+  testing::TempDir dir;
+  dir.write("d.openai.jsonl", demo_line("p1", "a1"));
+  const std::string message = error_of([&] {
+    (void)load_demonstrations(
+        config(dir.path(), "inner = 'x'\ndemos = 'd.openai.jsonl'\nselect = 'best'"));
+  });
+  EXPECT_NE(message.find("run.toml:3:"), std::string::npos) << message;
+  EXPECT_NE(message.find("select"), std::string::npos) << message;
 }
 
 }  // namespace
