@@ -4,7 +4,6 @@
 #include <atomic>
 #include <exception>
 
-#include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/json_text.hpp"
 
@@ -267,10 +266,9 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   const bool all = parts == Parts::all;
   for (ComponentSpec& spec : all ? run_.models : none) {
     ModelSlot& slot = add<ModelSlot>(spec);
-    slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.under_test = spec.core.boolean("under_test");
     slot.target = model_target(slot.config, *pending_models_.back().factory->manifest, log_);
-    slot.fail_fast_after = FailFast::from_config(spec.core).after();
+    slot.flow = FlowSettings::from_config(spec.core);
     slot.max_response_bytes = max_response_bytes(spec.core);
   }
   for (ComponentSpec& spec : run_.suites) {

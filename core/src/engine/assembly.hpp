@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/flow_control.hpp"
 #include "engine/plugin_catalog.hpp"
 #include "engine/run_data.hpp"
 #include "engine/run_file.hpp"
@@ -39,10 +40,9 @@ struct ModelSlot {
   const ComponentSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Backend> backend;  ///< guarded: plugin exceptions become failed responses
-  int concurrency = 1;
+  FlowSettings flow;                 ///< concurrency, rate limits, retries, fail_fast_after
   bool under_test = true;
   ModelTarget target;
-  std::int64_t fail_fast_after = 0;    ///< its fail_fast_after, checked (0: never)
   std::size_t max_response_bytes = 0;  ///< its max_response_bytes, checked (0: no limit)
 };
 
