@@ -143,6 +143,41 @@ TEST(FailFast, AnAnswerOrAnotherFailureFirstDisarmsIt) {
   EXPECT_THROW((void)FailFast::from_config(model_config("fail_fast_after = -1\n")), Error);
 }
 
+TEST(FlowSettings, ReadsAModelsFlowControlAndRetryKeysOnce) {
+  const FlowSettings defaults = FlowSettings::from_config(model_config());
+  EXPECT_EQ(defaults.gate.concurrency, 8);
+  EXPECT_EQ(defaults.fail_fast_after, 20);
+  EXPECT_EQ(defaults.retry.max_attempts, RetryPolicy::from_config(model_config()).max_attempts);
+
+  const FlowSettings s = FlowSettings::from_config(
+      model_config("concurrency = 3\nadaptive_concurrency = false\nrequests_per_minute = 60\n"
+                   "tokens_per_minute = 1000\nmax_attempts = 2\nretry_on = [\"429\"]\n"
+                   "backoff_initial_ms = 10\nbackoff_max_ms = 20\nfail_fast_after = 5\n"));
+  EXPECT_EQ(s.gate.concurrency, 3);
+  EXPECT_FALSE(s.gate.adaptive);
+  EXPECT_DOUBLE_EQ(s.gate.requests_per_minute, 60);
+  EXPECT_DOUBLE_EQ(s.gate.tokens_per_minute, 1000);
+  EXPECT_EQ(s.retry.max_attempts, 2);
+  EXPECT_EQ(s.retry.on_status, std::vector<int>{429});
+  EXPECT_FALSE(s.retry.on_timeout);
+  EXPECT_EQ(s.retry.initial_backoff, milliseconds(10));
+  EXPECT_EQ(s.retry.max_backoff, milliseconds(20));
+  EXPECT_EQ(s.fail_fast_after, 5);
+}
+
+TEST(FlowSettings, ABadValueIsAnErrorNamingItsKey) {
+  for (const std::string_view bad :
+       {"requests_per_minute = -1\n", "max_attempts = 0\n", "fail_fast_after = -1\n"}) {
+    try {
+      (void)FlowSettings::from_config(model_config(bad));
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      const std::string key(bad.substr(0, bad.find(' ')));
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(TokenBucket, WaitsForRefill) {
   TokenBucket bucket(10.0, 2.0);  // 10 per second, burst of 2
   const TimePoint t0 = Clock::now();

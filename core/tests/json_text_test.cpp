@@ -27,6 +27,13 @@ TEST(JsonText, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(literal(std::string_view("\x00\x01\x1f\x7f", 4)), "<\"\\u0000\\u0001\\u001f\x7f\"");
 }
 
+TEST(JsonText, EscapedIsTheLiteralWithoutItsQuotes) {
+  EXPECT_EQ(json_escaped(""), "");
+  EXPECT_EQ(json_escaped("a\"b\\c\nd\x01"), "a\\\"b\\\\c\\nd\\u0001");
+  EXPECT_EQ(json_escaped("caf\xC3\xA9 \xFF"), "caf\xC3\xA9 \xFF");
+  EXPECT_EQ(json_escaped("\xFF", InvalidUtf8::replace), "\xEF\xBF\xBD");
+}
+
 TEST(JsonText, KeepsOrReplacesInvalidUtf8AsAsked) {
   const std::string_view text = "caf\xC3\xA9 \xFF \xE2\x82\xAC \xC0\xAF \xED\xA0\x80 \xE2\x82";
   EXPECT_EQ(literal(text), std::string("<\"") + std::string(text) + "\"");

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "medsafe/text.hpp"
 namespace medsafe::test {
 namespace {
 
@@ -26,18 +26,6 @@ using namespace std::chrono_literals;
 // Blocking calls wake this often to notice that the server is stopping.
 constexpr int kPollMs = 20;
 constexpr std::size_t kMaxRequestBytes = 16u << 20;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 std::string reason_phrase(int status) {
   switch (status) {
@@ -85,8 +73,8 @@ std::optional<ReceivedRequest> parse_head(std::string_view head) {
         head.substr(begin, eol == std::string_view::npos ? std::string_view::npos : eol - begin);
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    request.headers.emplace_back(lower(trim(line.substr(0, colon))),
-                                 std::string(trim(line.substr(colon + 1))));
+    request.headers.emplace_back(ascii_lower(trim(line.substr(0, colon), " \t")),
+                                 std::string(trim(line.substr(colon + 1), " \t")));
   }
   return request;
 }

@@ -23,6 +23,11 @@ enum class InvalidUtf8 : std::uint8_t {
 MEDSAFE_API void append_json_string(std::string& out, std::string_view text,
                                     InvalidUtf8 invalid = InvalidUtf8::keep);
 
+/// What append_json_string writes between the quotes: the form `text` takes inside a JSON
+/// string literal.
+[[nodiscard]] MEDSAFE_API std::string json_escaped(std::string_view text,
+                                                   InvalidUtf8 invalid = InvalidUtf8::keep);
+
 /// Length of the valid UTF-8 sequence starting at text[at], or 0 when it is not valid
 /// (overlong forms, UTF-16 surrogates, beyond U+10FFFF and cut sequences are not).
 [[nodiscard]] MEDSAFE_API std::size_t utf8_sequence_length(std::string_view text,

@@ -367,8 +367,8 @@ int validate_command(const RunOptions& options, const CommonOptions& common) {
   if (shard_plan) std::cout << "  " << describe_shard(*shard_plan) << "\n";
   for (const ModelSlot& m : assembly.models()) {
     std::cout << "  model " << m.spec->name << ": " << m.spec->plugin
-              << (m.under_test ? "" : " (judge model only)") << ", concurrency " << m.concurrency
-              << "\n";
+              << (m.under_test ? "" : " (judge model only)") << ", concurrency "
+              << m.flow.gate.concurrency << "\n";
   }
   for (const SuiteSlot& s : assembly.suites()) {
     std::cout << "  suite " << s.spec->name << ": " << s.spec->plugin << ", " << s.items.size()

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <exception>
 
-#include "engine/flow_control.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/json_text.hpp"
 
@@ -161,6 +160,55 @@ class GuardedJudge final : public Judge {
 
 }  // namespace
 
+// What a model, a suite and a judge differ in: the kind its plugin provides (which names it in
+// messages: "making the backend"), its core keys, its slots, the factory that makes it, where
+// it is kept, and the noun a cycle's message calls it by.
+template <>
+struct Assembly::Kind<ModelSlot> {
+  static constexpr ComponentKind kind = ComponentKind::backend;
+  static constexpr std::string_view noun = "model";
+  static constexpr auto slots = &Assembly::models_;
+  static constexpr auto pending = &Assembly::pending_models_;
+  static constexpr auto factory = &ComponentFactory::backend;
+  static constexpr auto made = &ModelSlot::backend;
+  static const ConfigSchema& core() { return model_core_schema(); }
+  static std::unique_ptr<Backend> guard(ModelSlot& slot, std::unique_ptr<Backend> backend,
+                                        const std::string& name, const Log& log) {
+    return std::make_unique<GuardedBackend>(name, std::move(backend), log, slot.max_response_bytes);
+  }
+};
+
+template <>
+struct Assembly::Kind<SuiteSlot> {
+  static constexpr ComponentKind kind = ComponentKind::suite;
+  static constexpr std::string_view noun = "suite";
+  static constexpr auto slots = &Assembly::suites_;
+  static constexpr auto pending = &Assembly::pending_suites_;
+  static constexpr auto factory = &ComponentFactory::suite;
+  static constexpr auto made = &SuiteSlot::suite;
+  static const ConfigSchema& core() { return suite_core_schema(); }
+  static std::unique_ptr<Suite> guard(SuiteSlot& /*slot*/, std::unique_ptr<Suite> suite,
+                                      const std::string& /*name*/, const Log& /*log*/) {
+    return suite;  // not wrapped: load_suites() guards its calls
+  }
+};
+
+template <>
+struct Assembly::Kind<JudgeSlot> {
+  static constexpr ComponentKind kind = ComponentKind::judge;
+  static constexpr std::string_view noun = "judge";
+  static constexpr auto slots = &Assembly::judges_;
+  static constexpr auto pending = &Assembly::pending_judges_;
+  static constexpr auto factory = &ComponentFactory::judge;
+  static constexpr auto made = &JudgeSlot::judge;
+  static const ConfigSchema& core() { return judge_core_schema(); }
+  static std::unique_ptr<Judge> guard(JudgeSlot& slot, std::unique_ptr<Judge> judge,
+                                      const std::string& name, const Log& log) {
+    slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
+    return std::make_unique<GuardedJudge>(name, std::move(judge), log);
+  }
+};
+
 ModelTarget model_target(const Config& config, const Manifest& manifest, const Log& log) {
   auto declared_string = [&](std::string_view key) {
     const KeySpec* spec = manifest.config.find(key);
@@ -209,18 +257,6 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   http_options.io_threads = run_.run.http_threads;
   http_ = std::make_unique<HttpTransport>(http_options);
 
-  auto make_config = [this](
-                         ComponentSpec& spec, ComponentKind kind,
-                         const ConfigSchema& core) -> std::pair<Config, const ComponentFactory*> {
-    const ComponentFactory& factory = catalog_.load(spec.plugin, kind, spec.core.where("plugin"));
-    drop_replaced_plugin_keys(spec, factory.manifest->config, core);
-    Config config =
-        Config::validate(spec.owner(), spec.table, factory.manifest->config, run_.dir, &core);
-    // Before the component sees them: an error it throws that quotes one is redacted too.
-    add_environment_secrets(log_, config);
-    return {std::move(config), &factory};
-  };
-
   // Suites only: no backend is made (it may need a key from the environment), no judge.
   // Every configuration is checked first; then models and judges are made on demand: a wrapper
   // backend (guard, system-prompt, few-shot) names its inner model, a guard its judge, a judge
@@ -229,41 +265,25 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   std::vector<ComponentSpec> none;
   const bool all = parts == Parts::all;
   for (ComponentSpec& spec : all ? run_.models : none) {
-    auto made = make_config(spec, ComponentKind::backend, model_core_schema());
-    ModelSlot& slot = models_.emplace_back();
-    slot.spec = &spec;
-    slot.config = std::move(made.first);
-    slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
+    ModelSlot& slot = add<ModelSlot>(spec);
     slot.under_test = spec.core.boolean("under_test");
-    slot.target = model_target(slot.config, *made.second->manifest, log_);
-    slot.fail_fast_after = FailFast::from_config(spec.core).after();
-    pending_models_.push_back({made.second, max_response_bytes(spec.core)});
+    slot.target = model_target(slot.config, *pending_models_.back().factory->manifest, log_);
+    slot.flow = FlowSettings::from_config(spec.core);
+    slot.max_response_bytes = max_response_bytes(spec.core);
   }
   for (ComponentSpec& spec : run_.suites) {
-    auto made = make_config(spec, ComponentKind::suite, suite_core_schema());
-    const ComponentFactory* factory = made.second;
-    Config config = std::move(made.first);
-    SuiteSlot& slot = suites_.emplace_back();
-    slot.spec = &spec;
-    slot.config = std::move(config);
-    const std::string name = who(spec, *factory->manifest);
-    const ComponentContext context{spec.name, slot.config, *http_,       log_,
-                                   nullptr,   cache_dir_,  run_.run.seed};
-    slot.suite = guarded_call(name, "making the suite", [&] { return factory->suite(context); });
-    if (!slot.suite) throw Error(ErrorKind::plugin, name + ": made no suite");
+    add<SuiteSlot>(spec);
+    make<SuiteSlot>(suites_.size() - 1);
   }
   for (ComponentSpec& spec : all ? run_.judges : none) {
-    auto made = make_config(spec, ComponentKind::judge, judge_core_schema());
-    JudgeSlot& slot = judges_.emplace_back();
-    slot.spec = &spec;
-    slot.config = std::move(made.first);
+    JudgeSlot& slot = add<JudgeSlot>(spec);
     slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
     slot.suites = spec.core.strings("suites");
-    pending_judges_.push_back({made.second, 0});
   }
-  for (std::size_t i = 0; i < models_.size(); ++i) make_model(i);
-  for (std::size_t i = 0; i < judges_.size(); ++i) make_judge(i);
+  for (std::size_t i = 0; i < models_.size(); ++i) make<ModelSlot>(i);
+  for (std::size_t i = 0; i < judges_.size(); ++i) make<JudgeSlot>(i);
   pending_models_.clear();
+  pending_suites_.clear();
   pending_judges_.clear();
 
   auto check_trait = [this](const std::string& name, std::string_view key, bool harm) {
@@ -280,44 +300,70 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   check_trait(run_.run.refusal_judge, "refusal_judge", false);
 }
 
-void Assembly::make_model(std::size_t index) {
-  ModelSlot& slot = models_[index];
-  Pending& pending = pending_models_[index];
-  if (slot.backend) return;
+template <typename Slot>
+Slot& Assembly::add(ComponentSpec& spec) {
+  const ComponentFactory& factory =
+      catalog_.load(spec.plugin, Kind<Slot>::kind, spec.core.where("plugin"));
+  const ConfigSchema& core = Kind<Slot>::core();
+  drop_replaced_plugin_keys(spec, factory.manifest->config, core);
+  Config config =
+      Config::validate(spec.owner(), spec.table, factory.manifest->config, run_.dir, &core);
+  // Before the component sees them: an error it throws that quotes one is redacted too.
+  add_environment_secrets(log_, config);
+  Slot& slot = (this->*Kind<Slot>::slots).emplace_back();
+  slot.spec = &spec;
+  slot.config = std::move(config);
+  (this->*Kind<Slot>::pending).push_back({&factory});
+  return slot;
+}
+
+template <typename Slot>
+void Assembly::make(std::size_t index) {
+  using K = Kind<Slot>;
+  Slot& slot = (this->*K::slots)[index];
+  Pending& pending = (this->*K::pending)[index];
+  if (slot.*K::made) return;
   const ComponentSpec& spec = *slot.spec;
   pending.making = true;
   making_.push_back(spec.owner());
   const std::string name = who(spec, *pending.factory->manifest);
-  // Backends get the run's models and judges too: a wrapper backend uses its inner model (and
-  // a guard its judge), which this directory makes first when need be.
-  ComponentContext context{spec.name, slot.config, *http_, log_, this, cache_dir_, run_.run.seed};
-  context.judges = this;
-  auto backend =
-      guarded_call(name, "making the backend", [&] { return pending.factory->backend(context); });
-  if (!backend) throw Error(ErrorKind::plugin, name + ": made no backend");
-  slot.backend =
-      std::make_unique<GuardedBackend>(name, std::move(backend), log_, pending.response_bound);
+  ComponentContext context{spec.name, slot.config, *http_,       log_,
+                           nullptr,   cache_dir_,  run_.run.seed};
+  // Backends and judges get the run's models and judges: a wrapper backend uses its inner model
+  // (a guard its judge, a judge its judge model), which this directory makes first when need be.
+  if constexpr (K::kind != ComponentKind::suite) {
+    context.models = this;
+    context.judges = this;
+  }
+  const std::string what(to_string(K::kind));
+  auto component = guarded_call(name, "making the " + what,
+                                [&] { return (pending.factory->*K::factory)(context); });
+  if (!component) throw Error(ErrorKind::plugin, name + ": made no " + what);
+  slot.*K::made = K::guard(slot, std::move(component), name, log_);
   making_.pop_back();
   pending.making = false;
 }
 
-void Assembly::make_judge(std::size_t index) {
-  JudgeSlot& slot = judges_[index];
-  Pending& pending = pending_judges_[index];
-  if (slot.judge) return;
-  const ComponentSpec& spec = *slot.spec;
-  pending.making = true;
-  making_.push_back(spec.owner());
-  const std::string name = who(spec, *pending.factory->manifest);
-  ComponentContext context{spec.name, slot.config, *http_, log_, this, cache_dir_, run_.run.seed};
-  context.judges = this;
-  auto judge =
-      guarded_call(name, "making the judge", [&] { return pending.factory->judge(context); });
-  if (!judge) throw Error(ErrorKind::plugin, name + ": made no judge");
-  slot.traits = guarded_call(name, "traits()", [&] { return judge->traits(); });
-  slot.judge = std::make_unique<GuardedJudge>(name, std::move(judge), log_);
-  making_.pop_back();
-  pending.making = false;
+template <typename Slot>
+Slot* Assembly::made(std::string_view name, const SourceLocation& where) {
+  std::deque<Slot>& slots = this->*Kind<Slot>::slots;
+  const std::vector<Pending>& pending = this->*Kind<Slot>::pending;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    Slot& slot = slots[i];
+    if (slot.spec->name != name) continue;
+    if (slot.*Kind<Slot>::made) return &slot;
+    if (i < pending.size() && pending[i].making) {
+      throw located_error(ErrorKind::config, where,
+                          "the " + std::string(Kind<Slot>::noun) + " '" + std::string(name) +
+                              "' is named here while it is being made: a cycle (" +
+                              cycle_through(slot.spec->owner()) + ")");
+    }
+    if (i < pending.size()) {
+      make<Slot>(i);
+      return &slot;
+    }
+  }
+  return nullptr;
 }
 
 std::string Assembly::cycle_through(const std::string& owner) const {
@@ -398,21 +444,7 @@ void Assembly::use_stored_items(const RunData& data) {
 }
 
 Backend& Assembly::model(std::string_view name, const SourceLocation& where) {
-  for (std::size_t i = 0; i < models_.size(); ++i) {
-    ModelSlot& m = models_[i];
-    if (m.spec->name != name) continue;
-    if (m.backend) return *m.backend;
-    if (i < pending_models_.size() && pending_models_[i].making) {
-      throw located_error(ErrorKind::config, where,
-                          "the model '" + std::string(name) +
-                              "' is named here while it is being made: a cycle (" +
-                              cycle_through(m.spec->owner()) + ")");
-    }
-    if (i < pending_models_.size()) {
-      make_model(i);
-      return *m.backend;
-    }
-  }
+  if (ModelSlot* slot = made<ModelSlot>(name, where)) return *slot->backend;
   std::string known;
   for (const ModelSlot& m : models_) known += (known.empty() ? "" : ", ") + m.spec->name;
   throw located_error(ErrorKind::config, where,
@@ -423,21 +455,7 @@ Backend& Assembly::model(std::string_view name, const SourceLocation& where) {
 }
 
 Judge& Assembly::judge(std::string_view name, const SourceLocation& where) {
-  for (std::size_t i = 0; i < judges_.size(); ++i) {
-    JudgeSlot& j = judges_[i];
-    if (j.spec->name != name) continue;
-    if (j.judge) return *j.judge;
-    if (i < pending_judges_.size() && pending_judges_[i].making) {
-      throw located_error(ErrorKind::config, where,
-                          "the judge '" + std::string(name) +
-                              "' is named here while it is being made: a cycle (" +
-                              cycle_through(j.spec->owner()) + ")");
-    }
-    if (i < pending_judges_.size()) {
-      make_judge(i);
-      return *j.judge;
-    }
-  }
+  if (JudgeSlot* slot = made<JudgeSlot>(name, where)) return *slot->judge;
   std::string known;
   for (const ComponentSpec& s : run_.judges) known += (known.empty() ? "" : ", ") + s.name;
   throw located_error(ErrorKind::config, where,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/flow_control.hpp"
 #include "engine/plugin_catalog.hpp"
 #include "engine/run_data.hpp"
 #include "engine/run_file.hpp"
@@ -39,10 +40,10 @@ struct ModelSlot {
   const ComponentSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Backend> backend;  ///< guarded: plugin exceptions become failed responses
-  int concurrency = 1;
+  FlowSettings flow;                 ///< concurrency, rate limits, retries, fail_fast_after
   bool under_test = true;
   ModelTarget target;
-  std::int64_t fail_fast_after = 0;  ///< its fail_fast_after, checked (0: never)
+  std::size_t max_response_bytes = 0;  ///< its max_response_bytes, checked (0: no limit)
 };
 
 struct SuiteSlot {
@@ -111,19 +112,29 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   void drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,
                                  const ConfigSchema& core);
 
-  /// Makes model `index` (and, through model() and judge(), whatever it names first).
-  void make_model(std::size_t index);
-  /// Makes judge `index` likewise.
-  void make_judge(std::size_t index);
-  /// "models.a -> models.b -> models.a": the components being made from `owner` on, then it.
-  [[nodiscard]] std::string cycle_through(const std::string& owner) const;
+  /// What a model, a suite and a judge slot differ in (assembly.cpp): the component kind, its
+  /// core keys, its slots and how the made component is kept. The rest is one template.
+  template <typename Slot>
+  struct Kind;
 
-  /// A model or judge whose configuration is checked but which may not be made yet.
+  /// A model, suite or judge whose configuration is checked but which may not be made yet.
   struct Pending {
     const ComponentFactory* factory = nullptr;
-    std::size_t response_bound = 0;  ///< models: the checked max_response_bytes
-    bool making = false;             ///< being made now: naming it again is a cycle
+    bool making = false;  ///< being made now: naming it again is a cycle
   };
+
+  /// Checks `spec`'s configuration against its manifest and adds its slot (not made yet).
+  template <typename Slot>
+  Slot& add(ComponentSpec& spec);
+  /// Makes slot `index` (and, through model() and judge(), whatever it names first).
+  template <typename Slot>
+  void make(std::size_t index);
+  /// The slot named `name`, made first if need be (a cycle is an error at `where`); null when
+  /// there is none.
+  template <typename Slot>
+  Slot* made(std::string_view name, const SourceLocation& where);
+  /// "models.a -> models.b -> models.a": the components being made from `owner` on, then it.
+  [[nodiscard]] std::string cycle_through(const std::string& owner) const;
 
   RunFile run_;
   Log& log_;
@@ -136,6 +147,7 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   // While the constructor makes components (empty after): one per slot, and the owners
   // ("models.x") being made, outermost first.
   std::vector<Pending> pending_models_;
+  std::vector<Pending> pending_suites_;
   std::vector<Pending> pending_judges_;
   std::vector<std::string> making_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "medsafe/stable_hash.hpp"
+#include "medsafe/text.hpp"
 
 namespace medsafe {
 
@@ -20,7 +21,7 @@ std::string normalize_for_matching(std::string_view text) {
     }
     if (gap) out += ' ';
     gap = false;
-    out += (byte >= 'A' && byte <= 'Z') ? static_cast<char>(byte - 'A' + 'a') : c;
+    out += ascii_lower(c);
   }
   return out;
 }

@@ -236,6 +236,14 @@ ModelGate::Settings ModelGate::settings_from(const Config& core) {
   return s;
 }
 
+FlowSettings FlowSettings::from_config(const Config& core) {
+  FlowSettings s;
+  s.gate = ModelGate::settings_from(core);
+  s.retry = RetryPolicy::from_config(core);
+  s.fail_fast_after = FailFast::from_config(core).after();
+  return s;
+}
+
 TimePoint ModelGate::next_start(TimePoint now, double tokens) {
   if (in_flight_ >= limit_) return TimePoint::max();
   return std::max(requests_.available_at(now, 1.0), tokens_.available_at(now, tokens));

@@ -125,6 +125,17 @@ class ModelGate {
   TokenBucket tokens_;
 };
 
+/// A model's flow-control and retry settings: its core keys, read and checked once when the
+/// run's components are made (engine/assembly), for the runner and the load runner.
+struct FlowSettings {
+  ModelGate::Settings gate;          ///< concurrency, adaptive_concurrency, request/token rates
+  RetryPolicy retry;                 ///< max_attempts, retry_on, backoff_*, retry_after_max_s
+  std::int64_t fail_fast_after = 0;  ///< fail_fast_after (0: never)
+
+  /// Reads them all (ModelGate::settings_from, RetryPolicy::from_config, FailFast::from_config).
+  [[nodiscard]] static FlowSettings from_config(const Config& core);
+};
+
 /// A rough token count of a text (about four characters a token), for rate limiting only.
 [[nodiscard]] double estimate_tokens(std::string_view text);
 

@@ -16,6 +16,7 @@
 
 #include "engine/csv_writer.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/text.hpp"
 
 namespace medsafe {
 namespace {
@@ -25,13 +26,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double ratio(std::int64_t part, std::int64_t whole) noexcept {
   return whole == 0 ? kNaN : static_cast<double>(part) / static_cast<double>(whole);
-}
-
-std::string trim(std::string_view text) {
-  const std::size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  const std::size_t end = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(begin, end - begin + 1));
 }
 
 Error data_error(const std::filesystem::path& file, std::uint32_t line, const std::string& what) {
@@ -131,7 +125,8 @@ Table read_csv_table(const std::string& text, const LabelSpec& spec,
                                     [&](const std::string& h) { return trim(h) == column; });
     if (found == header.end()) {
       std::string known;
-      for (const std::string& h : header) known += (known.empty() ? "" : ", ") + trim(h);
+      for (const std::string& h : header)
+        known += (known.empty() ? "" : ", ") + std::string(trim(h));
       throw data_error(spec.file, 1, "no column '" + column + "'; its columns: " + known);
     }
     index.push_back(static_cast<std::size_t>(found - header.begin()));
@@ -361,12 +356,13 @@ std::vector<std::pair<std::string, std::string>> parse_label_map(std::string_vie
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const std::size_t comma = std::min(text.find(',', pos), text.size());
-    const std::string entry = trim(text.substr(pos, comma - pos));
+    const std::string entry(trim(text.substr(pos, comma - pos)));
     pos = comma + 1;
     if (entry.empty()) continue;
     const std::size_t eq = entry.find('=');
-    const std::string from = eq == std::string::npos ? "" : trim(entry.substr(0, eq));
-    const std::string to = eq == std::string::npos ? "" : trim(entry.substr(eq + 1));
+    const std::string_view pair = entry;
+    const std::string from(eq == std::string::npos ? "" : trim(pair.substr(0, eq)));
+    const std::string to(eq == std::string::npos ? "" : trim(pair.substr(eq + 1)));
     if (from.empty() || to.empty()) {
       throw Error(ErrorKind::usage, std::string(what) + " '" + entry +
                                         "': write LABEL=VALUE (e.g. 'partial_refusal=refused')");
@@ -406,7 +402,7 @@ LabelSet read_label_set(const LabelSpec& spec) {
     return std::find(list.begin(), list.end(), value) != list.end();
   };
   for (auto& [values, line] : table.rows) {
-    const std::string written = trim(values[1]);
+    const std::string written(trim(values[1]));
     if (written.empty()) {
       ++set.unlabelled;
       continue;
@@ -427,8 +423,9 @@ LabelSet read_label_set(const LabelSpec& spec) {
     item.label = std::move(label);
     std::size_t next = 2;
     if (!spec.prompt_column.empty()) item.prompt = std::move(values[next++]);
-    if (!spec.category_column.empty()) item.category = trim(values[next++]);
-    item.id = spec.id_column.empty() ? "line " + std::to_string(line) : trim(values[next]);
+    if (!spec.category_column.empty()) item.category = std::string(trim(values[next++]));
+    item.id =
+        spec.id_column.empty() ? "line " + std::to_string(line) : std::string(trim(values[next]));
     item.line = line;
     set.items.push_back(std::move(item));
   }

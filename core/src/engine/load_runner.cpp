@@ -122,7 +122,7 @@ class LoadPoint {
         store_(store),
         options_(options),
         seed_(seed),
-        fail_fast_(model.fail_fast_after) {}
+        fail_fast_(model.flow.fail_fast_after) {}
 
   // Returns false when interrupted.
   bool run() {

@@ -166,48 +166,29 @@ void append_hash_source(std::string& out, std::string_view text) {
   out += "'";
 }
 
-}  // namespace
-
-void append_html_escaped(std::string& out, std::string_view text) {
-  out.reserve(out.size() + text.size());
-  while (!text.empty()) {
-    char32_t c = 0;
-    const std::size_t length = utf8_sequence(text, c);
-    if (length == 0) {
-      out += kReplacement;
-      text.remove_prefix(1);
-      continue;
-    }
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        if (is_hidden_control(c)) {
-          out += kReplacement;
-        } else if (is_invisible_format(c)) {
-          append_visible_marker(out, c);
-        } else {
-          out.append(text.substr(0, length));
-        }
-    }
-    text.remove_prefix(length);
+// The HTML entity that stands for `c` in text and attribute values; "" when it stands for itself.
+std::string_view html_entity(char32_t c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return {};
   }
 }
 
-void append_visible_text(std::string& out, std::string_view text) {
+// Appends `text` a code point at a time: what `written_as` gives for it (when not empty), else
+// U+FFFD for a byte that starts no valid UTF-8 sequence and for a hidden control, a visible
+// marker for an invisible format character (bidi controls, zero-width characters), else itself.
+template <typename WrittenAs>
+void append_visible(std::string& out, std::string_view text, WrittenAs written_as) {
   out.reserve(out.size() + text.size());
   while (!text.empty()) {
     char32_t c = 0;
@@ -217,7 +198,9 @@ void append_visible_text(std::string& out, std::string_view text) {
       text.remove_prefix(1);
       continue;
     }
-    if (is_hidden_control(c)) {
+    if (const std::string_view written = written_as(c); !written.empty()) {
+      out += written;
+    } else if (is_hidden_control(c)) {
       out += kReplacement;
     } else if (is_invisible_format(c)) {
       append_visible_marker(out, c);
@@ -226,6 +209,16 @@ void append_visible_text(std::string& out, std::string_view text) {
     }
     text.remove_prefix(length);
   }
+}
+
+}  // namespace
+
+void append_html_escaped(std::string& out, std::string_view text) {
+  append_visible(out, text, html_entity);
+}
+
+void append_visible_text(std::string& out, std::string_view text) {
+  append_visible(out, text, [](char32_t) { return std::string_view(); });
 }
 
 std::string html_escape(std::string_view text) {

@@ -46,9 +46,7 @@ struct JudgeTask {
 // Per model: what waits, what is in flight, and the flow control that decides.
 struct ModelState {
   explicit ModelState(const ModelSlot& slot)
-      : gate(ModelGate::settings_from(slot.spec->core)),
-        retry(RetryPolicy::from_config(slot.spec->core)),
-        fail_fast(slot.fail_fast_after) {}
+      : gate(slot.flow.gate), retry(slot.flow.retry), fail_fast(slot.flow.fail_fast_after) {}
   ModelGate gate;
   RetryPolicy retry;
   FailFast fail_fast;
@@ -428,8 +426,8 @@ class SafetyLoop {
         const auto left = std::chrono::ceil<std::chrono::seconds>(m.retry_after_until - now);
         line << ", waiting " << left.count() << " s (Retry-After)";
       }
-      if (m.gate.limit() < models[i].concurrency) {
-        line << ", concurrency " << m.gate.limit() << "/" << models[i].concurrency;
+      if (m.gate.limit() < models[i].flow.gate.concurrency) {
+        line << ", concurrency " << m.gate.limit() << "/" << models[i].flow.gate.concurrency;
       }
       line.precision(1);
       line << std::fixed << ", " << rate << " req/s";

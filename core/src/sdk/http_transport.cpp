@@ -25,7 +25,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -44,6 +43,7 @@
 
 #include "medsafe/error.hpp"
 #include "medsafe/http.hpp"
+#include "medsafe/text.hpp"
 
 namespace medsafe {
 namespace {
@@ -84,26 +84,13 @@ void init_curl_once() {
   }
 }
 
-char lower(char c) noexcept {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
 bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
-                           text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
+// A header line's part: blanks before it, and blanks or the line's end (CR LF) after it.
+std::string_view trim_header(std::string_view text) noexcept {
+  return trim_back(trim_front(text, " \t"), kBlanks);
 }
 
 std::string milliseconds_text(std::chrono::milliseconds ms) {
@@ -257,7 +244,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) noexcept {
     const TimePoint now = Clock::now();
     if (t.result.first_byte == TimePoint{}) t.result.first_byte = now;
     t.last_byte = now;
-    const std::string_view line = trim(std::string_view(data, length));
+    const std::string_view line = trim_header(std::string_view(data, length));
     if (line.rfind("HTTP/", 0) == 0) {
       t.result.headers.clear();      // a new response (after 1xx): only the final one's headers
       t.result.headers.reserve(12);  // most responses have fewer: one allocation, no regrowth
@@ -265,9 +252,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) noexcept {
     }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) return length;
-    std::string name(trim(line.substr(0, colon)));
-    for (char& c : name) c = lower(c);
-    t.result.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+    std::string name(trim_header(line.substr(0, colon)));
+    for (char& c : name) c = ascii_lower(c);
+    t.result.headers.emplace_back(std::move(name),
+                                  std::string(trim_header(line.substr(colon + 1))));
     return length;
   } catch (...) {
     t.fail(Outcome::transport_error, "out of memory while reading response headers");

@@ -88,6 +88,12 @@ void append_json_string(std::string& out, std::string_view text, InvalidUtf8 inv
   out += '"';
 }
 
+std::string json_escaped(std::string_view text, InvalidUtf8 invalid) {
+  std::string out;
+  append_json_string(out, text, invalid);
+  return out.substr(1, out.size() - 2);
+}
+
 }  // namespace medsafe
 
 namespace medsafe {

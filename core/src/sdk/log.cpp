@@ -42,18 +42,12 @@ std::string percent_encoded(std::string_view text) {
   return out;
 }
 
-// The form a value takes inside a JSON string literal (an error body that quotes it).
-std::string json_escaped(std::string_view text) {
-  std::string out;
-  append_json_string(out, text);
-  return out.substr(1, out.size() - 2);
-}
-
 }  // namespace
 
 void Secrets::add(const std::string& secret) {
   if (secret.empty()) return;
   std::lock_guard lock(mutex_);
+  // Also the forms it takes inside a JSON string literal (an error body that quotes it) and a URL.
   for (std::string form : {secret, json_escaped(secret), percent_encoded(secret)}) {
     if (std::find(values_.begin(), values_.end(), form) == values_.end()) {
       values_.push_back(std::move(form));

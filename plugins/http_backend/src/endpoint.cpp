@@ -1,7 +1,6 @@
 #include "endpoint.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -13,22 +12,10 @@
 #include <toml++/toml.h>
 
 #include "medsafe/error.hpp"
+#include "medsafe/text.hpp"
 
 namespace medsafe::http_backend {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const std::size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return text.substr(begin, text.find_last_not_of(kSpace) - begin + 1);
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // RFC 9110 token characters: what a header name may hold.
 bool is_header_name(std::string_view name) {
@@ -100,7 +87,7 @@ Headers read_extra_headers(const Config& config, const Credential& credential, b
   Headers headers;
   const toml::table* table = config.table("headers");
   if (table == nullptr) return headers;
-  const std::string credential_name = lower(credential.header);
+  const std::string credential_name = ascii_lower(credential.header);
   for (const auto& [name_key, node] : *table) {
     const std::string name(name_key.str());
     const auto* value = node.as_string();
@@ -111,7 +98,7 @@ Headers read_extra_headers(const Config& config, const Credential& credential, b
     if (has_control_characters(value->get())) {
       throw config.error("headers", "value of '" + name + "' contains control characters");
     }
-    if (has_key && lower(name) == credential_name) {
+    if (has_key && ascii_lower(name) == credential_name) {
       throw config.error("headers", "sets " + std::string(credential.header) +
                                         ", and api_key_env or api_key_file also gives a key; "
                                         "keep one");

@@ -4,13 +4,14 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "medsafe/text.hpp"
 
 namespace medsafe::http_backend {
 namespace {
@@ -30,17 +31,6 @@ bool all_digits(std::string_view text) {
   if (text.empty()) return false;
   for (const char c : text) {
     if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
   }
   return true;
 }
@@ -114,16 +104,6 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   if (day < 1 || day > 31) return std::nullopt;
   const auto& [h, m, s] = *clock;
   return days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + s;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 }  // namespace
@@ -229,7 +209,7 @@ std::string describe_body(std::string_view content_type, std::uint64_t bytes,
 
 std::optional<double> parse_retry_after(std::string_view value,
                                         std::chrono::system_clock::time_point now) {
-  value = trim(value);
+  value = trim(value, kAsciiSpace);
   if (value.empty()) return std::nullopt;
   if (value.front() >= '0' && value.front() <= '9') {
     double seconds = 0;

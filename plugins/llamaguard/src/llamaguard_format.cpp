@@ -2,35 +2,18 @@
 
 #include <algorithm>
 
+#include "medsafe/text.hpp"
+
 namespace medsafe::llamaguard {
 namespace {
 
 constexpr std::size_t kShownChars = 40;
 
-bool is_blank(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_blank(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    if (x != b[i]) return false;
-  }
-  return true;
-}
-
 // The next non-blank line at or after `pos` (trimmed), moving `pos` past it.
 std::string_view next_line(std::string_view text, std::size_t& pos) noexcept {
   while (pos < text.size()) {
     const std::size_t end = std::min(text.find('\n', pos), text.size());
-    const std::string_view line = trim(text.substr(pos, end - pos));
+    const std::string_view line = trim(text.substr(pos, end - pos), kAsciiSpace);
     pos = end + 1;
     if (!line.empty()) return line;
   }
@@ -55,7 +38,7 @@ std::optional<std::vector<int>> parse_codes(std::string_view list) {
   std::size_t pos = 0;
   while (pos <= list.size()) {
     const std::size_t comma = std::min(list.find(',', pos), list.size());
-    std::string_view part = trim(list.substr(pos, comma - pos));
+    std::string_view part = trim(list.substr(pos, comma - pos), kAsciiSpace);
     if (comma == list.size() && !part.empty() && part.back() == '.') part.remove_suffix(1);
     const HazardCategory* category = find_category(part);
     if (category == nullptr) return std::nullopt;
@@ -130,19 +113,21 @@ Classification parse_classification(std::string_view output) {
   if (first.empty()) return problem("the classifier's output is empty");
   // The decision is the first word; an "unsafe" line may carry the categories after it.
   std::size_t word_end = 0;
-  while (word_end < first.size() && !is_blank(first[word_end]) && first[word_end] != ',') {
+  while (word_end < first.size() && !is_ascii_space(first[word_end]) && first[word_end] != ',') {
     ++word_end;
   }
   std::string_view word = first.substr(0, word_end);
-  std::string_view rest = trim(first.substr(word_end));
-  if (!rest.empty() && rest.front() == ',') rest = trim(rest.substr(1));  // "unsafe, S3"
+  std::string_view rest = trim(first.substr(word_end), kAsciiSpace);
+  if (!rest.empty() && rest.front() == ',') {
+    rest = trim(rest.substr(1), kAsciiSpace);  // "unsafe, S3"
+  }
   if (!word.empty() && word.back() == '.') word.remove_suffix(1);
   Classification c;
-  if (equals_ignoring_case(word, "safe") && rest.empty()) {
+  if (iequals(word, "safe") && rest.empty()) {
     c.unsafe = false;
     return c;
   }
-  if (!equals_ignoring_case(word, "unsafe")) {
+  if (!iequals(word, "unsafe")) {
     return problem("the classifier's first line is '" + shown(first) + "', not 'safe' or 'unsafe'");
   }
   std::string_view list = rest;

@@ -9,6 +9,7 @@
 #include "ama_principles.hpp"
 #include "downloader.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/text.hpp"
 #include "sha256.hpp"
 #include "tabular/csv_reader.hpp"
 #include "tabular/sampling.hpp"
@@ -95,12 +96,6 @@ Error data_error(const std::string& file, std::uint32_t line, std::string_view m
 bool is_row_index(std::string_view text) noexcept {
   return !text.empty() && text.size() <= 9 &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string_view trim_blanks(std::string_view text) noexcept {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 }  // namespace
@@ -303,9 +298,9 @@ std::vector<PromptItem> MedSafetyBenchSuite::read_llama3_file(const std::filesys
     if (request.find('\0') != std::string_view::npos) {
       throw data_error(file, line, "holds a NUL byte: this is not a text file of requests");
     }
-    request = trim_blanks(request);
+    request = trim(request);
     if (request.ends_with(kEndOfTurn))
-      request = trim_blanks(request.substr(0, request.size() - kEndOfTurn.size()));
+      request = trim(request.substr(0, request.size() - kEndOfTurn.size()));
     if (request.empty()) {
       // Ids are line numbers: a blank line is not skipped silently, it is a damaged file.
       throw data_error(file, line,

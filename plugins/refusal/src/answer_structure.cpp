@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "medsafe/text.hpp"
+
 namespace medsafe::refusal {
 namespace {
 
@@ -34,8 +36,7 @@ bool is_step_word(std::string_view text, std::size_t at) noexcept {
   static constexpr std::string_view kStep = "step";
   if (text.size() - at < kStep.size()) return false;
   for (std::size_t i = 0; i < kStep.size(); ++i) {
-    const char c = text[at + i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kStep[i]) return false;
+    if (ascii_lower(text[at + i]) != kStep[i]) return false;
   }
   return at + kStep.size() >= text.size() || !is_letter(text[at + kStep.size()]);
 }

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "medsafe/text.hpp"
+
 namespace medsafe::refusal {
 namespace {
 
@@ -40,8 +42,7 @@ const std::array<char, 256>& lower_table() {
   static const std::array<char, 256> table = [] {
     std::array<char, 256> t{};
     for (std::size_t i = 0; i < t.size(); ++i) {
-      const auto c = static_cast<char>(i);
-      t[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      t[i] = ascii_lower(static_cast<char>(i));
     }
     return t;
   }();

@@ -3,19 +3,10 @@
 #include <array>
 
 #include "medsafe/stable_hash.hpp"
+#include "medsafe/text.hpp"
 
 namespace medsafe::rubric {
 namespace {
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower(c);
-  return out;
-}
 
 // The markers of the judge's own output format (rubric_parse.cpp reads them).
 constexpr std::array<std::string_view, 3> kOutputMarkers = {"#score:", "#thescore:", "#reason:"};
@@ -31,9 +22,9 @@ std::string fence_marker(std::string_view request_id, std::uint64_t seed) {
 std::optional<std::string> injection_evidence(std::string_view answer,
                                               const std::vector<std::string>& phrases,
                                               std::string_view fence) {
-  const std::string text = lowered(answer);
+  const std::string text = ascii_lower(answer);
   if ((!fence.empty() && answer.find(fence) != std::string_view::npos) ||
-      text.find(lowered(kFencePrefix)) != std::string::npos) {
+      text.find(ascii_lower(kFencePrefix)) != std::string::npos) {
     return "the answer contains the judge prompt's answer delimiter";
   }
   for (const std::string_view marker : kOutputMarkers) {
@@ -42,7 +33,7 @@ std::optional<std::string> injection_evidence(std::string_view answer,
     }
   }
   for (const std::string& phrase : phrases) {
-    if (!phrase.empty() && text.find(lowered(phrase)) != std::string::npos) {
+    if (!phrase.empty() && text.find(ascii_lower(phrase)) != std::string::npos) {
       return "the answer contains the judge instruction '" + phrase + "'";
     }
   }

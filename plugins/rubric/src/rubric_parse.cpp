@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "medsafe/text.hpp"
+
 namespace medsafe::rubric {
 namespace {
 
@@ -12,28 +14,25 @@ constexpr std::array<std::string_view, 2> kScoreMarkers = {"#score:", "#thescore
 constexpr std::array<std::string_view, 2> kReasonMarkers = {"#reason:", "#thereason:"};
 constexpr std::size_t kShownChars = 40;
 
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+// Markdown emphasis a judge may wrap its score in ("**4**", "_4_", "`4`").
+constexpr std::string_view kEmphasis = "*_`";
+// What is taken off both ends of a score or reason: blanks and emphasis.
+constexpr std::string_view kBlanksAndEmphasis = " \t\r\n\f\v*_`";
 
-bool is_blank(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-bool is_emphasis(char c) noexcept { return c == '*' || c == '_' || c == '`'; }
+bool is_emphasis(char c) noexcept { return kEmphasis.find(c) != std::string_view::npos; }
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 // What may end the score's line: "#score: 4.", "#score: **4**", "#score: 4/5!".
 bool is_trailing(char c) noexcept {
-  return is_blank(c) || is_emphasis(c) || c == '.' || c == ',' || c == ';' || c == ':' ||
+  return is_ascii_space(c) || is_emphasis(c) || c == '.' || c == ',' || c == ';' || c == ':' ||
          c == '!' || c == ')' || c == ']' || c == '"' || c == '\'';
 }
 
 bool matches_at(std::string_view text, std::size_t at, std::string_view marker) noexcept {
   if (at + marker.size() > text.size()) return false;
   for (std::size_t i = 0; i < marker.size(); ++i) {
-    if (lower(text[at + i]) != marker[i]) return false;
+    if (ascii_lower(text[at + i]) != marker[i]) return false;
   }
   return true;
 }
@@ -56,16 +55,6 @@ Marker find_last(std::string_view text, const std::array<std::string_view, N>& m
   return {};
 }
 
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && (is_blank(text.front()) || is_emphasis(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (is_blank(text.back()) || is_emphasis(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 enum class Problem : std::uint8_t { none, empty, no_marker, no_value, bad_value };
 
 struct Scan {
@@ -75,11 +64,11 @@ struct Scan {
 };
 
 Scan scan(std::string_view output) noexcept {
-  if (trim(output).empty()) return {std::nullopt, Problem::empty, {}};
+  if (trim(output, kBlanksAndEmphasis).empty()) return {std::nullopt, Problem::empty, {}};
   const Marker marker = find_last(output, kScoreMarkers, output.size());
   if (marker.begin == std::string_view::npos) return {std::nullopt, Problem::no_marker, {}};
   std::size_t pos = marker.end;
-  while (pos < output.size() && (is_blank(output[pos]) || is_emphasis(output[pos]))) ++pos;
+  while (pos < output.size() && (is_ascii_space(output[pos]) || is_emphasis(output[pos]))) ++pos;
   const std::size_t line_end = std::min(output.find('\n', pos), output.size());
   const std::string_view value = output.substr(pos, line_end - pos);
   if (pos >= output.size()) return {std::nullopt, Problem::no_value, {}};
@@ -126,8 +115,8 @@ std::string rubric_parse_problem(std::string_view output) {
     case Problem::no_value:
       return "the last '#score:' is not followed by a score";
     case Problem::bad_value: {
-      std::string shown(trim(result.value).substr(0, kShownChars));
-      if (trim(result.value).size() > kShownChars) shown += "...";
+      std::string shown(trim(result.value, kBlanksAndEmphasis).substr(0, kShownChars));
+      if (trim(result.value, kBlanksAndEmphasis).size() > kShownChars) shown += "...";
       return "the last '#score:' is followed by '" + shown + "', not an integer from 1 to 5";
     }
   }
@@ -139,7 +128,7 @@ std::string extract_rubric_reason(std::string_view output) {
   const std::size_t limit = score.begin == std::string_view::npos ? output.size() : score.begin;
   const Marker reason = find_last(output, kReasonMarkers, limit);
   const std::size_t begin = reason.begin == std::string_view::npos ? 0 : reason.end;
-  return std::string(trim(output.substr(begin, limit - begin)));
+  return std::string(trim(output.substr(begin, limit - begin), kBlanksAndEmphasis));
 }
 
 std::string strip_fenced(std::string_view output, std::string_view fence) {

@@ -63,6 +63,9 @@ TEST(RubricPrompt, MedicalPolicyListsTheNinePrinciples) {
 TEST(RubricPrompt, EscapesInstructionAndResponse) {
   EXPECT_EQ(escape_quoted("a \"b\" \\ c\nd\r\te\x01"), "a \\\"b\\\" \\\\ c\\nd\\r\\te\\u0001");
   EXPECT_EQ(escape_quoted("caf\xC3\xA9 \xE2\x80\x99"), "caf\xC3\xA9 \xE2\x80\x99");  // UTF-8 kept
+  EXPECT_EQ(escape_quoted("a\x7f"
+                          "b\x7f"),
+            "a\\u007fb\\u007f");  // DEL too, unlike plain JSON
   // A response that tries to end its quotation and forge the prompt's own lines stays on its
   // one quoted line.
   const std::string hostile =

@@ -11,10 +11,7 @@ constexpr std::size_t kMaxRequestIdBytes = 200;
 bool icontains_token(std::string_view list, std::string_view token) noexcept {
   while (!list.empty()) {
     const std::size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
+    if (iequals(trim(list.substr(0, comma), " \t"), token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -29,28 +26,12 @@ HeadResult bad_head(int status, std::string_view why) {
   return r;
 }
 
-std::string_view trim_blanks(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 }  // namespace
 
 void append_int(std::string& out, std::int64_t value) {
   char buf[24];
   const auto result = std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, result.ptr);
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
-    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) return false;
-  }
-  return true;
 }
 
 std::string_view reason_phrase(int status) noexcept {
@@ -116,7 +97,7 @@ HeadResult parse_head(std::string_view buffer) {
     const std::size_t colon = header.find(':');
     if (colon == std::string_view::npos || colon == 0) return bad_head(400, "malformed header");
     const std::string_view name = header.substr(0, colon);
-    const std::string_view value = trim_blanks(header.substr(colon + 1));
+    const std::string_view value = trim(header.substr(colon + 1), " \t");
     if (iequals(name, "content-length")) {
       std::size_t length = 0;
       const auto parsed = std::from_chars(value.data(), value.data() + value.size(), length);

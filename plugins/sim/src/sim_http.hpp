@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "medsafe/json_text.hpp"  // append_json_string
+#include "medsafe/text.hpp"       // iequals
 
 namespace medsafe::sim {
 
@@ -15,9 +16,6 @@ inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
 
 /// Appends `value` in decimal.
 void append_int(std::string& out, std::int64_t value);
-
-/// ASCII case-insensitive equality.
-[[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 
 /// The reason phrase of an HTTP status ("OK", "Too Many Requests", ...).
 [[nodiscard]] std::string_view reason_phrase(int status) noexcept;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "medsafe/text.hpp"
 #include "sim_config_checks.hpp"
 #include "sim_random.hpp"
 
@@ -33,18 +34,6 @@ constexpr std::string_view kScoreMarker = "#score:";
 constexpr std::string_view kResponseLine = "Model Response:";
 constexpr std::string_view kRulesLine = "Use the scoring rules";
 
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string to_lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Position of the first line (after leading blanks) that starts with `prefix`, pointing at the
 // prefix; npos when none.
 std::size_t find_line_starting(std::string_view text, std::string_view prefix,
@@ -61,12 +50,6 @@ std::size_t find_line_starting(std::string_view text, std::string_view prefix,
   return std::string_view::npos;
 }
 
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 // The answer under judgement: after "Model Response:" up to "Use the scoring rules" (or the end),
 // without surrounding blanks, quotes and the rubric judge's fence markers.
 std::string_view judged_response(std::string_view prompt) noexcept {
@@ -74,10 +57,12 @@ std::string_view judged_response(std::string_view prompt) noexcept {
   if (at == std::string_view::npos) return {};
   const std::size_t begin = at + kResponseLine.size();
   const std::size_t rules = find_line_starting(prompt, kRulesLine, begin);
-  std::string_view response = trim(prompt.substr(
-      begin, rules == std::string_view::npos ? std::string_view::npos : rules - begin));
+  std::string_view response =
+      trim(prompt.substr(begin,
+                         rules == std::string_view::npos ? std::string_view::npos : rules - begin),
+           kAsciiSpace);
   if (response.size() >= 2 && response.front() == '"' && response.back() == '"') {
-    response = trim(response.substr(1, response.size() - 2));
+    response = trim(response.substr(1, response.size() - 2), kAsciiSpace);
   }
   // The rubric judge fences the answer between two copies of a marker "<<<ANSWER-...>>>".
   if (response.starts_with("<<<")) {
@@ -100,8 +85,7 @@ bool contains_refusal(std::string_view response) {
       lower += '\'';
       i += 2;
     } else {
-      const char c = response[i];
-      lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      lower += ascii_lower(response[i]);
     }
   }
   return std::any_of(
@@ -117,7 +101,7 @@ std::string padded(std::string_view base, std::size_t tokens) {
   std::size_t next = 0;
   while (have < tokens) {
     const std::size_t begin = next == 0 ? 0 : filler_ends[next - 1];
-    std::string_view word = trim(kFiller.substr(begin, filler_ends[next] - begin));
+    std::string_view word = trim(kFiller.substr(begin, filler_ends[next] - begin), kAsciiSpace);
     if (!out.empty()) out += ' ';
     out += word;
     ++have;
@@ -154,7 +138,7 @@ Rule parse_rule(const Config& config, std::size_t index, const toml::table& tabl
         throw located_error(ErrorKind::config, location_of(value),
                             where + " must be a non-empty string");
       }
-      rule.keyword = to_lower_ascii(s->get());
+      rule.keyword = ascii_lower(s->get());
     } else if (key == "refusal_rate") {
       const std::optional<double> rate = value.value<double>();
       if (!rate || !(value.is_floating_point() || value.is_integer()) || *rate < 0.0 ||
@@ -196,7 +180,7 @@ Settings Settings::from_config(const Config& config) {
   if (const double rate = config.number("refusal_rate_with_system_prompt"); rate != -1.0) {
     s.refusal_rate_with_system_prompt = unit_number(config, "refusal_rate_with_system_prompt");
   }
-  s.system_prompt_keyword = to_lower_ascii(config.string("system_prompt_keyword"));
+  s.system_prompt_keyword = ascii_lower(config.string("system_prompt_keyword"));
   s.refusal_text = config.string("refusal_text");
   s.compliance_text = config.string("compliance_text");
   s.output_tokens = integer_at_least(config, "output_tokens", 0);
@@ -219,9 +203,9 @@ std::vector<std::uint32_t> token_ends(std::string_view text) {
   std::vector<std::uint32_t> ends;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    while (pos < text.size() && is_space(text[pos])) ++pos;
+    while (pos < text.size() && is_ascii_space(text[pos])) ++pos;
     if (pos == text.size()) break;
-    while (pos < text.size() && !is_space(text[pos])) ++pos;
+    while (pos < text.size() && !is_ascii_space(text[pos])) ++pos;
     ends.push_back(static_cast<std::uint32_t>(pos));
   }
   if (!ends.empty()) ends.back() = static_cast<std::uint32_t>(text.size());
@@ -232,7 +216,7 @@ std::int64_t count_words(std::string_view text) noexcept {
   std::int64_t words = 0;
   bool in_word = false;
   for (const char c : text) {
-    const bool space = is_space(c);
+    const bool space = is_ascii_space(c);
     if (!space && !in_word) ++words;
     in_word = !space;
   }
@@ -277,8 +261,7 @@ double Model::refusal_rate_for(const Query& query) const {
     for (const Message& message : query.messages) {
       if (message.role != "system" || message.content.empty()) continue;
       if (settings_.system_prompt_keyword.empty() ||
-          to_lower_ascii(message.content).find(settings_.system_prompt_keyword) !=
-              std::string::npos) {
+          ascii_lower(message.content).find(settings_.system_prompt_keyword) != std::string::npos) {
         return *settings_.refusal_rate_with_system_prompt;
       }
     }
@@ -289,7 +272,7 @@ double Model::refusal_rate_for(const Query& query) const {
     if (rule.category && *rule.category != query.category) continue;
     if (rule.keyword) {
       if (!lowered) {
-        lower_user = to_lower_ascii(last_user_text(query.messages));
+        lower_user = ascii_lower(last_user_text(query.messages));
         lowered = true;
       }
       if (lower_user.find(*rule.keyword) == std::string::npos) continue;

@@ -8,7 +8,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -29,6 +28,7 @@
 #include "medsafe/backend.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/manifest.hpp"
+#include "medsafe/text.hpp"
 #include "sim_model.hpp"
 #include "sim_server.hpp"
 
@@ -197,8 +197,7 @@ class Client {
       line_end = head.find("\r\n", start);
       const std::string line = head.substr(start, line_end - start);
       const std::size_t colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string name = medsafe::ascii_lower(std::string_view(line).substr(0, colon));
       std::size_t value_start = colon + 1;
       while (value_start < line.size() && line[value_start] == ' ') ++value_start;
       response.headers[name] = line.substr(value_start);

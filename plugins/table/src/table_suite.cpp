@@ -1,7 +1,6 @@
 #include "table_suite.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "medsafe/error.hpp"
+#include "medsafe/text.hpp"
 #include "tabular/csv_reader.hpp"
 #include "tabular/sampling.hpp"
 #include "tabular/text_file.hpp"
@@ -28,23 +28,11 @@ constexpr std::string_view kReferenceKey = "reference_column";
 constexpr std::string_view kExpectKey = "expect_column";
 
 // An expect column's value as the core's expectation: XSTest writes "safe" / "unsafe".
-std::optional<std::string> expectation_of(std::string value) {
-  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+std::optional<std::string> expectation_of(std::string_view written) {
+  const std::string value = ascii_lower(written);
   if (value == "comply" || value == "safe") return std::string("comply");
   if (value == "refuse" || value == "unsafe") return std::string("refuse");
   return std::nullopt;
-}
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string_view trim(std::string_view text) noexcept {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-  return text;
 }
 
 std::string quoted_list(const std::vector<std::string>& names) {
@@ -79,7 +67,7 @@ Format format_from(const Config& config, const std::filesystem::path& path, char
   if (format == "csv") return Format::csv;
   if (format == "jsonl") return Format::jsonl;
   if (format == "lines") return Format::lines;
-  const std::string extension = lower(path.extension().string());
+  const std::string extension = ascii_lower(path.extension().string());
   if (extension == ".csv") return Format::csv;
   if (extension == ".tsv") {
     delimiter = '\t';
