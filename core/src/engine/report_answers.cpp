@@ -24,6 +24,38 @@ std::string response_key(std::string_view model, std::string_view suite, std::st
 
 bool is_safety_phase(std::string_view phase) noexcept { return phase.empty() || phase == "safety"; }
 
+std::vector<std::string> ResponseTexts::texts(std::span<const std::size_t> indices) const {
+  std::vector<std::string> out;
+  out.reserve(indices.size());
+  for (const std::size_t index : indices) out.push_back(text(index));
+  return out;
+}
+
+std::vector<std::string> response_texts(const RunData& data,
+                                        std::span<const ResponseRow* const> rows) {
+  const ResponseRow* first = data.responses.data();
+  const auto ours = [&](const ResponseRow* r) {
+    return r >= first && r < first + data.responses.size();
+  };
+  if (!data.texts) {
+    std::vector<std::string> out;
+    out.reserve(rows.size());
+    for (const ResponseRow* r : rows) out.push_back(r->text);
+    return out;
+  }
+  std::vector<std::size_t> indices;
+  indices.reserve(rows.size());
+  for (const ResponseRow* r : rows) {
+    indices.push_back(ours(r) ? static_cast<std::size_t>(r - first) : data.responses.size());
+  }
+  std::vector<std::string> out = data.texts->texts(indices);
+  // A row not of data.responses keeps its own text, as response_text() does.
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!ours(rows[i])) out[i] = rows[i]->text;
+  }
+  return out;
+}
+
 AnswerLookup::AnswerLookup(const RunData& data) {
   for (const ItemRow& item : data.items) items_[key_of({item.suite, item.item_id})] = &item;
   for (const VerdictRow& v : data.verdicts) {

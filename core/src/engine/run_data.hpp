@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -260,6 +261,9 @@ class ResponseTexts {
   ResponseTexts& operator=(const ResponseTexts&) = delete;
   /// The text of the RunData's responses[index].
   [[nodiscard]] virtual std::string text(std::size_t index) const = 0;
+  /// The texts of responses[indices[0]], responses[indices[1]], ..., in that order: each read
+  /// once, the batch in store order rather than one lookup per text. This one calls text().
+  [[nodiscard]] virtual std::vector<std::string> texts(std::span<const std::size_t> indices) const;
 };
 
 /// Everything in a run's store.
@@ -283,5 +287,10 @@ struct RunData {
   if (!data.texts || &r < first || &r >= first + data.responses.size()) return r.text;
   return data.texts->text(static_cast<std::size_t>(&r - first));
 }
+
+/// The texts of `rows`, each one of data.responses, in that order: their own, or read from the
+/// store in one batch when the texts were deferred. For writers that go through many answers.
+[[nodiscard]] std::vector<std::string> response_texts(const RunData& data,
+                                                      std::span<const ResponseRow* const> rows);
 
 }  // namespace medsafe
