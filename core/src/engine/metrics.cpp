@@ -250,10 +250,11 @@ SafetyCell finish_cell(const CellAccumulator& acc, SafetyCell cell, const Safety
 // In a suite that mixes benign and harmful items, a declared category only benign items use is
 // left out: its row would stay empty.
 std::vector<std::string> suite_categories(const SuiteInfo* suite, std::string_view suite_name,
-                                          const std::vector<ItemRow>& items, bool mixed = false) {
+                                          const std::vector<const ItemRow*>& items,
+                                          bool mixed = false) {
   std::set<std::string> seen;
-  for (const auto& item : items) {
-    if (item.suite == suite_name && !item.category.empty()) seen.insert(item.category);
+  for (const ItemRow* item : items) {
+    if (item->suite == suite_name && !item->category.empty()) seen.insert(item->category);
   }
   std::vector<std::string> declared;
   if (suite != nullptr) {
@@ -282,10 +283,10 @@ bool comply_suite(const RunData& data, std::string_view suite_name) {
 // A suite has safety rows unless it is all benign: a `comply` suite whose items are all
 // `comply` (an empty suite expecting refusals keeps its empty rows, as before).
 bool has_refuse_rows(const RunData& data, const SuiteInfo* suite, std::string_view suite_name,
-                     const std::vector<ItemRow>& refuse_items) {
+                     const std::vector<const ItemRow*>& refuse_items) {
   const bool any_refuse =
       std::any_of(refuse_items.begin(), refuse_items.end(),
-                  [&](const ItemRow& item) { return item.suite == suite_name; });
+                  [&](const ItemRow* item) { return item->suite == suite_name; });
   if (any_refuse) return true;
   if (suite != nullptr && suite->expect == kExpectComply) return false;
   return !comply_suite(data, suite_name);
@@ -386,12 +387,13 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
     ctx.error_draws = &draws;
   }
 
-  std::unordered_map<std::string, std::string> item_category;
-  std::vector<ItemRow> refuse_items;
+  // Pointers into data.items, not copies: at a million items the copies were the peak.
+  std::unordered_map<std::string, const std::string*> item_category;
+  std::vector<const ItemRow*> refuse_items;
   for (const auto& item : data.items) {
     if (item.expect == kExpectComply) continue;
-    item_category[join_key({item.suite, item.item_id})] = item.category;
-    refuse_items.push_back(item);
+    item_category[join_key({item.suite, item.item_id})] = &item.category;
+    refuse_items.push_back(&item);
   }
   const std::set<std::string> comply = comply_items(data);
   std::map<std::string, std::vector<const ResponseRow*>> by_model_suite;
@@ -417,7 +419,7 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
         add_response(overall, *r, ctx);
         const auto cat = item_category.find(join_key({r->suite, r->item_id}));
         if (cat == item_category.end()) continue;
-        const auto pos = std::find(categories.begin(), categories.end(), cat->second);
+        const auto pos = std::find(categories.begin(), categories.end(), *cat->second);
         if (pos != categories.end()) add_response(cells[pos - categories.begin()], *r, ctx);
       }
       for (std::size_t c = 0; c < categories.size(); ++c) {
