@@ -32,9 +32,14 @@ std::string join_key(std::initializer_list<std::string_view> parts) {
   return key;
 }
 
-std::string verdict_key(std::string_view judge, std::string_view model, std::string_view suite,
-                        std::string_view item_id, int sample) {
-  return join_key({judge, model, suite, item_id, std::to_string(sample)});
+// A verdict's slot (judge, model, suite, item, sample) as one number, for VerdictIndex.
+std::uint64_t verdict_hash(std::string_view judge, std::string_view model, std::string_view suite,
+                           std::string_view item_id, int sample) {
+  std::uint64_t h = 0;
+  for (const std::string_view part : {judge, model, suite, item_id}) {
+    h = (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
+  }
+  return (h ^ static_cast<std::uint64_t>(sample)) * 0x100000001B3ULL;
 }
 
 // The declared names in their order, then any other name seen in the data, sorted: the run
@@ -52,21 +57,38 @@ bool valid_score(const std::optional<int>& score) { return score && *score >= 1 
 
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-/// The verdicts of a run, found by judge and response.
+/// The verdicts of a run, found by judge and response: 16 bytes a verdict (its slot's hash and
+/// a pointer), where a map keyed by the slot's names took about 140.
 class VerdictIndex {
  public:
   explicit VerdictIndex(const std::vector<VerdictRow>& verdicts) {
+    by_hash_.reserve(verdicts.size());
     for (const auto& v : verdicts) {
-      by_key_[verdict_key(v.judge, v.model, v.suite, v.item_id, v.sample)] = &v;
+      by_hash_.emplace_back(verdict_hash(v.judge, v.model, v.suite, v.item_id, v.sample), &v);
     }
+    // Stable: of two verdicts on one slot, the later one is found, as a map assigned in order
+    // kept it.
+    std::stable_sort(by_hash_.begin(), by_hash_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
   }
   [[nodiscard]] const VerdictRow* find(std::string_view judge, const ResponseRow& r) const {
-    const auto it = by_key_.find(verdict_key(judge, r.model, r.suite, r.item_id, r.sample));
-    return it == by_key_.end() ? nullptr : it->second;
+    const std::uint64_t h = verdict_hash(judge, r.model, r.suite, r.item_id, r.sample);
+    auto it = std::upper_bound(by_hash_.begin(), by_hash_.end(), h,
+                               [](std::uint64_t value, const auto& e) { return value < e.first; });
+    while (it != by_hash_.begin()) {
+      --it;
+      if (it->first != h) break;
+      const VerdictRow& v = *it->second;
+      if (v.judge == judge && v.model == r.model && v.suite == r.suite && v.item_id == r.item_id &&
+          v.sample == r.sample) {
+        return &v;
+      }
+    }
+    return nullptr;
   }
 
  private:
-  std::unordered_map<std::string, const VerdictRow*> by_key_;
+  std::vector<std::pair<std::uint64_t, const VerdictRow*>> by_hash_;
 };
 
 struct JudgeAccumulator {
