@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
@@ -1049,7 +1050,7 @@ void latency_section(std::string& out, const Context& ctx) {
 }
 
 // The value of the score filter: the primary score, "none" (ok but not scored) or "error".
-std::string score_key(const ResponseRow& r, const std::vector<const VerdictRow*>& verdicts,
+std::string score_key(const ResponseRow& r, std::span<const VerdictRow* const> verdicts,
                       const std::string& primary) {
   if (r.outcome != Outcome::ok) return "error";
   for (const VerdictRow* v : verdicts) {

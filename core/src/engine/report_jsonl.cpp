@@ -63,7 +63,7 @@ Json verdict_json(const VerdictRow& v) {
 }  // namespace
 
 nlohmann::ordered_json response_json(const ResponseRow& r, const ItemRow* item,
-                                     const std::vector<const VerdictRow*>& verdicts) {
+                                     std::span<const VerdictRow* const> verdicts) {
   Json j = Json::object();
   j["model"] = r.model;
   j["suite"] = r.suite;
