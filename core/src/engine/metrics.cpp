@@ -595,7 +595,11 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
     if (!events.empty()) {
       if (tokens >= 0)
         per_event.push_back(static_cast<double>(tokens) / static_cast<double>(event_count));
-      for (std::size_t i = 1; i < events.size(); ++i) itl.add(events[i] - events[i - 1]);
+      std::int64_t previous = events.front();
+      for (auto it = std::next(events.begin()); it != events.end(); ++it) {
+        itl.add(*it - previous);
+        previous = *it;
+      }
       if (r->intended_send_ns > 0)
         ttft_intended.push_back(ms(events.front() - r->intended_send_ns));
     }

@@ -196,9 +196,8 @@ std::string events_to_json(const ResponseRow& row) {
   return offsets.dump();
 }
 
-std::vector<std::int64_t> events_from_json(const std::string& text, std::int64_t sent_ns,
-                                           const fs::path& file) {
-  std::vector<std::int64_t> events;
+TokenEvents events_from_json(const std::string& text, std::int64_t sent_ns, const fs::path& file) {
+  TokenEvents events;
   const json offsets = json::parse(text, nullptr, false);
   if (!offsets.is_array()) {
     throw Error(ErrorKind::store, file.string() +
