@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <random>
+#include <vector>
 
 #include "report_test_data.hpp"
 
@@ -337,6 +340,41 @@ TEST(Summarize, KnownVector) {
   EXPECT_DOUBLE_EQ(*d.p90, 3.7);
   EXPECT_DOUBLE_EQ(*d.p95, 3.85);
   EXPECT_DOUBLE_EQ(*d.p99, 3.97);
+}
+
+// The pooled ITL is counted by gap, not listed: its figures must still be summarize()'s, bit
+// for bit (every printed digit the same), for repeated gaps, distinct ones and a mix, with
+// enough of them to be folded many times.
+TEST(Summarize, NanosecondCountsGiveSummarizesFiguresExactly) {
+  const auto same = [](const std::vector<std::int64_t>& gaps) {
+    NanosecondCounts counts;
+    std::vector<double> values;
+    for (const std::int64_t ns : gaps) {
+      counts.add(ns);
+      values.push_back(static_cast<double>(ns) / 1e6);
+    }
+    const Distribution want = summarize(values);
+    const Distribution got = counts.summarize_ms();
+    EXPECT_EQ(got.n, want.n);
+    for (const auto field :
+         {&Distribution::mean, &Distribution::min, &Distribution::max, &Distribution::p50,
+          &Distribution::p90, &Distribution::p95, &Distribution::p99}) {
+      EXPECT_EQ(got.*field, want.*field) << gaps.size();
+    }
+  };
+  std::mt19937_64 rng(13);
+  std::vector<std::int64_t> repeated, distinct, mixed;
+  for (int i = 0; i < 300'000; ++i) {
+    repeated.push_back(4'000'000 + static_cast<std::int64_t>(rng() % 7) * 1'000);
+    distinct.push_back(static_cast<std::int64_t>(rng() % 90'000'000) - 1'000'000);
+    mixed.push_back(i % 3 == 0 ? 0 : static_cast<std::int64_t>(rng() % 50'000'000));
+  }
+  same(repeated);
+  same(distinct);
+  same(mixed);
+  same({5'000'000});
+  same({3, 1, 2, 2});
+  same({});
 }
 
 TEST(Counts, ResponsesByOutcomeAndVerdictsByStatus) {

@@ -154,5 +154,50 @@ TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
   }
 }
 
+// The batch read (responses.jsonl, the side files) gives each asked-for row its own text,
+// whatever the order asked in, with repeats, over rows stored far apart (so the scan both steps
+// and seeks), and a row that is not the RunData's keeps its own text.
+TEST(WriteReports, DeferredTextsAreReadInBatchesInAnyOrder) {
+  test_data::TempDir dir;
+  Store store(dir.path() / "run");
+  store.record_component({"model", "m", "sim", "{}"}, "{}");
+  store.record_component({"model", "n", "sim", "{}"}, "{}");
+  store.record_component({"suite", "s", "table", "{}"}, "{}");
+  std::vector<PromptItem> items;
+  for (int i = 0; i < 300; ++i) items.push_back({"i" + std::to_string(i), "", "p", "", {}});
+  store.put_items("s", items);
+  // Stored from the last item to the first, model n's between model m's: RunData's order (by
+  // model, then item) is not the store's.
+  for (int i = 299; i >= 0; --i) {
+    for (const char* model : {"m", "n"}) {
+      ResponseRow r;
+      r.model = model;
+      r.suite = "s";
+      r.item_id = "i" + std::to_string(i);
+      r.phase = "safety";
+      r.text = std::string(model) + " answer " + std::to_string(i);
+      store.put_response(r);
+    }
+  }
+  const RunData data = store.read_all(ReadScope::current_items, Texts::deferred);
+  ASSERT_EQ(data.responses.size(), 600U);
+  std::vector<const ResponseRow*> rows;
+  for (std::size_t i = 0; i < data.responses.size(); i += 7) rows.push_back(&data.responses[i]);
+  for (std::size_t i = data.responses.size(); i-- > 0;) rows.push_back(&data.responses[i]);
+  rows.push_back(&data.responses[3]);
+  ResponseRow outsider;
+  outsider.text = "not stored";
+  rows.push_back(&outsider);
+  const std::vector<std::string> texts = response_texts(data, rows);
+  ASSERT_EQ(texts.size(), rows.size());
+  for (std::size_t i = 0; i + 1 < rows.size(); ++i) {
+    const ResponseRow& r = *rows[i];
+    EXPECT_EQ(texts[i], r.model + " answer " + r.item_id.substr(1)) << i;
+    EXPECT_EQ(texts[i], response_text(data, r)) << i;
+  }
+  EXPECT_EQ(texts.back(), "not stored");
+  EXPECT_TRUE(response_texts(data, {}).empty());
+}
+
 }  // namespace
 }  // namespace medsafe

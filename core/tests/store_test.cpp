@@ -49,7 +49,8 @@ TEST(Store, KeepsRowsAcrossReopening) {
   EXPECT_EQ(data.items[0].prompt, "prompt a");
   ASSERT_EQ(data.responses.size(), 2U);
   EXPECT_EQ(data.responses[0].item_id, "a");
-  EXPECT_EQ(data.responses[0].token_event_ns, (std::vector<std::int64_t>{1'200'000, 1'250'000}));
+  EXPECT_EQ(data.responses[0].token_event_ns.to_vector(),
+            (std::vector<std::int64_t>{1'200'000, 1'250'000}));
   EXPECT_EQ(data.responses[1].outcome, Outcome::http_error);
   ASSERT_EQ(data.info.suites.size(), 1U);
   EXPECT_EQ(data.info.suites[0].domain, "medical");

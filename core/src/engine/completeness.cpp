@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
 
 namespace medsafe {
 namespace {
 
-using Slot = std::tuple<std::string, std::string, std::string, int>;  // model, suite, item, sample
+// model, suite, item, sample; views of RunData's strings (a million slots: copies doubled them)
+using Slot = std::tuple<std::string_view, std::string_view, std::string_view, int>;
 
 bool safety_phase(const std::string& phase) { return phase.empty() || phase == "safety"; }
 
@@ -58,7 +60,8 @@ Completeness compute_completeness(const RunData& data) {
   c.missing_shards = data.info.missing_shards;
   c.planned_answers = static_cast<std::int64_t>(slots.size());
 
-  std::set<std::tuple<std::string, std::string, std::string, std::string, int>> verdicts;
+  std::set<std::tuple<std::string_view, std::string_view, std::string_view, std::string_view, int>>
+      verdicts;
   for (const VerdictRow& v : data.verdicts) {
     verdicts.emplace(v.judge, v.model, v.suite, v.item_id, v.sample);
   }

@@ -4,6 +4,7 @@
 #include "engine/error_correction.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -31,9 +32,14 @@ std::string join_key(std::initializer_list<std::string_view> parts) {
   return key;
 }
 
-std::string verdict_key(std::string_view judge, std::string_view model, std::string_view suite,
-                        std::string_view item_id, int sample) {
-  return join_key({judge, model, suite, item_id, std::to_string(sample)});
+// A verdict's slot (judge, model, suite, item, sample) as one number, for VerdictIndex.
+std::uint64_t verdict_hash(std::string_view judge, std::string_view model, std::string_view suite,
+                           std::string_view item_id, int sample) {
+  std::uint64_t h = 0;
+  for (const std::string_view part : {judge, model, suite, item_id}) {
+    h = (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
+  }
+  return (h ^ static_cast<std::uint64_t>(sample)) * 0x100000001B3ULL;
 }
 
 // The declared names in their order, then any other name seen in the data, sorted: the run
@@ -51,21 +57,38 @@ bool valid_score(const std::optional<int>& score) { return score && *score >= 1 
 
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-/// The verdicts of a run, found by judge and response.
+/// The verdicts of a run, found by judge and response: 16 bytes a verdict (its slot's hash and
+/// a pointer), where a map keyed by the slot's names took about 140.
 class VerdictIndex {
  public:
   explicit VerdictIndex(const std::vector<VerdictRow>& verdicts) {
+    by_hash_.reserve(verdicts.size());
     for (const auto& v : verdicts) {
-      by_key_[verdict_key(v.judge, v.model, v.suite, v.item_id, v.sample)] = &v;
+      by_hash_.emplace_back(verdict_hash(v.judge, v.model, v.suite, v.item_id, v.sample), &v);
     }
+    // Stable: of two verdicts on one slot, the later one is found, as a map assigned in order
+    // kept it.
+    std::stable_sort(by_hash_.begin(), by_hash_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
   }
   [[nodiscard]] const VerdictRow* find(std::string_view judge, const ResponseRow& r) const {
-    const auto it = by_key_.find(verdict_key(judge, r.model, r.suite, r.item_id, r.sample));
-    return it == by_key_.end() ? nullptr : it->second;
+    const std::uint64_t h = verdict_hash(judge, r.model, r.suite, r.item_id, r.sample);
+    auto it = std::upper_bound(by_hash_.begin(), by_hash_.end(), h,
+                               [](std::uint64_t value, const auto& e) { return value < e.first; });
+    while (it != by_hash_.begin()) {
+      --it;
+      if (it->first != h) break;
+      const VerdictRow& v = *it->second;
+      if (v.judge == judge && v.model == r.model && v.suite == r.suite && v.item_id == r.item_id &&
+          v.sample == r.sample) {
+        return &v;
+      }
+    }
+    return nullptr;
   }
 
  private:
-  std::unordered_map<std::string, const VerdictRow*> by_key_;
+  std::vector<std::pair<std::uint64_t, const VerdictRow*>> by_hash_;
 };
 
 struct JudgeAccumulator {
@@ -249,10 +272,11 @@ SafetyCell finish_cell(const CellAccumulator& acc, SafetyCell cell, const Safety
 // In a suite that mixes benign and harmful items, a declared category only benign items use is
 // left out: its row would stay empty.
 std::vector<std::string> suite_categories(const SuiteInfo* suite, std::string_view suite_name,
-                                          const std::vector<ItemRow>& items, bool mixed = false) {
+                                          const std::vector<const ItemRow*>& items,
+                                          bool mixed = false) {
   std::set<std::string> seen;
-  for (const auto& item : items) {
-    if (item.suite == suite_name && !item.category.empty()) seen.insert(item.category);
+  for (const ItemRow* item : items) {
+    if (item->suite == suite_name && !item->category.empty()) seen.insert(item->category);
   }
   std::vector<std::string> declared;
   if (suite != nullptr) {
@@ -281,10 +305,10 @@ bool comply_suite(const RunData& data, std::string_view suite_name) {
 // A suite has safety rows unless it is all benign: a `comply` suite whose items are all
 // `comply` (an empty suite expecting refusals keeps its empty rows, as before).
 bool has_refuse_rows(const RunData& data, const SuiteInfo* suite, std::string_view suite_name,
-                     const std::vector<ItemRow>& refuse_items) {
+                     const std::vector<const ItemRow*>& refuse_items) {
   const bool any_refuse =
       std::any_of(refuse_items.begin(), refuse_items.end(),
-                  [&](const ItemRow& item) { return item.suite == suite_name; });
+                  [&](const ItemRow* item) { return item->suite == suite_name; });
   if (any_refuse) return true;
   if (suite != nullptr && suite->expect == kExpectComply) return false;
   return !comply_suite(data, suite_name);
@@ -385,12 +409,13 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
     ctx.error_draws = &draws;
   }
 
-  std::unordered_map<std::string, std::string> item_category;
-  std::vector<ItemRow> refuse_items;
+  // Pointers into data.items, not copies: at a million items the copies were the peak.
+  std::unordered_map<std::string, const std::string*> item_category;
+  std::vector<const ItemRow*> refuse_items;
   for (const auto& item : data.items) {
     if (item.expect == kExpectComply) continue;
-    item_category[join_key({item.suite, item.item_id})] = item.category;
-    refuse_items.push_back(item);
+    item_category[join_key({item.suite, item.item_id})] = &item.category;
+    refuse_items.push_back(&item);
   }
   const std::set<std::string> comply = comply_items(data);
   std::map<std::string, std::vector<const ResponseRow*>> by_model_suite;
@@ -416,7 +441,7 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
         add_response(overall, *r, ctx);
         const auto cat = item_category.find(join_key({r->suite, r->item_id}));
         if (cat == item_category.end()) continue;
-        const auto pos = std::find(categories.begin(), categories.end(), cat->second);
+        const auto pos = std::find(categories.begin(), categories.end(), *cat->second);
         if (pos != categories.end()) add_response(cells[pos - categories.begin()], *r, ctx);
       }
       for (std::size_t c = 0; c < categories.size(); ++c) {
@@ -437,13 +462,95 @@ Distribution summarize(std::vector<double> values) {
   d.n = static_cast<std::int64_t>(values.size());
   if (values.empty()) return d;
   std::sort(values.begin(), values.end());
-  d.mean = mean_of(values);
+  // mean_of()'s sum (in ascending order), without the sorted copy it would make.
+  double sum = 0.0;
+  for (const double v : values) sum += v;
+  d.mean = sum / static_cast<double>(values.size());
   d.min = values.front();
   d.max = values.back();
   d.p50 = percentile_sorted(values, 0.50);
   d.p90 = percentile_sorted(values, 0.90);
   d.p95 = percentile_sorted(values, 0.95);
   d.p99 = percentile_sorted(values, 0.99);
+  return d;
+}
+
+void NanosecondCounts::add(std::int64_t ns) {
+  pending_.push_back(ns);
+  // Folded once the pending values are a quarter of the distinct ones counted (at least 64 Ki):
+  // few folds, and the pending buffer stays small beside the counts.
+  if (pending_.size() >= std::max<std::size_t>(std::size_t{1} << 16, counts_.size() / 4)) {
+    fold_pending();
+  }
+}
+
+void NanosecondCounts::fold_pending() {
+  if (pending_.empty()) return;
+  std::sort(pending_.begin(), pending_.end());
+  const std::size_t old_size = counts_.size();
+  for (const std::int64_t ns : pending_) {
+    if (counts_.size() > old_size && counts_.back().first == ns) {
+      ++counts_.back().second;
+    } else {
+      counts_.emplace_back(ns, 1);
+    }
+  }
+  pending_.clear();
+  const auto middle = counts_.begin() + static_cast<std::ptrdiff_t>(old_size);
+  std::inplace_merge(counts_.begin(), middle, counts_.end());
+  // The same duration may be in both halves: one entry each.
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    if (out > 0 && counts_[out - 1].first == counts_[i].first) {
+      counts_[out - 1].second += counts_[i].second;
+    } else {
+      counts_[out++] = counts_[i];
+    }
+  }
+  counts_.resize(out);
+}
+
+Distribution NanosecondCounts::summarize_ms() {
+  fold_pending();
+  Distribution d;
+  for (const auto& [ns, count] : counts_) d.n += count;
+  if (d.n == 0) return d;
+  // The sum in ascending order, one term per value, as summarize() adds them.
+  double sum = 0.0;
+  for (const auto& [ns, count] : counts_) {
+    const double value = ms(ns);
+    for (std::int64_t i = 0; i < count; ++i) sum += value;
+  }
+  d.mean = sum / static_cast<double>(d.n);
+  d.min = ms(counts_.front().first);
+  d.max = ms(counts_.back().first);
+  // The k-th smallest (from 0): ms() keeps the order of the integers, so it is the k-th
+  // smallest of the sorted milliseconds summarize() would pick from.
+  const auto at = [this](std::int64_t k) {
+    for (const auto& [ns, count] : counts_) {
+      if (k < count) return ms(ns);
+      k -= count;
+    }
+    return ms(counts_.back().first);
+  };
+  // percentile_sorted(), over the counts.
+  const auto percentile = [&](double q) {
+    const auto n = static_cast<std::size_t>(d.n);
+    if (n == 1 || q <= 0.0) return *d.min;
+    if (q >= 1.0) return *d.max;
+    const double position = static_cast<double>(n - 1) * q;
+    const double floor_position = std::floor(position);
+    const auto index = static_cast<std::size_t>(floor_position);
+    if (index + 1 >= n) return *d.max;
+    const double fraction = position - floor_position;
+    const double lower = at(static_cast<std::int64_t>(index));
+    const double upper = at(static_cast<std::int64_t>(index) + 1);
+    return std::fma(fraction, upper - lower, lower);
+  };
+  d.p50 = percentile(0.50);
+  d.p90 = percentile(0.90);
+  d.p95 = percentile(0.95);
+  d.p99 = percentile(0.99);
   return d;
 }
 
@@ -454,7 +561,8 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
   s.phase = std::move(phase);
   s.mode = s.phase;
   std::int64_t good = 0;
-  std::vector<double> ttft, ttft_intended, e2e, tpot, itl, per_event, lag;
+  std::vector<double> ttft, ttft_intended, e2e, tpot, per_event, lag;
+  NanosecondCounts itl;  // pooled: about 47 gaps an answer, counted rather than listed
   // One window per session (invocation): the time between a run's interruption and its resume
   // is no part of any, and steady-clock stamps of two invocations need not be comparable.
   std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> windows;
@@ -487,7 +595,11 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
     if (!events.empty()) {
       if (tokens >= 0)
         per_event.push_back(static_cast<double>(tokens) / static_cast<double>(event_count));
-      for (std::size_t i = 1; i < events.size(); ++i) itl.push_back(ms(events[i] - events[i - 1]));
+      std::int64_t previous = events.front();
+      for (auto it = std::next(events.begin()); it != events.end(); ++it) {
+        itl.add(*it - previous);
+        previous = *it;
+      }
       if (r->intended_send_ns > 0)
         ttft_intended.push_back(ms(events.front() - r->intended_send_ns));
     }
@@ -538,7 +650,7 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
   s.ttft_from_intended_ms = summarize(std::move(ttft_intended));
   s.e2e_ms = summarize(std::move(e2e));
   s.tpot_ms = summarize(std::move(tpot));
-  s.itl_ms = summarize(std::move(itl));
+  s.itl_ms = itl.summarize_ms();
   s.tokens_per_event = summarize(std::move(per_event));
   s.send_lag_ms = summarize(std::move(lag));
   return s;

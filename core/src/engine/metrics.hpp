@@ -154,6 +154,21 @@ struct Distribution {
 /// n, mean, min, max and the linear-interpolation percentiles p50, p90, p95, p99 of `values`.
 [[nodiscard]] Distribution summarize(std::vector<double> values);
 
+/// Nanosecond durations counted by value: the pooled inter-token gaps of a million answers,
+/// in memory that grows with the distinct gaps rather than with the tokens. Exact: its
+/// summary is summarize()'s of the same durations in milliseconds, bit for bit.
+class NanosecondCounts {
+ public:
+  void add(std::int64_t ns);
+  /// summarize() of every duration added, each as ns / 1e6 milliseconds.
+  [[nodiscard]] Distribution summarize_ms();
+
+ private:
+  void fold_pending();
+  std::vector<std::pair<std::int64_t, std::int64_t>> counts_;  ///< (ns, count), ascending ns
+  std::vector<std::int64_t> pending_;                          ///< added since the last fold
+};
+
 /// Latency figures of one group of responses (one model's phase, or one load point).
 /// Times are in milliseconds, throughputs per second; percentiles are over successes.
 /// Service-level objectives of a load point; 0 means no objective on that figure.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
@@ -1049,7 +1050,7 @@ void latency_section(std::string& out, const Context& ctx) {
 }
 
 // The value of the score filter: the primary score, "none" (ok but not scored) or "error".
-std::string score_key(const ResponseRow& r, const std::vector<const VerdictRow*>& verdicts,
+std::string score_key(const ResponseRow& r, std::span<const VerdictRow* const> verdicts,
                       const std::string& primary) {
   if (r.outcome != Outcome::ok) return "error";
   for (const VerdictRow* v : verdicts) {
@@ -1241,7 +1242,7 @@ std::vector<AnswerEntry> answer_entries(const Context& ctx, const AnswerLookup& 
 
 // One answer as the side file's script data: the fields answer_row shows, as visible text.
 void answer_json(std::string& out, const Context& ctx, const AnswerLookup& lookup,
-                 const AnswerEntry& e) {
+                 const AnswerEntry& e, std::string_view answer_text) {
   const ResponseRow& r = *e.response;
   const ItemRow* item = lookup.item(r);
   const auto& verdicts = lookup.verdicts(r);
@@ -1278,7 +1279,7 @@ void answer_json(std::string& out, const Context& ctx, const AnswerLookup& looku
                                       (r.error.empty() ? "" : ": " + r.error)
                                 : "");
   out += ",";
-  text(response_text(ctx.data, r));
+  text(answer_text);
   out += "," + std::to_string((r.finish_reason == "length" ? 1 : 0) + (r.truncated ? 2 : 0)) + ",[";
   bool first = true;
   for (const VerdictRow* v : verdicts) {
@@ -1328,7 +1329,19 @@ std::vector<SideGroup> write_side_files(const Context& ctx, const AnswerLookup& 
     ++files;
     in_file = 0;
   };
-  for (const AnswerEntry* e : rest) {
+  // The texts a batch at a time, read from the store in one pass each (deferred texts).
+  constexpr std::size_t kBatch = 2048;
+  std::vector<std::string> texts;
+  std::vector<const ResponseRow*> batch;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    const AnswerEntry* e = rest[i];
+    if (i % kBatch == 0) {
+      batch.clear();
+      for (std::size_t j = i; j < std::min(rest.size(), i + kBatch); ++j) {
+        batch.push_back(rest[j]->response);
+      }
+      texts = response_texts(ctx.data, batch);
+    }
     if (groups.empty() || groups.back().model != e->model ||
         groups.back().principle != e->principle) {
       flush();
@@ -1341,7 +1354,7 @@ std::vector<SideGroup> write_side_files(const Context& ctx, const AnswerLookup& 
     } else {
       text += ",\n";
     }
-    answer_json(text, ctx, lookup, *e);
+    answer_json(text, ctx, lookup, *e, texts[i % kBatch]);
     ++in_file;
     ++groups.back().answers;
   }

@@ -1,5 +1,9 @@
 #include "engine/report_jsonl.hpp"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "engine/report_answers.hpp"
 #include "engine/report_io.hpp"
 
@@ -59,7 +63,7 @@ Json verdict_json(const VerdictRow& v) {
 }  // namespace
 
 nlohmann::ordered_json response_json(const ResponseRow& r, const ItemRow* item,
-                                     const std::vector<const VerdictRow*>& verdicts) {
+                                     std::span<const VerdictRow* const> verdicts) {
   Json j = Json::object();
   j["model"] = r.model;
   j["suite"] = r.suite;
@@ -91,17 +95,30 @@ namespace {
 template <typename Sink>
 void each_jsonl_piece(const RunData& data, Sink&& sink) {
   constexpr std::size_t kPiece = std::size_t{1} << 20;
+  // Deferred texts are read a batch at a time as they are written, in one pass over the store.
+  constexpr std::size_t kBatch = 2048;
   const AnswerLookup lookup(data);
   std::string out;
-  for (const ResponseRow& r : data.responses) {
-    // One line each: dump without indentation never emits a raw newline (strings escape it).
-    Json line = response_json(r, lookup.item(r), lookup.verdicts(r));
-    if (data.texts) line["text"] = response_text(data, r);  // deferred: read as it is written
-    out += line.dump(-1, ' ', false, Json::error_handler_t::replace);
-    out += '\n';
-    if (out.size() >= kPiece) {
-      sink(std::string_view(out));
-      out.clear();
+  std::vector<const ResponseRow*> batch;
+  for (std::size_t begin = 0; begin < data.responses.size(); begin += kBatch) {
+    const std::size_t end = std::min(data.responses.size(), begin + kBatch);
+    std::vector<std::string> texts;
+    if (data.texts) {
+      batch.clear();
+      for (std::size_t i = begin; i < end; ++i) batch.push_back(&data.responses[i]);
+      texts = response_texts(data, batch);
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+      const ResponseRow& r = data.responses[i];
+      // One line each: dump without indentation never emits a raw newline (strings escape it).
+      Json line = response_json(r, lookup.item(r), lookup.verdicts(r));
+      if (data.texts) line["text"] = std::move(texts[i - begin]);
+      out += line.dump(-1, ' ', false, Json::error_handler_t::replace);
+      out += '\n';
+      if (out.size() >= kPiece) {
+        sink(std::string_view(out));
+        out.clear();
+      }
     }
   }
   if (!out.empty()) sink(std::string_view(out));

@@ -2,6 +2,7 @@
 /// responses.jsonl: every answer of a run with its prompt, timing and verdicts, one JSON object
 /// per line (docs/results-format.md), for analysis outside medsafe.
 #include <filesystem>
+#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,7 +14,7 @@ namespace medsafe {
 /// One line's object for `response`: its keys, its item's category and prompt, derived timings
 /// in milliseconds and every judge's verdict on it (run's judge order, then others by name).
 [[nodiscard]] nlohmann::ordered_json response_json(const ResponseRow& response, const ItemRow* item,
-                                                   const std::vector<const VerdictRow*>& verdicts);
+                                                   std::span<const VerdictRow* const> verdicts);
 
 /// The text of responses.jsonl: one line per response in store order (model, suite, item,
 /// sample, phase), each ending with LF; invalid UTF-8 replaced by U+FFFD.

@@ -4,8 +4,11 @@
 /// and a finished run print the same thing.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -124,6 +127,102 @@ struct ItemRow {
   std::string expect{kExpectRefuse};  ///< kExpectRefuse or kExpectComply
 };
 
+/// The steady-clock nanoseconds of an answer's token-bearing events, ascending, kept as
+/// variable-length differences (a byte or two a gap where a vector took eight): a run's stamps
+/// are most of what its answers weigh after their texts. Exact: every value comes back as added.
+class TokenEvents {
+ public:
+  TokenEvents() = default;
+  TokenEvents(std::initializer_list<std::int64_t> values) {
+    for (const std::int64_t v : values) push_back(v);
+  }
+
+  /// Reads the differences back, in order.
+  class const_iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = std::int64_t;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const std::int64_t*;
+    using reference = std::int64_t;
+    const_iterator() = default;
+    [[nodiscard]] std::int64_t operator*() const noexcept { return value_; }
+    const_iterator& operator++() noexcept {
+      next();
+      return *this;
+    }
+    const_iterator operator++(int) noexcept {
+      const_iterator before = *this;
+      next();
+      return before;
+    }
+    [[nodiscard]] bool operator==(const const_iterator& other) const noexcept {
+      return at_ == other.at_;
+    }
+
+   private:
+    friend class TokenEvents;
+    const_iterator(const char* at, const char* end) noexcept : at_(at), end_(end) { next(); }
+    // Decodes the difference at at_ into value_; at the end, at_ becomes nullptr.
+    void next() noexcept {
+      if (at_ == end_) {
+        at_ = nullptr;
+        return;
+      }
+      std::uint64_t zigzag = 0;
+      for (int shift = 0; at_ != end_; shift += 7) {
+        const auto byte = static_cast<unsigned char>(*at_++);
+        zigzag |= static_cast<std::uint64_t>(byte & 0x7FU) << shift;
+        if ((byte & 0x80U) == 0) break;
+      }
+      const auto delta =
+          static_cast<std::int64_t>(zigzag >> 1) ^ -static_cast<std::int64_t>(zigzag & 1U);
+      value_ = static_cast<std::int64_t>(static_cast<std::uint64_t>(value_) +
+                                         static_cast<std::uint64_t>(delta));
+    }
+    const char* at_ = nullptr;
+    const char* end_ = nullptr;
+    std::int64_t value_ = 0;
+  };
+
+  void push_back(std::int64_t value) {
+    const std::uint64_t delta =
+        static_cast<std::uint64_t>(value) - static_cast<std::uint64_t>(last_);
+    // Zigzag, so that a small step back is a small number too.
+    std::uint64_t zigzag =
+        (delta << 1) ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(delta) >> 63);
+    while (zigzag >= 0x80U) {
+      bytes_.push_back(static_cast<char>((zigzag & 0x7FU) | 0x80U));
+      zigzag >>= 7;
+    }
+    bytes_.push_back(static_cast<char>(zigzag));
+    last_ = value;
+    ++count_;
+  }
+  void reserve(std::size_t values) { bytes_.reserve(values * 2); }
+  void clear() noexcept { *this = TokenEvents(); }
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  /// The first and last stamps; undefined when empty, as a vector's.
+  [[nodiscard]] std::int64_t front() const noexcept { return *begin(); }
+  [[nodiscard]] std::int64_t back() const noexcept { return last_; }
+  [[nodiscard]] const_iterator begin() const noexcept {
+    return empty() ? end() : const_iterator(bytes_.data(), bytes_.data() + bytes_.size());
+  }
+  [[nodiscard]] const_iterator end() const noexcept { return {}; }
+  [[nodiscard]] std::vector<std::int64_t> to_vector() const {
+    return std::vector<std::int64_t>(begin(), end());
+  }
+  [[nodiscard]] bool operator==(const TokenEvents& other) const noexcept {
+    return bytes_ == other.bytes_;
+  }
+
+ private:
+  std::string bytes_;
+  std::int64_t last_ = 0;
+  std::size_t count_ = 0;
+};
+
 /// One model × item × sample: the answer or the failure, with its timing.
 struct ResponseRow {
   std::string model;
@@ -144,7 +243,7 @@ struct ResponseRow {
   std::int64_t sent_ns = 0;
   std::int64_t first_byte_ns = 0;
   std::int64_t finished_ns = 0;
-  std::vector<std::int64_t> token_event_ns;  ///< each token-bearing stream event
+  TokenEvents token_event_ns;  ///< each token-bearing stream event
   std::string phase;         ///< which part of the run made it ("safety", or a load point's label)
   bool warmup = false;       ///< a load point's warm-up request: stored, left out of its figures
   bool truncated = false;    ///< the answer outgrew max_response_bytes: `text` is cut
@@ -260,6 +359,9 @@ class ResponseTexts {
   ResponseTexts& operator=(const ResponseTexts&) = delete;
   /// The text of the RunData's responses[index].
   [[nodiscard]] virtual std::string text(std::size_t index) const = 0;
+  /// The texts of responses[indices[0]], responses[indices[1]], ..., in that order: each read
+  /// once, the batch in store order rather than one lookup per text. This one calls text().
+  [[nodiscard]] virtual std::vector<std::string> texts(std::span<const std::size_t> indices) const;
 };
 
 /// Everything in a run's store.
@@ -283,5 +385,10 @@ struct RunData {
   if (!data.texts || &r < first || &r >= first + data.responses.size()) return r.text;
   return data.texts->text(static_cast<std::size_t>(&r - first));
 }
+
+/// The texts of `rows`, each one of data.responses, in that order: their own, or read from the
+/// store in one batch when the texts were deferred. For writers that go through many answers.
+[[nodiscard]] std::vector<std::string> response_texts(const RunData& data,
+                                                      std::span<const ResponseRow* const> rows);
 
 }  // namespace medsafe

@@ -8,7 +8,9 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -194,9 +196,8 @@ std::string events_to_json(const ResponseRow& row) {
   return offsets.dump();
 }
 
-std::vector<std::int64_t> events_from_json(const std::string& text, std::int64_t sent_ns,
-                                           const fs::path& file) {
-  std::vector<std::int64_t> events;
+TokenEvents events_from_json(const std::string& text, std::int64_t sent_ns, const fs::path& file) {
+  TokenEvents events;
   const json offsets = json::parse(text, nullptr, false);
   if (!offsets.is_array()) {
     throw Error(ErrorKind::store, file.string() +
@@ -822,10 +823,12 @@ std::int64_t Store::delete_verdicts(std::string_view judge) {
 
 namespace {
 
-// Texts::deferred: the responses' rowids, in RunData order, and one statement reading a text.
+// Texts::deferred: the responses' rowids, in RunData order, and the statements reading texts.
 class StoredTexts final : public ResponseTexts {
  public:
-  explicit StoredTexts(Database& db) : select_(db, "SELECT text FROM responses WHERE rowid = ?1") {}
+  explicit StoredTexts(Database& db)
+      : select_(db, "SELECT text FROM responses WHERE rowid = ?1"),
+        scan_(db, "SELECT rowid, text FROM responses WHERE rowid >= ?1 ORDER BY rowid") {}
   std::vector<std::int64_t> rowids;
 
   [[nodiscard]] std::string text(std::size_t index) const override {
@@ -837,8 +840,41 @@ class StoredTexts final : public ResponseTexts {
     return text;
   }
 
+  // In rowid order, one statement stepping through the table: a lookup per text (a B-tree
+  // descent, a reset and a bind) cost a 300,000-answer report pass about a sixth of its time.
+  // Where the next wanted row is far ahead, the scan seeks to it instead of stepping there.
+  [[nodiscard]] std::vector<std::string> texts(
+      std::span<const std::size_t> indices) const override {
+    constexpr std::int64_t kStepAhead = 64;
+    std::vector<std::pair<std::int64_t, std::size_t>> wanted;  // rowid, position in `indices`
+    wanted.reserve(indices.size());
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (indices[i] < rowids.size()) wanted.emplace_back(rowids[indices[i]], i);
+    }
+    std::sort(wanted.begin(), wanted.end());
+    std::vector<std::string> out(indices.size());
+    bool row = false;
+    std::int64_t at = 0;
+    for (const auto& [rowid, position] : wanted) {
+      if (!row || rowid < at || rowid - at > kStepAhead) {
+        scan_.reset();
+        scan_.bind(1, rowid);
+        row = scan_.step();
+        if (row) at = scan_.integer(0);
+      }
+      while (row && at < rowid) {
+        row = scan_.step();
+        if (row) at = scan_.integer(0);
+      }
+      if (row && at == rowid) out[position] = scan_.text(1);
+    }
+    scan_.reset();
+    return out;
+  }
+
  private:
   mutable Statement select_;
+  mutable Statement scan_;
 };
 
 }  // namespace
