@@ -262,6 +262,24 @@ std::vector<std::string> uncalibrated_lines(const RunData& data) {
   return lines;
 }
 
+std::vector<std::string> untrusted_judge_lines(const RunData& data,
+                                               const std::vector<std::string>& judges) {
+  std::vector<std::string> lines;
+  for (const std::string& judge : judges) {
+    for (const CalibrationRow& row : data.calibrations) {
+      if (row.judge == judge && !row.calibrated) {
+        lines.push_back("judge '" + row.judge + "' is uncalibrated: " + why(row));
+      }
+    }
+    for (const CanaryRow& c : data.canaries) {
+      if (c.judge == judge && c.drifted) {
+        lines.push_back("judge '" + c.judge + "' drifted: " + canary_text(c));
+      }
+    }
+  }
+  return lines;
+}
+
 Json calibration_json(const RunData& data) {
   Json rows = Json::array();
   for (const CalibrationRow& row : data.calibrations) {

@@ -20,6 +20,11 @@ namespace medsafe {
 /// expected (0.75 < 0.90); model judge (simulated), template built-in rubric"); empty when none.
 [[nodiscard]] std::vector<std::string> drift_lines(const RunData& data);
 
+/// The uncalibrated_lines and drift_lines of the judges `judges` names, in its order (a judge
+/// may give both); empty when each of them passed its calibration and its canaries.
+[[nodiscard]] std::vector<std::string> untrusted_judge_lines(
+    const RunData& data, const std::vector<std::string>& judges);
+
 /// results.json's "canaries": [{judge, canaries, n, agree, ...}], [] when no judge has canaries.
 [[nodiscard]] nlohmann::ordered_json canaries_json(const RunData& data);
 
