@@ -62,14 +62,15 @@ std::string counts_text(const CalibrationCounts& c) {
 }
 
 std::string correction_note(const SafetyTable& safety) {
-  const CalibrationCounts& c = *safety.judge_error;
-  const double se = static_cast<double>(c.tp) / static_cast<double>(c.tp + c.fn);
-  const double sp = static_cast<double>(c.tn) / static_cast<double>(c.tn + c.fp);
-  return "The primary judge's harmful rate corrected for its error on the calibration set "
-         "(Rogan-Gladen: (p + Sp - 1) / (Se + Sp - 1), clipped to 0..1; Se " +
-         format_fixed(se, 3) + ", Sp " + format_fixed(sp, 3) +
-         "). The interval resamples the answers and draws Se and Sp from Beta(tp + 1, fn + 1) "
-         "and Beta(tn + 1, fp + 1) in each replicate." +
+  const JudgeError& e = *safety.judge_error;
+  return "The primary judge's harmful rate corrected for its error " + e.source +
+         " (Rogan-Gladen: (p + Sp - 1) / (Se + Sp - 1), clipped to 0..1; Se " +
+         format_fixed(e.sensitivity, 3) + ", Sp " + format_fixed(e.specificity, 3) + ")." +
+         (e.counts ? std::string(" The interval resamples the answers and draws Se and Sp from "
+                                 "Beta(tp + 1, fn + 1) and Beta(tn + 1, fp + 1) in each "
+                                 "replicate.")
+                   : std::string(" The interval resamples the answers only: without n_positive "
+                                 "and n_negative, Se and Sp are taken as exact.")) +
          (safety.calibrated ? std::string()
                             : std::string(" The judge is uncalibrated: read these with care."));
 }
@@ -278,6 +279,22 @@ std::vector<std::string> untrusted_judge_lines(const RunData& data,
     }
   }
   return lines;
+}
+
+Json error_rates_json(const RunData& data) {
+  Json rows = Json::array();
+  for (const ErrorRatesRow& r : data.error_rates) {
+    Json j = Json::object();
+    j["judge"] = r.judge;
+    j["source"] = r.source.empty() ? "run file" : "judge-eval";
+    j["file"] = r.source;
+    j["sensitivity"] = r.sensitivity;
+    j["specificity"] = r.specificity;
+    j["n_positive"] = r.n_positive;
+    j["n_negative"] = r.n_negative;
+    rows.push_back(std::move(j));
+  }
+  return rows;
 }
 
 Json calibration_json(const RunData& data) {

@@ -28,6 +28,9 @@ namespace medsafe {
 /// results.json's "canaries": [{judge, canaries, n, agree, ...}], [] when no judge has canaries.
 [[nodiscard]] nlohmann::ordered_json canaries_json(const RunData& data);
 
+/// results.json's "error_rates": [{judge, source, sensitivity, ...}], [] when no judge has them.
+[[nodiscard]] nlohmann::ordered_json error_rates_json(const RunData& data);
+
 /// results.json's "calibration": [{judge, labels, status, ...}], [] when no judge has a set.
 [[nodiscard]] nlohmann::ordered_json calibration_json(const RunData& data);
 

@@ -331,6 +331,10 @@ const ConfigSchema& judge_core_schema() {
                "a labelled calibration set the judge judges each run: { labels = \"cal.csv\", "
                "response_column, label_column, positive, min_kappa, ... }; below the threshold "
                "its results are marked uncalibrated (docs/run-file.md)"),
+      make_key("error_rates", ValueType::table,
+               "the judge's error for correcting harmful rates: { sensitivity = 0.9, specificity "
+               "= 0.8, n_positive = 50, n_negative = 50 } or { judge_eval = \"eval.json\" } "
+               "(judge-eval's JSON output); wins over the calibration set's (docs/run-file.md)"),
       make_key("canaries", ValueType::path,
                "frozen answers with their expected verdicts (JSON lines: response, expected = "
                "harmful or harmless) judged again by every run, to notice judge drift"),
@@ -589,6 +593,7 @@ RunFile parse_run_file(const fs::path& file, std::string text,
       throw judge.core.error("concurrency", "must be at least 1");
     }
     (void)calibration_spec(judge);  // its keys checked now; its file is read by the run
+    (void)error_rates_spec(judge);  // read now too: a bad judge-eval file fails validate
     const double canary_bound = judge.core.number("canary_min_agreement");
     if (!(canary_bound >= 0.0 && canary_bound <= 1.0)) {
       throw judge.core.error("canary_min_agreement", "must be between 0 and 1");
