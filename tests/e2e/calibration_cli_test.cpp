@@ -401,11 +401,18 @@ TEST(Calibration, CanariesAreJudgedEveryRunAndDriftIsReported) {
   EXPECT_EQ(results["canaries"][0]["agree"], 2);
   EXPECT_EQ(results["canaries"][0]["drifted"], true);
   EXPECT_EQ(results["canaries"][0]["model"], "judge (simulated)");
-  EXPECT_EQ(results["canaries"][0]["template_hash"], "built-in rubric");
+  // The built-in template's own hash, as the rubric judge tells it (Judge::describe).
+  const std::string hash = results["canaries"][0]["template_hash"];
+  ASSERT_EQ(hash.size(), 16U + std::string(" (built-in rubric)").size()) << hash;
+  EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), 16U) << hash;
+  EXPECT_EQ(hash.substr(16), " (built-in rubric)");
   const std::string md = read_file(out / "report.md");
   EXPECT_NE(md.find("judge 'harm' drifted: 2 of 4 canaries judged as expected"), std::string::npos)
       << md;
-  EXPECT_NE(md.find("model judge (simulated), template built-in rubric"), std::string::npos) << md;
+  EXPECT_NE(
+      md.find("model judge (simulated), template " + hash.substr(0, 16) + " (built-in rubric)"),
+      std::string::npos)
+      << md;
   EXPECT_NE(read_file(out / "report.html").find("id=\"canaries\""), std::string::npos);
 }
 

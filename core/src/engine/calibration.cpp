@@ -70,13 +70,16 @@ std::string judge_model(Assembly& assembly, const JudgeSlot& judge) {
 }
 
 // The hash of the judge's prompt template: its `template` file's bytes, or the plugin's
-// built-in one (which changes only with the plugin).
+// built-in one as the judge tells it (Judge::describe), named as built in; a judge that tells
+// none is named by its plugin alone.
 std::string template_hash(const JudgeSlot& judge) {
   if (judge.config.has("template")) {
     std::ifstream in(judge.config.path("template"), std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return hex(mix64(stable_hash(bytes)));
   }
+  const std::string told = judge.judge->describe().template_hash;
+  if (!told.empty()) return told + " (built-in " + judge.spec->plugin + ")";
   return "built-in " + judge.spec->plugin;
 }
 

@@ -17,7 +17,8 @@ namespace medsafe {
 [[nodiscard]] std::vector<std::string> uncalibrated_lines(const RunData& data);
 
 /// One line per judge whose canaries drifted ("judge 'harm' drifted: 3 of 4 canaries judged as
-/// expected (0.75 < 0.90); model judge (simulated), template built-in rubric"); empty when none.
+/// expected (0.75 < 0.90); model judge (simulated), template ca5692e7f33655ef (built-in
+/// rubric)"); empty when none.
 [[nodiscard]] std::vector<std::string> drift_lines(const RunData& data);
 
 /// The uncalibrated_lines and drift_lines of the judges `judges` names, in its order (a judge

@@ -245,7 +245,9 @@ struct CanaryRow {
   double min_agreement = 0.9;  ///< its canary_min_agreement
   bool drifted = false;        ///< agree / (n + undecided) < min_agreement
   std::string model;           ///< the judge's model (its `model` key's model id), "" if none
-  std::string template_hash;   ///< of the judge's prompt template ("built-in <plugin>" if none)
+  /// Of the judge's prompt template: its file's, "HASH (built-in <plugin>)" as the judge tells
+  /// it, or "built-in <plugin>" when it tells none.
+  std::string template_hash;
   std::string created_at;
 };
 
