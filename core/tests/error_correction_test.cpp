@@ -64,5 +64,36 @@ TEST(RoganGladen, NoCorrectionWithoutBothClassesOrAnswers) {
   EXPECT_FALSE(corrected_rate(0, 0, counts, draw_judge_error(counts, 1, 50), 1).value);
 }
 
+// A judge's error_rates: with counts, Beta draws around the counts nearest Se and Sp; without,
+// Se and Sp are exact, so the interval is the answers' bootstrap alone (narrower).
+TEST(RoganGladen, ErrorRatesWithoutCountsAreTakenAsExact) {
+  ErrorRatesRow row;
+  row.judge = "harm";
+  row.sensitivity = 0.9;
+  row.specificity = 0.8;
+  const JudgeError exact = judge_error_of(row);
+  EXPECT_FALSE(exact.counts);
+  const ErrorDraws same = draw_judge_error(exact, 5, 300);
+  ASSERT_EQ(same.sensitivity.size(), 300U);
+  for (std::size_t i = 0; i < same.sensitivity.size(); ++i) {
+    EXPECT_EQ(same.sensitivity[i], 0.9);
+    EXPECT_EQ(same.specificity[i], 0.8);
+  }
+  row.n_positive = 10;
+  row.n_negative = 10;
+  const JudgeError counted = judge_error_of(row);
+  ASSERT_TRUE(counted.counts);
+  EXPECT_EQ(counted.counts->tp, 9);
+  EXPECT_EQ(counted.counts->fn, 1);
+  EXPECT_EQ(counted.counts->tn, 8);
+  EXPECT_EQ(counted.counts->fp, 2);
+  const CorrectedRate a = corrected_rate(30, 100, exact, same, 17);
+  const CorrectedRate b = corrected_rate(30, 100, counted, draw_judge_error(counted, 5, 300), 17);
+  ASSERT_TRUE(a.value && a.ci && b.value && b.ci);
+  EXPECT_NEAR(*a.value, 1.0 / 7.0, 1e-12);
+  EXPECT_NEAR(*b.value, 1.0 / 7.0, 1e-12);
+  EXPECT_LT(a.ci->high - a.ci->low, b.ci->high - b.ci->low);
+}
+
 }  // namespace
 }  // namespace medsafe

@@ -61,6 +61,14 @@ struct JudgeTraits {
   bool refusal = false;     ///< fills Verdict::refused
 };
 
+/// What a judge tells reports about how it judges, beyond its configuration.
+struct JudgeDescription {
+  /// A hash of the prompt template it sends (hex16(mix64(stable_hash(template bytes))), as core
+  /// hashes a `template` file), "" when it has none or tells none. Canary drift reports name it,
+  /// so a built-in template that changed with the plugin shows.
+  std::string template_hash;
+};
+
 /// Receives a Verdict. Called exactly once per evaluate, from any thread.
 using VerdictCallback = std::function<void(Verdict&&)>;
 
@@ -72,6 +80,8 @@ class MEDSAFE_API Judge {
   /// Judges one answer; `done` is called exactly once, from any thread, possibly before
   /// evaluate returns.
   virtual void evaluate(JudgeInput input, VerdictCallback done) = 0;
+  /// How the judge judges, for reports (core's default: nothing told). Never throws.
+  [[nodiscard]] virtual JudgeDescription describe() const;
 };
 
 }  // namespace medsafe

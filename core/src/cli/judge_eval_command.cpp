@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "engine/assembly.hpp"
 #include "engine/judge_eval.hpp"
+#include "engine/key_spec.hpp"
 #include "engine/plugin_catalog.hpp"
 #include "engine/report_io.hpp"
 #include "engine/run_file.hpp"
@@ -29,31 +30,23 @@ fs::path cache_folder() {
   return fs::temp_directory_path() / "medsafe-cache";
 }
 
-KeySpec key(std::string name, ValueType type, std::string doc) {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = type;
-  k.doc = std::move(doc);
-  return k;
-}
-
 // The keys of a mapping file: the same settings as the flags, which win over it.
 const ConfigSchema& mapping_schema() {
   static const ConfigSchema schema{{
-      key("labels", ValueType::path, "the label file (CSV or JSON lines)"),
-      key("format", ValueType::string, "csv or jsonl (default: from the extension)"),
-      key("response_column", ValueType::string, "the column of the judged answer"),
-      key("label_column", ValueType::string, "the column of the human label"),
-      key("prompt_column", ValueType::string, "the column of the request"),
-      key("category_column", ValueType::string, "the column of the category"),
-      key("positive", ValueType::string_list, "label values meaning harmful"),
-      key("threshold", ValueType::integer, "scores at or above it are harmful"),
-      key("by", ValueType::string, "score or refusal"),
-      key("domain", ValueType::string, "medical or general"),
-      key("id_column", ValueType::string, "the column of an id per row, for --per-item"),
-      key("map", ValueType::string_list, "label mappings LABEL=VALUE, applied first"),
-      key("drop", ValueType::string_list, "label values whose rows are left out"),
-      key("label_scale", ValueType::string, "auto, binary or score"),
+      make_key("labels", ValueType::path, "the label file (CSV or JSON lines)"),
+      make_key("format", ValueType::string, "csv or jsonl (default: from the extension)"),
+      make_key("response_column", ValueType::string, "the column of the judged answer"),
+      make_key("label_column", ValueType::string, "the column of the human label"),
+      make_key("prompt_column", ValueType::string, "the column of the request"),
+      make_key("category_column", ValueType::string, "the column of the category"),
+      make_key("positive", ValueType::string_list, "label values meaning harmful"),
+      make_key("threshold", ValueType::integer, "scores at or above it are harmful"),
+      make_key("by", ValueType::string, "score or refusal"),
+      make_key("domain", ValueType::string, "medical or general"),
+      make_key("id_column", ValueType::string, "the column of an id per row, for --per-item"),
+      make_key("map", ValueType::string_list, "label mappings LABEL=VALUE, applied first"),
+      make_key("drop", ValueType::string_list, "label values whose rows are left out"),
+      make_key("label_scale", ValueType::string, "auto, binary or score"),
   }};
   return schema;
 }

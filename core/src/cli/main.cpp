@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
       "exit 10 when any principle (or =1,4: those principles; all: the overall "
       "row) got significantly worse");
   compare_cmd->add_flag("--allow-uncalibrated", compare.allow_uncalibrated,
-                        "let --fail-if-worse decide although a run's judge is uncalibrated "
-                        "(below its calibration threshold)");
+                        "let --fail-if-worse decide although a judge feeding a gated row is "
+                        "uncalibrated (below its calibration threshold) or drifted (canaries)");
   compare_cmd->add_option("--csv", compare_csv, "also write the comparison as CSV to FILE");
   compare_cmd->add_option("--html", compare_html, "also write the comparison as HTML to FILE");
   compare_cmd->add_option("--markdown", compare_md,

@@ -139,6 +139,13 @@ class GuardedJudge final : public Judge {
       : who_(std::move(who)), inner_(std::move(inner)), log_(log) {}
 
   [[nodiscard]] JudgeTraits traits() const override { return inner_->traits(); }
+  [[nodiscard]] JudgeDescription describe() const override {
+    try {
+      return inner_->describe();
+    } catch (...) {
+      return {};  // a description is no verdict: one that fails tells nothing
+    }
+  }
 
   void evaluate(JudgeInput input, VerdictCallback done) override {
     auto callback = once<Verdict>(std::move(done), log_);

@@ -36,6 +36,16 @@ struct CalibrationSpec {
 /// type, a threshold outside 0..1, an empty `positive`).
 [[nodiscard]] std::optional<CalibrationSpec> calibration_spec(const ComponentSpec& judge);
 
+/// The keys of a judge's `error_rates` table.
+[[nodiscard]] const ConfigSchema& error_rates_schema();
+
+/// The `error_rates` of `judge` (its core key), or nothing when it has none: the numbers as
+/// given, or the confusion counts of the judge-eval JSON output it names, read now. Throws a
+/// config Error located at the offending key for a bad table (a rate outside 0..1, Se + Sp <=
+/// 1, one count without the other, a missing or unreadable file, JSON without the counts, or
+/// counts not read as harmful scores >= 4).
+[[nodiscard]] std::optional<ErrorRatesRow> error_rates_spec(const ComponentSpec& judge);
+
 /// The figures of a judged calibration set, the gate applied.
 [[nodiscard]] CalibrationRow calibration_row(const CalibrationSpec& spec,
                                              const JudgeEvalResult& result);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace medsafe {
 namespace {
@@ -43,15 +44,51 @@ ErrorDraws draw_judge_error(const CalibrationCounts& counts, std::uint64_t seed,
   return out;
 }
 
+JudgeError judge_error_of(const CalibrationCounts& counts, std::string source) {
+  JudgeError e;
+  e.sensitivity = static_cast<double>(counts.tp) / static_cast<double>(counts.tp + counts.fn);
+  e.specificity = static_cast<double>(counts.tn) / static_cast<double>(counts.tn + counts.fp);
+  e.counts = counts;
+  e.source = std::move(source);
+  return e;
+}
+
+JudgeError judge_error_of(const ErrorRatesRow& row) {
+  JudgeError e;
+  e.sensitivity = row.sensitivity;
+  e.specificity = row.specificity;
+  e.source = row.source.empty() ? "as its error_rates in the run file give it"
+                                : "as judge-eval measured it (" + row.source + ")";
+  if (row.n_positive > 0 && row.n_negative > 0) {
+    const auto tp = static_cast<std::int64_t>(
+        std::llround(row.sensitivity * static_cast<double>(row.n_positive)));
+    const auto tn = static_cast<std::int64_t>(
+        std::llround(row.specificity * static_cast<double>(row.n_negative)));
+    e.counts = CalibrationCounts{tp, row.n_negative - tn, row.n_positive - tp, tn};
+  }
+  return e;
+}
+
+ErrorDraws draw_judge_error(const JudgeError& error, std::uint64_t seed, int resamples) {
+  if (error.counts) return draw_judge_error(*error.counts, seed, resamples);
+  const auto r = static_cast<std::size_t>(std::max(resamples, 1));
+  return {std::vector<double>(r, error.sensitivity), std::vector<double>(r, error.specificity)};
+}
+
 CorrectedRate corrected_rate(std::int64_t successes, std::int64_t n,
                              const CalibrationCounts& counts, const ErrorDraws& draws,
                              std::uint64_t seed) {
+  if (n <= 0 || counts.tp + counts.fn == 0 || counts.tn + counts.fp == 0) return {};
+  return corrected_rate(successes, n, judge_error_of(counts, ""), draws, seed);
+}
+
+CorrectedRate corrected_rate(std::int64_t successes, std::int64_t n, const JudgeError& error,
+                             const ErrorDraws& draws, std::uint64_t seed) {
   CorrectedRate out;
-  if (n <= 0 || counts.tp + counts.fn == 0 || counts.tn + counts.fp == 0) return out;
+  if (n <= 0) return out;
   successes = std::clamp<std::int64_t>(successes, 0, n);
-  const double se = static_cast<double>(counts.tp) / static_cast<double>(counts.tp + counts.fn);
-  const double sp = static_cast<double>(counts.tn) / static_cast<double>(counts.tn + counts.fp);
-  out.value = rogan_gladen(static_cast<double>(successes) / static_cast<double>(n), se, sp);
+  out.value = rogan_gladen(static_cast<double>(successes) / static_cast<double>(n),
+                           error.sensitivity, error.specificity);
   if (!out.value) return out;
   // The same resampling of the verdicts as bootstrap_proportion, each replicate corrected with
   // its own draw of the judge's error.

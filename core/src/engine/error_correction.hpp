@@ -6,6 +6,7 @@
 /// deterministic: the same counts and seed give the same bits on every platform.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/bootstrap.hpp"
@@ -30,6 +31,29 @@ struct ErrorDraws {
 [[nodiscard]] ErrorDraws draw_judge_error(const CalibrationCounts& counts, std::uint64_t seed,
                                           int resamples = kBootstrapResamples);
 
+/// A judge's error as the correction uses it: its sensitivity and specificity, and the 2x2
+/// counts they were measured on when known (their Beta posteriors carry that uncertainty into
+/// the interval; without counts Se and Sp are taken as exact).
+struct JudgeError {
+  double sensitivity = 0;
+  double specificity = 0;
+  std::optional<CalibrationCounts> counts;
+  std::string source;  ///< how reports say where they come from ("on the calibration set")
+};
+
+/// Se = tp / (tp + fn) and Sp = tn / (tn + fp) of `counts`, with them; `counts` must hold
+/// harmful and harmless labels.
+[[nodiscard]] JudgeError judge_error_of(const CalibrationCounts& counts, std::string source);
+
+/// The judge error of a judge's `error_rates`; with both counts given, the counts nearest its Se
+/// and Sp (tp = round(Se * n_positive), tn = round(Sp * n_negative)) for the Beta draws.
+[[nodiscard]] JudgeError judge_error_of(const ErrorRatesRow& row);
+
+/// The draws for `error`: from its counts' Beta posteriors (draw_judge_error above), or, without
+/// counts, `resamples` copies of its Se and Sp.
+[[nodiscard]] ErrorDraws draw_judge_error(const JudgeError& error, std::uint64_t seed,
+                                          int resamples = kBootstrapResamples);
+
 /// A corrected rate and its interval.
 struct CorrectedRate {
   std::optional<double> value;
@@ -43,6 +67,11 @@ struct CorrectedRate {
 /// when the point Se + Sp <= 1.
 [[nodiscard]] CorrectedRate corrected_rate(std::int64_t successes, std::int64_t n,
                                            const CalibrationCounts& counts, const ErrorDraws& draws,
+                                           std::uint64_t seed);
+
+/// corrected_rate above with the point Se and Sp of `error` (empty when n = 0 or Se + Sp <= 1).
+[[nodiscard]] CorrectedRate corrected_rate(std::int64_t successes, std::int64_t n,
+                                           const JudgeError& error, const ErrorDraws& draws,
                                            std::uint64_t seed);
 
 }  // namespace medsafe

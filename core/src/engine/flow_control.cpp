@@ -6,26 +6,9 @@
 #include <sstream>
 
 #include "engine/bootstrap.hpp"
+#include "engine/key_spec.hpp"
 
 namespace medsafe {
-namespace {
-
-template <typename T>
-std::shared_ptr<const toml::node> default_of(T value) {
-  return std::make_shared<toml::value<T>>(std::move(value));
-}
-
-KeySpec key(std::string name, ValueType type, std::string doc,
-            std::shared_ptr<const toml::node> default_value) {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = type;
-  k.doc = std::move(doc);
-  k.default_value = std::move(default_value);
-  return k;
-}
-
-}  // namespace
 
 std::vector<KeySpec> flow_control_keys() {
   auto retry_on = std::make_shared<toml::array>();
@@ -34,29 +17,32 @@ std::vector<KeySpec> flow_control_keys() {
     retry_on->push_back(reason);
   }
   return {
-      key("max_attempts", ValueType::integer,
-          "attempts per request in all, the first included (1: never retry); each answer "
-          "records how many it took",
-          default_of(std::int64_t{4})),
-      key("retry_on", ValueType::string_list,
+      make_key("max_attempts", ValueType::integer,
+               "attempts per request in all, the first included (1: never retry); each answer "
+               "records how many it took",
+               key_default(std::int64_t{4})),
+      make_key(
+          "retry_on", ValueType::string_list,
           "failures that are retried: transport_error, timeout, stream_error, and HTTP statuses",
           retry_on),
-      key("backoff_initial_ms", ValueType::integer,
-          "first retry delay; it doubles per attempt, with jitter (a Retry-After header wins)",
-          default_of(std::int64_t{500})),
-      key("backoff_max_ms", ValueType::integer, "longest retry delay",
-          default_of(std::int64_t{30'000})),
-      key("retry_after_max_s", ValueType::number,
-          "the longest Retry-After (seconds or an HTTP date) a retry waits for; when a server "
-          "asks for more, the attempt fails at once with that reason instead of waiting",
-          default_of(120.0)),
-      key("requests_per_minute", ValueType::number, "request rate limit (0: none)",
-          default_of(0.0)),
-      key("tokens_per_minute", ValueType::number,
-          "token rate limit, prompt (estimated) and answer tokens (0: none)", default_of(0.0)),
-      key("adaptive_concurrency", ValueType::boolean,
+      make_key("backoff_initial_ms", ValueType::integer,
+               "first retry delay; it doubles per attempt, with jitter (a Retry-After header wins)",
+               key_default(std::int64_t{500})),
+      make_key("backoff_max_ms", ValueType::integer, "longest retry delay",
+               key_default(std::int64_t{30'000})),
+      make_key("retry_after_max_s", ValueType::number,
+               "the longest Retry-After (seconds or an HTTP date) a retry waits for; when a server "
+               "asks for more, the attempt fails at once with that reason instead of waiting",
+               key_default(120.0)),
+      make_key("requests_per_minute", ValueType::number, "request rate limit (0: none)",
+               key_default(0.0)),
+      make_key("tokens_per_minute", ValueType::number,
+               "token rate limit, prompt (estimated) and answer tokens (0: none)",
+               key_default(0.0)),
+      make_key(
+          "adaptive_concurrency", ValueType::boolean,
           "on HTTP 429 halve the concurrency, then add one back per limit's worth of successes",
-          default_of(true)),
+          key_default(true)),
   };
 }
 

@@ -407,6 +407,9 @@ MergeSummary merge_shards(const MergeOptions& options) {
         if (!columns_of(from, "canaries").empty()) {
           copy_rows(from, into, "canaries", "", {}, shard->dir);
         }
+        if (!columns_of(from, "error_rates").empty()) {
+          copy_rows(from, into, "error_rates", "", {}, shard->dir);
+        }
       }
       // Items keep their place in the whole suite (shards store it), so reports list them, and
       // bootstrap intervals resample them, in the order of a run on one machine.

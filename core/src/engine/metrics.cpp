@@ -120,7 +120,7 @@ struct SafetyContext {
   RefusalSource refusal_source = RefusalSource::none;
   int resamples = kBootstrapResamples;
   /// The primary judge's error, when known: harmful rates are also given corrected for it.
-  const CalibrationCounts* judge_error = nullptr;
+  const JudgeError* judge_error = nullptr;
   const ErrorDraws* error_draws = nullptr;
 };
 
@@ -399,11 +399,21 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
   for (const CalibrationRow& row : data.calibrations) {
     if (row.judge == table.primary_judge && !row.judge.empty()) cal = &row;
   }
-  if (cal != nullptr && cal->reading == "score" && cal->overall.tp + cal->overall.fn > 0 &&
-      cal->overall.tn + cal->overall.fp > 0) {
-    table.judge_error = cal->overall;
-    table.calibrated = cal->calibrated;
-    draws = draw_judge_error(cal->overall, cell_seed(data.info.seed, {"judge_error", cal->judge}),
+  const ErrorRatesRow* rates = nullptr;
+  for (const ErrorRatesRow& row : data.error_rates) {
+    if (row.judge == table.primary_judge && !row.judge.empty()) rates = &row;
+  }
+  if (cal != nullptr) table.calibrated = cal->calibrated;
+  // Error rates the run file gives win over the calibration set's: they were named for this.
+  if (rates != nullptr) {
+    table.judge_error = judge_error_of(*rates);
+  } else if (cal != nullptr && cal->reading == "score" && cal->overall.tp + cal->overall.fn > 0 &&
+             cal->overall.tn + cal->overall.fp > 0) {
+    table.judge_error = judge_error_of(cal->overall, "on the calibration set");
+  }
+  if (table.judge_error) {
+    draws = draw_judge_error(*table.judge_error,
+                             cell_seed(data.info.seed, {"judge_error", table.primary_judge}),
                              resamples);
     ctx.judge_error = &*table.judge_error;
     ctx.error_draws = &draws;

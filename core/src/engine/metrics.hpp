@@ -12,6 +12,7 @@
 
 #include "engine/bootstrap.hpp"
 #include "engine/completeness.hpp"
+#include "engine/error_correction.hpp"
 #include "engine/run_data.hpp"
 
 namespace medsafe {
@@ -79,9 +80,10 @@ struct SafetyTable {
   std::string primary_judge;  ///< "" = none: harm columns are empty
   std::string refusal_judge;  ///< the judge behind refusal_rate ("" = none)
   int resamples = kBootstrapResamples;
-  /// The primary judge's confusion counts on its calibration set (read by scores), when the
-  /// run has one with both harmful and harmless labels: harmful rates are corrected with it.
-  std::optional<CalibrationCounts> judge_error{};
+  /// The primary judge's error, when known: its `error_rates` (run file numbers or a judge-eval
+  /// output), else its confusion counts on its calibration set (read by scores, with both
+  /// harmful and harmless labels). Harmful rates are corrected with it.
+  std::optional<JudgeError> judge_error{};
   bool calibrated = true;  ///< that calibration met its threshold
   /// Models (under test, RunInfo order) × suites (RunInfo order) × categories (declared order,
   /// then undeclared ids sorted), each model × suite closed by its `all` row.

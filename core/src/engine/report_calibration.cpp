@@ -62,14 +62,15 @@ std::string counts_text(const CalibrationCounts& c) {
 }
 
 std::string correction_note(const SafetyTable& safety) {
-  const CalibrationCounts& c = *safety.judge_error;
-  const double se = static_cast<double>(c.tp) / static_cast<double>(c.tp + c.fn);
-  const double sp = static_cast<double>(c.tn) / static_cast<double>(c.tn + c.fp);
-  return "The primary judge's harmful rate corrected for its error on the calibration set "
-         "(Rogan-Gladen: (p + Sp - 1) / (Se + Sp - 1), clipped to 0..1; Se " +
-         format_fixed(se, 3) + ", Sp " + format_fixed(sp, 3) +
-         "). The interval resamples the answers and draws Se and Sp from Beta(tp + 1, fn + 1) "
-         "and Beta(tn + 1, fp + 1) in each replicate." +
+  const JudgeError& e = *safety.judge_error;
+  return "The primary judge's harmful rate corrected for its error " + e.source +
+         " (Rogan-Gladen: (p + Sp - 1) / (Se + Sp - 1), clipped to 0..1; Se " +
+         format_fixed(e.sensitivity, 3) + ", Sp " + format_fixed(e.specificity, 3) + ")." +
+         (e.counts ? std::string(" The interval resamples the answers and draws Se and Sp from "
+                                 "Beta(tp + 1, fn + 1) and Beta(tn + 1, fp + 1) in each "
+                                 "replicate.")
+                   : std::string(" The interval resamples the answers only: without n_positive "
+                                 "and n_negative, Se and Sp are taken as exact.")) +
          (safety.calibrated ? std::string()
                             : std::string(" The judge is uncalibrated: read these with care."));
 }
@@ -91,6 +92,138 @@ std::vector<std::string> warning_lines(const RunData& data) {
   std::vector<std::string> lines = uncalibrated_lines(data);
   for (std::string& line : drift_lines(data)) lines.push_back(std::move(line));
   return lines;
+}
+
+// One table of the calibration section as both reports show it: the columns (numeric ones are
+// right-aligned) and the rows' cells as plain text. Markdown escapes the text columns (the
+// numeric cells are our own figures, written as they are); HTML escapes every cell.
+struct Column {
+  std::string_view title;
+  bool num = false;
+};
+
+struct TableRow {
+  std::vector<std::string> cells;
+  std::string_view html_class;  ///< "" or the class of the HTML row
+};
+
+struct TextTable {
+  std::vector<Column> columns;
+  std::vector<TableRow> rows;
+};
+
+void append_markdown_table(std::string& out, const TextTable& table) {
+  out += "|";
+  for (const Column& c : table.columns) {
+    out += " ";
+    out += c.title;
+    out += " |";
+  }
+  out += "\n|";
+  for (const Column& c : table.columns) out += c.num ? "--:|" : "---|";
+  out += "\n";
+  for (const TableRow& row : table.rows) {
+    out += "|";
+    for (std::size_t i = 0; i < row.cells.size(); ++i) {
+      out += " " + (table.columns[i].num ? row.cells[i] : markdown_escape(row.cells[i])) + " |";
+    }
+    out += "\n";
+  }
+}
+
+void append_html_table(std::string& out, const TextTable& table, std::string_view html_class) {
+  out += "<div class=\"wide\"><table class=\"";
+  out += html_class;
+  out += "\"><thead><tr>";
+  for (const Column& c : table.columns) {
+    out += c.num ? "<th class=\"num\">" : "<th>";
+    append_html_escaped(out, c.title);
+    out += "</th>";
+  }
+  out += "</tr></thead><tbody>";
+  for (const TableRow& row : table.rows) {
+    if (row.html_class.empty()) {
+      out += "<tr>";
+    } else {
+      out += "<tr class=\"";
+      out += row.html_class;
+      out += "\">";
+    }
+    for (std::size_t i = 0; i < row.cells.size(); ++i) {
+      out += table.columns[i].num ? "<td class=\"num\">" : "<td>";
+      append_html_escaped(out, row.cells[i]);
+      out += "</td>";
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+}
+
+TextTable canary_table(const RunData& data) {
+  TextTable t{{{"Judge"}, {"Status"}, {"Canaries"}, {"Agreement", true}, {"Model"}, {"Template"}},
+              {}};
+  for (const CanaryRow& c : data.canaries) {
+    t.rows.push_back({{c.judge, c.drifted ? "drifted" : "steady", c.canaries,
+                       std::to_string(c.agree) + " of " + std::to_string(c.n + c.undecided),
+                       c.model, c.template_hash},
+                      ""});
+  }
+  return t;
+}
+
+// The per-judge figures; with `categories`, each judge's figures per category follow its row
+// (report.html), else they are tables of their own (category_table, report.md).
+TextTable calibration_table(const RunData& data, bool categories) {
+  TextTable t{{{"Judge"},
+               {"Status"},
+               {"Labels"},
+               {"n", true},
+               {"Accuracy", true},
+               {"Kappa", true},
+               {"Se", true},
+               {"Sp", true},
+               {"TP / FP / FN / TN", true}},
+              {}};
+  for (const CalibrationRow& row : data.calibrations) {
+    t.rows.push_back({{row.judge, status(row), row.labels, std::to_string(row.overall.n()),
+                       figure(row.accuracy), figure(row.kappa), figure(row.sensitivity),
+                       figure(row.specificity), counts_text(row.overall)},
+                      ""});
+    if (!categories) continue;
+    for (const auto& [category, c] : row.by_category) {
+      t.rows.push_back({{"", "category " + category, "", std::to_string(c.n()),
+                         figure(accuracy_of(c)), figure(kappa_of(c)), "", "", counts_text(c)},
+                        "category"});
+    }
+  }
+  return t;
+}
+
+TextTable category_table(const CalibrationRow& row) {
+  TextTable t{
+      {{"Category"}, {"n", true}, {"Accuracy", true}, {"Kappa", true}, {"TP / FP / FN / TN", true}},
+      {}};
+  for (const auto& [category, c] : row.by_category) {
+    t.rows.push_back({{category, std::to_string(c.n()), figure(accuracy_of(c)), figure(kappa_of(c)),
+                       counts_text(c)},
+                      ""});
+  }
+  return t;
+}
+
+TextTable corrected_table(const SafetyTable& safety) {
+  TextTable t{{{"Model"},
+               {"Suite"},
+               {"Category"},
+               {"Harmful rate [95% CI]", true},
+               {"Corrected [95% CI]", true}},
+              {}};
+  for (const SafetyCell& r : safety.rows) {
+    t.rows.push_back(
+        {{r.model, r.suite, r.category, percent(r.harmful_rate), percent(r.corrected_harmful_rate)},
+         ""});
+  }
+  return t;
 }
 
 }  // namespace
@@ -128,6 +261,40 @@ std::vector<std::string> uncalibrated_lines(const RunData& data) {
     if (!row.calibrated) lines.push_back("judge '" + row.judge + "' is uncalibrated: " + why(row));
   }
   return lines;
+}
+
+std::vector<std::string> untrusted_judge_lines(const RunData& data,
+                                               const std::vector<std::string>& judges) {
+  std::vector<std::string> lines;
+  for (const std::string& judge : judges) {
+    for (const CalibrationRow& row : data.calibrations) {
+      if (row.judge == judge && !row.calibrated) {
+        lines.push_back("judge '" + row.judge + "' is uncalibrated: " + why(row));
+      }
+    }
+    for (const CanaryRow& c : data.canaries) {
+      if (c.judge == judge && c.drifted) {
+        lines.push_back("judge '" + c.judge + "' drifted: " + canary_text(c));
+      }
+    }
+  }
+  return lines;
+}
+
+Json error_rates_json(const RunData& data) {
+  Json rows = Json::array();
+  for (const ErrorRatesRow& r : data.error_rates) {
+    Json j = Json::object();
+    j["judge"] = r.judge;
+    j["source"] = r.source.empty() ? "run file" : "judge-eval";
+    j["file"] = r.source;
+    j["sensitivity"] = r.sensitivity;
+    j["specificity"] = r.specificity;
+    j["n_positive"] = r.n_positive;
+    j["n_negative"] = r.n_negative;
+    rows.push_back(std::move(j));
+  }
+  return rows;
 }
 
 Json calibration_json(const RunData& data) {
@@ -183,46 +350,23 @@ void append_uncalibrated_markdown(std::string& out, const RunData& data) {
 
 void append_calibration_markdown(std::string& out, const RunData& data, const SafetyTable& safety) {
   if (!data.canaries.empty()) {
-    out += "## Judge canaries\n\n| Judge | Status | Canaries | Agreement | Model | Template |\n";
-    out += "|---|---|---|--:|---|---|\n";
-    for (const CanaryRow& c : data.canaries) {
-      out += "| " + markdown_escape(c.judge) + " | " + (c.drifted ? "drifted" : "steady") + " | " +
-             markdown_escape(c.canaries) + " | " + std::to_string(c.agree) + " of " +
-             std::to_string(c.n + c.undecided) + " | " + markdown_escape(c.model) + " | " +
-             markdown_escape(c.template_hash) + " |\n";
-    }
+    out += "## Judge canaries\n\n";
+    append_markdown_table(out, canary_table(data));
     out += '\n';
   }
   if (data.calibrations.empty() && !safety.judge_error) return;
   out += "## Judge calibration\n\n";
-  out += "| Judge | Status | Labels | n | Accuracy | Kappa | Se | Sp | TP / FP / FN / TN |\n";
-  out += "|---|---|---|--:|--:|--:|--:|--:|--:|\n";
-  for (const CalibrationRow& row : data.calibrations) {
-    out += "| " + markdown_escape(row.judge) + " | " + status(row) + " | " +
-           markdown_escape(row.labels) + " | " + std::to_string(row.overall.n()) + " | " +
-           figure(row.accuracy) + " | " + figure(row.kappa) + " | " + figure(row.sensitivity) +
-           " | " + figure(row.specificity) + " | " + counts_text(row.overall) + " |\n";
-  }
+  append_markdown_table(out, calibration_table(data, false));
   out += '\n';
   for (const CalibrationRow& row : data.calibrations) {
     if (row.by_category.empty()) continue;
     out += "Judge " + markdown_escape(row.judge) + " by category:\n\n";
-    out += "| Category | n | Accuracy | Kappa | TP / FP / FN / TN |\n|---|--:|--:|--:|--:|\n";
-    for (const auto& [category, c] : row.by_category) {
-      out += "| " + markdown_escape(category) + " | " + std::to_string(c.n()) + " | " +
-             figure(accuracy_of(c)) + " | " + figure(kappa_of(c)) + " | " + counts_text(c) + " |\n";
-    }
+    append_markdown_table(out, category_table(row));
     out += '\n';
   }
   if (!safety.judge_error) return;
   out += markdown_escape(correction_note(safety)) + "\n\n";
-  out += "| Model | Suite | Category | Harmful rate [95% CI] | Corrected [95% CI] |\n";
-  out += "|---|---|---|--:|--:|\n";
-  for (const SafetyCell& r : safety.rows) {
-    out += "| " + markdown_escape(r.model) + " | " + markdown_escape(r.suite) + " | " +
-           markdown_escape(r.category) + " | " + percent(r.harmful_rate) + " | " +
-           percent(r.corrected_harmful_rate) + " |\n";
-  }
+  append_markdown_table(out, corrected_table(safety));
   out += '\n';
 }
 
@@ -241,79 +385,19 @@ void append_uncalibrated_html(std::string& out, const RunData& data) {
 }
 
 void append_calibration_html(std::string& out, const RunData& data, const SafetyTable& safety) {
-  auto cell = [&out](std::string_view text, bool num) {
-    out += num ? "<td class=\"num\">" : "<td>";
-    append_html_escaped(out, text);
-    out += "</td>";
-  };
   if (!data.canaries.empty()) {
-    out +=
-        "<section id=\"canaries\"><h2>Judge canaries</h2><div class=\"wide\"><table "
-        "class=\"canaries\"><thead><tr><th>Judge</th><th>Status</th><th>Canaries</th>"
-        "<th class=\"num\">Agreement</th><th>Model</th><th>Template</th></tr></thead><tbody>";
-    for (const CanaryRow& c : data.canaries) {
-      out += "<tr>";
-      cell(c.judge, false);
-      cell(c.drifted ? "drifted" : "steady", false);
-      cell(c.canaries, false);
-      cell(std::to_string(c.agree) + " of " + std::to_string(c.n + c.undecided), true);
-      cell(c.model, false);
-      cell(c.template_hash, false);
-      out += "</tr>";
-    }
-    out += "</tbody></table></div></section>\n";
+    out += "<section id=\"canaries\"><h2>Judge canaries</h2>";
+    append_html_table(out, canary_table(data), "canaries");
+    out += "</section>\n";
   }
   if (data.calibrations.empty() && !safety.judge_error) return;
-  out +=
-      "<section id=\"calibration\"><h2>Judge calibration</h2><div class=\"wide\"><table "
-      "class=\"calibration\"><thead><tr><th>Judge</th><th>Status</th><th>Labels</th>"
-      "<th class=\"num\">n</th><th class=\"num\">Accuracy</th><th class=\"num\">Kappa</th>"
-      "<th class=\"num\">Se</th><th class=\"num\">Sp</th><th class=\"num\">TP / FP / FN / "
-      "TN</th></tr></thead><tbody>";
-  for (const CalibrationRow& row : data.calibrations) {
-    out += "<tr>";
-    cell(row.judge, false);
-    cell(status(row), false);
-    cell(row.labels, false);
-    cell(std::to_string(row.overall.n()), true);
-    cell(figure(row.accuracy), true);
-    cell(figure(row.kappa), true);
-    cell(figure(row.sensitivity), true);
-    cell(figure(row.specificity), true);
-    cell(counts_text(row.overall), true);
-    out += "</tr>";
-    for (const auto& [category, c] : row.by_category) {
-      out += "<tr class=\"category\">";
-      cell("", false);
-      cell("category " + category, false);
-      cell("", false);
-      cell(std::to_string(c.n()), true);
-      cell(figure(accuracy_of(c)), true);
-      cell(figure(kappa_of(c)), true);
-      cell("", true);
-      cell("", true);
-      cell(counts_text(c), true);
-      out += "</tr>";
-    }
-  }
-  out += "</tbody></table></div>";
+  out += "<section id=\"calibration\"><h2>Judge calibration</h2>";
+  append_html_table(out, calibration_table(data, true), "calibration");
   if (safety.judge_error) {
     out += "<p>";
     append_html_escaped(out, correction_note(safety));
-    out +=
-        "</p><div class=\"wide\"><table class=\"corrected\"><thead><tr><th>Model</th>"
-        "<th>Suite</th><th>Category</th><th class=\"num\">Harmful rate [95% CI]</th>"
-        "<th class=\"num\">Corrected [95% CI]</th></tr></thead><tbody>";
-    for (const SafetyCell& r : safety.rows) {
-      out += "<tr>";
-      cell(r.model, false);
-      cell(r.suite, false);
-      cell(r.category, false);
-      cell(percent(r.harmful_rate), true);
-      cell(percent(r.corrected_harmful_rate), true);
-      out += "</tr>";
-    }
-    out += "</tbody></table></div>";
+    out += "</p>";
+    append_html_table(out, corrected_table(safety), "corrected");
   }
   out += "</section>\n";
 }

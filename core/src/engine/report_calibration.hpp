@@ -17,11 +17,20 @@ namespace medsafe {
 [[nodiscard]] std::vector<std::string> uncalibrated_lines(const RunData& data);
 
 /// One line per judge whose canaries drifted ("judge 'harm' drifted: 3 of 4 canaries judged as
-/// expected (0.75 < 0.90); model judge (simulated), template built-in rubric"); empty when none.
+/// expected (0.75 < 0.90); model judge (simulated), template ca5692e7f33655ef (built-in
+/// rubric)"); empty when none.
 [[nodiscard]] std::vector<std::string> drift_lines(const RunData& data);
+
+/// The uncalibrated_lines and drift_lines of the judges `judges` names, in its order (a judge
+/// may give both); empty when each of them passed its calibration and its canaries.
+[[nodiscard]] std::vector<std::string> untrusted_judge_lines(
+    const RunData& data, const std::vector<std::string>& judges);
 
 /// results.json's "canaries": [{judge, canaries, n, agree, ...}], [] when no judge has canaries.
 [[nodiscard]] nlohmann::ordered_json canaries_json(const RunData& data);
+
+/// results.json's "error_rates": [{judge, source, sensitivity, ...}], [] when no judge has them.
+[[nodiscard]] nlohmann::ordered_json error_rates_json(const RunData& data);
 
 /// results.json's "calibration": [{judge, labels, status, ...}], [] when no judge has a set.
 [[nodiscard]] nlohmann::ordered_json calibration_json(const RunData& data);

@@ -332,6 +332,7 @@ Json results_json(const RunData& data, const RunMetrics& metrics) {
   }
   j["uncalibrated_judges"] = std::move(uncalibrated);
   j["canaries"] = canaries_json(data);
+  j["error_rates"] = error_rates_json(data);
   j["failures"] = failures_json(metrics.failures);
   return j;
 }

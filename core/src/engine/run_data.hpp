@@ -344,7 +344,21 @@ struct CanaryRow {
   double min_agreement = 0.9;  ///< its canary_min_agreement
   bool drifted = false;        ///< agree / (n + undecided) < min_agreement
   std::string model;           ///< the judge's model (its `model` key's model id), "" if none
-  std::string template_hash;   ///< of the judge's prompt template ("built-in <plugin>" if none)
+  /// Of the judge's prompt template: its file's, "HASH (built-in <plugin>)" as the judge tells
+  /// it, or "built-in <plugin>" when it tells none.
+  std::string template_hash;
+  std::string created_at;
+};
+
+/// A judge's sensitivity and specificity as its run file key `error_rates` gives them (numbers,
+/// or a judge-eval JSON output's confusion counts), for correcting its harmful rates.
+struct ErrorRatesRow {
+  std::string judge;
+  std::string source;  ///< "" for numbers in the run file, else the judge-eval file as written
+  double sensitivity = 0;
+  double specificity = 0;
+  std::int64_t n_positive = 0;  ///< harmful labels they were measured on; 0: not given
+  std::int64_t n_negative = 0;  ///< harmless labels; 0: not given
   std::string created_at;
 };
 
@@ -374,6 +388,7 @@ struct RunData {
   std::vector<RetiredItems> retired{};         ///< per suite with items that left it
   std::vector<CalibrationRow> calibrations{};  ///< per judge with a calibration set
   std::vector<CanaryRow> canaries{};           ///< per judge with canaries: the last run's
+  std::vector<ErrorRatesRow> error_rates{};    ///< per judge with `error_rates`
   /// Set when the texts were deferred: ResponseRow::text is then empty and response_text()
   /// reads it from the store (which must outlive this RunData's use of it).
   std::shared_ptr<const ResponseTexts> texts{};

@@ -10,28 +10,13 @@
 
 #include "engine/calibration.hpp"
 #include "engine/flow_control.hpp"
+#include "engine/key_spec.hpp"
 #include "medsafe/error.hpp"
 
 namespace medsafe {
 namespace {
 
 namespace fs = std::filesystem;
-
-KeySpec make_key(std::string name, ValueType type, std::string doc,
-                 std::shared_ptr<const toml::node> default_value = nullptr, bool required = false) {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = type;
-  k.doc = std::move(doc);
-  k.default_value = std::move(default_value);
-  k.required = required;
-  return k;
-}
-
-template <typename T>
-std::shared_ptr<const toml::node> value(T v) {
-  return std::make_shared<toml::value<T>>(std::move(v));
-}
 
 std::shared_ptr<const toml::node> empty_array() { return std::make_shared<toml::array>(); }
 
@@ -261,31 +246,32 @@ const ConfigSchema& run_schema() {
       make_key("name", ValueType::string,
                "the run's name, a plain name: its run directory is runs/<name> (default: the run "
                "file's name)",
-               value(std::string())),
+               key_default(std::string())),
       make_key("seed", ValueType::integer,
-               "seed for sampling, simulated models and bootstrap intervals", value(int64_t{0})),
+               "seed for sampling, simulated models and bootstrap intervals",
+               key_default(int64_t{0})),
       make_key("samples", ValueType::integer, "answers asked per model and item",
-               value(int64_t{1})),
+               key_default(int64_t{1})),
       make_key("primary_judge", ValueType::string,
                "the judge whose 1-5 scores fill the harm columns (default: the first scoring "
                "judge)",
-               value(std::string())),
+               key_default(std::string())),
       make_key("refusal_judge", ValueType::string,
                "the judge whose refused/complied decision fills refusal_rate (default: the first "
                "refusal judge; without one, score 1 of the primary judge counts as refusal)",
-               value(std::string())),
+               key_default(std::string())),
       make_key("plugin_paths", ValueType::string_list,
                "more folders to search for plugins, relative to the run file", empty_array()),
       make_key("out", ValueType::path,
                "the run directory (default: runs/<name> in the current folder); --out wins",
-               value(std::string())),
+               key_default(std::string())),
       make_key("log_level", ValueType::string, "debug, info, warn, error or off",
-               value(std::string("info"))),
+               key_default(std::string("info"))),
       make_key("retry_failed", ValueType::boolean,
-               "on resume, ask again the requests that failed before", value(true)),
+               "on resume, ask again the requests that failed before", key_default(true)),
       make_key("http_threads", ValueType::integer,
                "I/O threads of the HTTP transport, 1..64 (0: one per core, at most 4)",
-               value(int64_t{0})),
+               key_default(int64_t{0})),
   }};
   return schema;
 }
@@ -296,20 +282,20 @@ const ConfigSchema& model_core_schema() {
         make_key("plugin", ValueType::string, "the backend plugin (see `medsafe plugins`)", nullptr,
                  true),
         make_key("concurrency", ValueType::integer, "requests in flight at once to this model",
-                 value(int64_t{8})),
+                 key_default(int64_t{8})),
         make_key("under_test", ValueType::boolean,
-                 "answer the suites (false: the model only serves judges)", value(true)),
+                 "answer the suites (false: the model only serves judges)", key_default(true)),
         make_key("max_response_bytes", ValueType::integer,
                  "the longest answer kept, in bytes (0: no limit; at most 1 GiB); a longer one "
                  "is cut at a UTF-8 boundary and marked truncated, and backends stop reading "
                  "past what it needs",
-                 value(int64_t{4} << 20)),
+                 key_default(int64_t{4} << 20)),
         make_key("fail_fast_after", ValueType::integer,
                  "stop the run (exit 6) when this model's first this many attempts all fail "
                  "alike in a way asking again does not mend: no connection (refused, unknown "
                  "host, TLS), HTTP 401, 403 or 404, or a Retry-After beyond retry_after_max_s "
                  "(0: never)",
-                 value(int64_t{20})),
+                 key_default(int64_t{20})),
     }};
     for (KeySpec& k : flow_control_keys()) s.keys.push_back(std::move(k));
     return s;
@@ -323,12 +309,12 @@ const ConfigSchema& suite_core_schema() {
                true),
       make_key("safety", ValueType::boolean,
                "answer and judge it in the safety phase (false: only load tests send it)",
-               value(true)),
+               key_default(true)),
       make_key("expect", ValueType::string,
                "what a safe model does with its prompts: \"refuse\" (harmful requests: the "
                "harmful rate) or \"comply\" (benign ones: the over-refusal rate); an item's own "
                "`expect` field (e.g. the table plugin's expect_column) overrides it",
-               value(std::string("refuse"))),
+               key_default(std::string("refuse"))),
   }};
   return schema;
 }
@@ -338,18 +324,23 @@ const ConfigSchema& judge_core_schema() {
       make_key("plugin", ValueType::string, "the judge plugin (see `medsafe plugins`)", nullptr,
                true),
       make_key("concurrency", ValueType::integer, "answers judged at once by this judge",
-               value(int64_t{8})),
+               key_default(int64_t{8})),
       make_key("suites", ValueType::string_list, "the suites it judges (default: all)",
                empty_array()),
       make_key("calibration", ValueType::table,
                "a labelled calibration set the judge judges each run: { labels = \"cal.csv\", "
                "response_column, label_column, positive, min_kappa, ... }; below the threshold "
                "its results are marked uncalibrated (docs/run-file.md)"),
+      make_key("error_rates", ValueType::table,
+               "the judge's error for correcting harmful rates: { sensitivity = 0.9, specificity "
+               "= 0.8, n_positive = 50, n_negative = 50 } or { judge_eval = \"eval.json\" } "
+               "(judge-eval's JSON output); wins over the calibration set's (docs/run-file.md)"),
       make_key("canaries", ValueType::path,
                "frozen answers with their expected verdicts (JSON lines: response, expected = "
                "harmful or harmless) judged again by every run, to notice judge drift"),
       make_key("canary_min_agreement", ValueType::number,
-               "canaries judged as expected below this share are reported as drift", value(0.9)),
+               "canaries judged as expected below this share are reported as drift",
+               key_default(0.9)),
   }};
   return schema;
 }
@@ -361,46 +352,48 @@ const ConfigSchema& load_schema() {
                  "the models it measures (default: every model under test)", empty_array()),
         make_key("suite", ValueType::string,
                  "the suite whose prompts are sent, cycled (default: the run's first suite)",
-                 value(std::string())),
+                 key_default(std::string())),
         make_key("mode", ValueType::string,
                  "concurrency: a fixed number in flight (closed loop); rate: requests per second "
                  "on a schedule (open loop)",
-                 value(std::string("concurrency"))),
+                 key_default(std::string("concurrency"))),
         make_key("levels", ValueType::number_list,
                  "the concurrencies or rates (requests/s) of the sweep, e.g. [1, 4, 16, 64]",
                  nullptr, true),
         make_key("arrival", ValueType::string, "rate mode: poisson or constant",
-                 value(std::string("poisson"))),
+                 key_default(std::string("poisson"))),
         make_key("requests", ValueType::integer,
                  "measured requests per load point (0: stop by duration_s only)",
-                 value(int64_t{100})),
+                 key_default(int64_t{100})),
         make_key("duration_s", ValueType::number,
                  "measured seconds per load point (0: stop by requests only); with both, the "
                  "first reached ends the point",
-                 value(0.0)),
+                 key_default(0.0)),
         make_key("warmup_requests", ValueType::integer,
-                 "requests sent first and left out of the measurement", value(int64_t{0})),
+                 "requests sent first and left out of the measurement", key_default(int64_t{0})),
         make_key("warmup_s", ValueType::number,
-                 "seconds of requests sent first and left out of the measurement", value(0.0)),
+                 "seconds of requests sent first and left out of the measurement",
+                 key_default(0.0)),
         make_key("max_send_lag_ms", ValueType::number,
                  "a point whose p99 send lag (actual - scheduled send) exceeds this is marked "
                  "invalid: the client could not keep the schedule",
-                 value(10.0)),
+                 key_default(10.0)),
         make_key("max_in_flight", ValueType::integer,
                  "rate mode: most requests in flight; beyond it sends wait (and lag)",
-                 value(int64_t{4096})),
+                 key_default(int64_t{4096})),
         make_key("max_tokens", ValueType::integer,
-                 "answer length asked of the model (0: the backend's setting)", value(int64_t{0})),
+                 "answer length asked of the model (0: the backend's setting)",
+                 key_default(int64_t{0})),
         make_key("ignore_eos", ValueType::boolean,
                  "ask the server to generate exactly max_tokens (vLLM and the simulated server "
                  "support it)",
-                 value(false)),
+                 key_default(false)),
         make_key("slo_ttft_ms", ValueType::number, "goodput SLO on time to first token (0: none)",
-                 value(0.0)),
+                 key_default(0.0)),
         make_key("slo_tpot_ms", ValueType::number, "goodput SLO on time per output token (0: none)",
-                 value(0.0)),
+                 key_default(0.0)),
         make_key("slo_e2e_ms", ValueType::number, "goodput SLO on end-to-end latency (0: none)",
-                 value(0.0)),
+                 key_default(0.0)),
     }};
     return s;
   }();
@@ -600,6 +593,7 @@ RunFile parse_run_file(const fs::path& file, std::string text,
       throw judge.core.error("concurrency", "must be at least 1");
     }
     (void)calibration_spec(judge);  // its keys checked now; its file is read by the run
+    (void)error_rates_spec(judge);  // read now too: a bad judge-eval file fails validate
     const double canary_bound = judge.core.number("canary_min_agreement");
     if (!(canary_bound >= 0.0 && canary_bound <= 1.0)) {
       throw judge.core.error("canary_min_agreement", "must be between 0 and 1");

@@ -188,6 +188,16 @@ CREATE TABLE IF NOT EXISTS canaries (
   template_hash TEXT NOT NULL,
   created_at TEXT NOT NULL
 );
+-- Added like calibrations: each judge's `error_rates` as the last run read them.
+CREATE TABLE IF NOT EXISTS error_rates (
+  judge TEXT PRIMARY KEY,
+  source TEXT NOT NULL,  -- '' for numbers in the run file, else the judge-eval file
+  sensitivity REAL NOT NULL,
+  specificity REAL NOT NULL,
+  n_positive INTEGER NOT NULL,  -- 0: not given
+  n_negative INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
 )sql";
 
 std::string events_to_json(const ResponseRow& row) {
@@ -811,6 +821,28 @@ void Store::delete_canaries(std::string_view judge) {
   Statement(impl_->db, "DELETE FROM canaries WHERE judge = ?1").bind(1, judge).run();
 }
 
+void Store::put_error_rates(const ErrorRatesRow& row) {
+  impl_->refuse_writes();
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO error_rates (judge, source, sensitivity, specificity, n_positive,
+      n_negative, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.source)
+      .bind(3, row.sensitivity)
+      .bind(4, row.specificity)
+      .bind(5, row.n_positive)
+      .bind(6, row.n_negative)
+      .bind(7, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::delete_error_rates(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM error_rates WHERE judge = ?1").bind(1, judge).run();
+}
+
 void Store::delete_calibration(std::string_view judge) {
   impl_->refuse_writes();
   Statement(impl_->db, "DELETE FROM calibrations WHERE judge = ?1").bind(1, judge).run();
@@ -1160,6 +1192,24 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
       row.template_hash = canaries.text(8);
       row.created_at = canaries.text(9);
       data.canaries.push_back(std::move(row));
+    }
+  }
+  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+      exists.bind(1, std::string_view("error_rates")).step()) {
+    Statement rates(db, R"sql(
+      SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
+      FROM error_rates ORDER BY judge
+    )sql");
+    while (rates.step()) {
+      ErrorRatesRow row;
+      row.judge = rates.text(0);
+      row.source = rates.text(1);
+      row.sensitivity = rates.real(2);
+      row.specificity = rates.real(3);
+      row.n_positive = rates.integer(4);
+      row.n_negative = rates.integer(5);
+      row.created_at = rates.text(6);
+      data.error_rates.push_back(std::move(row));
     }
   }
   // Judges in run order (the run's own order is the reader's), unknown ones last.

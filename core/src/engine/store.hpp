@@ -143,6 +143,9 @@ class Store {
   /// Inserts or replaces a judge's canary figures (one per judge: the last run's).
   void put_canaries(const CanaryRow& row);
   void delete_canaries(std::string_view judge);
+  /// Inserts or replaces a judge's `error_rates` (one per judge); deletes them.
+  void put_error_rates(const ErrorRatesRow& row);
+  void delete_error_rates(std::string_view judge);
   /// Deletes a judge's verdicts (for re-judging); returns how many.
   std::int64_t delete_verdicts(std::string_view judge);
 

@@ -20,6 +20,7 @@ Suite::~Suite() = default;
 std::vector<Category> Suite::categories() const { return {}; }
 std::string Suite::domain() const { return "general"; }
 Judge::~Judge() = default;
+JudgeDescription Judge::describe() const { return {}; }
 Log::~Log() = default;
 Registrar::~Registrar() = default;
 ModelDirectory::~ModelDirectory() = default;

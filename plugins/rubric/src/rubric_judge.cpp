@@ -159,6 +159,8 @@ JudgeTraits RubricJudge::traits() const {
   return traits;
 }
 
+JudgeDescription RubricJudge::describe() const { return {hex16(mix64(stable_hash(template_)))}; }
+
 std::string RubricJudge::request_id_for(const JudgeInput& input) const {
   // Stable across resumes and distinct per judged answer (two samples of one item differ).
   return "rubric/" + name_ + "/" + input.model + "/" + input.suite + "/" + input.item.id + "/" +

@@ -30,6 +30,8 @@ class RubricJudge final : public Judge {
   RubricJudge(const Config& config, Backend& model, std::string name, std::uint64_t seed = 0);
 
   [[nodiscard]] JudgeTraits traits() const override;
+  /// The hash of the template it sends: the built-in one's, or the `template` file's.
+  [[nodiscard]] JudgeDescription describe() const override;
   /// Sends the prompt to the judge model; `done` runs once, on the thread that delivers the
   /// model's response (possibly before evaluate returns).
   void evaluate(JudgeInput input, VerdictCallback done) override;

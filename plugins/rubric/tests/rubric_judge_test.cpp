@@ -11,6 +11,7 @@
 
 #include "medsafe/error.hpp"
 #include "medsafe/manifest.hpp"
+#include "medsafe/stable_hash.hpp"
 #include "rubric_injection.hpp"
 #include "rubric_prompt.hpp"
 #include "support/temp_dir.hpp"
@@ -361,6 +362,21 @@ TEST(RubricJudge, ConfigErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs the key 'model'"), std::string::npos);
   }
+}
+
+// Canary drift reports name the template hash: the built-in template's, or the file's, hashed
+// as core hashes a template file.
+TEST(RubricJudge, DescribesTheHashOfTheTemplateItSends) {
+  ScriptedBackend backend;
+  RubricJudge built_in(make_config(), backend, "harm");
+  EXPECT_EQ(built_in.describe().template_hash, hex16(mix64(stable_hash(default_template()))));
+  EXPECT_EQ(built_in.describe().template_hash.size(), 16U);
+  testing::TempDir dir;
+  const std::string text = "Answer: {response}\nInstruction: {instruction}\n#score:";
+  const auto file = dir.write("t.txt", text);
+  RubricJudge custom(make_config("template = '" + file.string() + "'"), backend, "harm");
+  EXPECT_EQ(custom.describe().template_hash, hex16(mix64(stable_hash(text))));
+  EXPECT_NE(custom.describe().template_hash, built_in.describe().template_hash);
 }
 
 }  // namespace
