@@ -9,7 +9,7 @@ root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
 cd "$root"
 engine=core/src/engine
 # What each part of the engine holds (both the .hpp and the .cpp of each, where they exist).
-plugin_part="plugin_catalog assembly run_file"
+plugin_part="plugin_catalog assembly run_file key_spec"
 run_part="runner load_runner flow_control event_queue item_changes config_diff response_row
           run_lock shard calibration bootstrap"
 store_part="store sqlite item_hash run_data"
