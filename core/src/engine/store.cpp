@@ -255,6 +255,13 @@ bool has_column(Database& db, std::string_view table, std::string_view column) {
   return info.step();
 }
 
+// A read-only Store of an older layout lacks the tables added since (it is never migrated).
+bool has_table(Database& db, std::string_view table) {
+  Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  exists.bind(1, table);
+  return exists.step();
+}
+
 // Idempotent, so a store of any earlier layout (or one a killed migration left half done) ends
 // with every column.
 void add_missing_columns(Database& db) {
@@ -1131,8 +1138,7 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
   }
   for (auto& [suite, counts] : retired_per_suite) data.retired.push_back(std::move(counts));
   // A read-only Store of an older layout has no such table, and so no calibrations.
-  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
-      exists.bind(1, std::string_view("calibrations")).step()) {
+  if (has_table(db, "calibrations")) {
     Statement calibrations(db, R"sql(
       SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
         specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
@@ -1172,8 +1178,7 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
       data.calibrations.push_back(std::move(row));
     }
   }
-  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
-      exists.bind(1, std::string_view("canaries")).step()) {
+  if (has_table(db, "canaries")) {
     Statement canaries(db, R"sql(
       SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
         created_at
@@ -1194,8 +1199,7 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
       data.canaries.push_back(std::move(row));
     }
   }
-  if (Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
-      exists.bind(1, std::string_view("error_rates")).step()) {
+  if (has_table(db, "error_rates")) {
     Statement rates(db, R"sql(
       SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
       FROM error_rates ORDER BY judge
