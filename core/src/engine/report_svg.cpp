@@ -105,6 +105,19 @@ struct Scale {
   }
 };
 
+// One <line> from (x1, y1) to (x2, y2), its attributes in the order x1 x2 y1 y2.
+void line(std::string& out, std::string_view css_class, double x1, double x2, double y1,
+          double y2) {
+  out += "<line class=\"";
+  out += css_class;
+  out += "\"";
+  attribute(out, "x1", coord(x1));
+  attribute(out, "x2", coord(x2));
+  attribute(out, "y1", coord(y1));
+  attribute(out, "y2", coord(y2));
+  out += "/>";
+}
+
 std::string tick_text(const Axis& axis, double v) {
   return format_fixed(v * axis.tick_scale, axis.tick_decimals) + axis.tick_suffix;
 }
@@ -112,20 +125,10 @@ std::string tick_text(const Axis& axis, double v) {
 // Horizontal grid lines with the y axis's tick values at their left.
 void y_grid(std::string& out, const Axis& axis, const Scale& y, double left, double right) {
   for (const double t : axis.ticks) {
-    out += "<line class=\"grid\"";
-    attribute(out, "x1", coord(left));
-    attribute(out, "x2", coord(right));
-    attribute(out, "y1", coord(y(t)));
-    attribute(out, "y2", coord(y(t)));
-    out += "/>";
+    line(out, "grid", left, right, y(t), y(t));
     text(out, left - 6.0, y(t) + 4.0, "tick", "end", tick_text(axis, t));
   }
-  out += "<line class=\"axis\"";
-  attribute(out, "x1", coord(left));
-  attribute(out, "x2", coord(left));
-  attribute(out, "y1", coord(y.to));
-  attribute(out, "y2", coord(y.from));
-  out += "/>";
+  line(out, "axis", left, left, y.to, y.from);
 }
 
 void y_label(std::string& out, const std::string& label, double top, double bottom) {
@@ -160,12 +163,7 @@ XyFrame xy_frame(std::string& body, const std::vector<Series>& series, const Axi
   for (const double t : x_axis.ticks) {
     text(body, frame.x(t), plot_bottom + 16.0, "tick", "middle", tick_text(x_axis, t));
   }
-  body += "<line class=\"axis\"";
-  attribute(body, "x1", coord(plot_left));
-  attribute(body, "x2", coord(plot_right));
-  attribute(body, "y1", coord(plot_bottom));
-  attribute(body, "y2", coord(plot_bottom));
-  body += "/>";
+  line(body, "axis", plot_left, plot_right, plot_bottom, plot_bottom);
   return frame;
 }
 
@@ -341,19 +339,9 @@ std::string bar_chart(const BarChart& chart) {
     group_labels(body, group, group_left + group_width / 2.0, group_width, plot_bottom + 16.0);
   }
   if (chart.base) {
-    body += "<line class=\"axis\"";
-    attribute(body, "x1", coord(plot_left));
-    attribute(body, "x2", coord(plot_right));
-    attribute(body, "y1", coord(base_y));
-    attribute(body, "y2", coord(base_y));
-    body += "/>";
+    line(body, "axis", plot_left, plot_right, base_y, base_y);
   }
-  body += "<line class=\"axis\"";
-  attribute(body, "x1", coord(plot_left));
-  attribute(body, "x2", coord(plot_right));
-  attribute(body, "y1", coord(plot_bottom));
-  attribute(body, "y2", coord(plot_bottom));
-  body += "/>";
+  line(body, "axis", plot_left, plot_right, plot_bottom, plot_bottom);
   text(body, (plot_left + plot_right) / 2.0, height - 10.0, "axis-label", "middle", chart.x_label);
   std::string out;
   open_svg(out, chart.id, height, chart.title);
@@ -415,12 +403,7 @@ std::string stacked_chart(const StackedChart& chart) {
   }
   const double plot_bottom = y + 4.0;
   for (const double t : {0.0, 0.25, 0.5, 0.75, 1.0}) {
-    body += "<line class=\"grid\"";
-    attribute(body, "x1", coord(x(t)));
-    attribute(body, "x2", coord(x(t)));
-    attribute(body, "y1", coord(plot_top));
-    attribute(body, "y2", coord(plot_bottom));
-    body += "/>";
+    line(body, "grid", x(t), x(t), plot_top, plot_bottom);
     text(body, x(t), plot_bottom + 14.0, "tick", "middle", format_fixed(t * 100.0, 0) + "%");
   }
   const double height = plot_bottom + 44.0;
