@@ -9,7 +9,7 @@
 #include "anthropic_protocol.hpp"
 #include "anthropic_response.hpp"
 #include "bench_streams.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "openai_fast_decode.hpp"
 #include "openai_protocol.hpp"
 #include "openai_response.hpp"

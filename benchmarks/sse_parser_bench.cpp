@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "bench_streams.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/sse.hpp"
 
 namespace {
 

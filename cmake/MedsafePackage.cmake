@@ -1,6 +1,6 @@
 # The SDK package that `cmake --install` writes to lib/cmake/medsafe: medsafeConfig.cmake (from
-# medsafeConfig.cmake.in), its version file, the exported targets (medsafe::core, the `medsafe`
-# command as medsafe::medsafe) and MedsafePlugin.cmake, so that a project outside this tree can
+# medsafeConfig.cmake.in), its version file, the exported targets (medsafe::core, medsafe::http,
+# the `medsafe` command as medsafe::medsafe) and MedsafePlugin.cmake, so that a project outside this tree can
 # find_package(medsafe) and build plugins the same way as the plugins in plugins/.
 include(CMakePackageConfigHelpers)
 

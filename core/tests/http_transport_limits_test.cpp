@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "support/scripted_server.hpp"
 
 namespace medsafe {

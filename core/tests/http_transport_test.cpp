@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "support/scripted_server.hpp"
 
 namespace medsafe {

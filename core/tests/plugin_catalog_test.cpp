@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "medsafe/error.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/version.hpp"
 #include "test_files.hpp"
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "medsafe/http.hpp"
+#include "medsafe/http/sse.hpp"
 
 namespace medsafe {
 namespace {

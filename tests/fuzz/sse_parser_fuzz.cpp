@@ -10,7 +10,7 @@
 
 #include "fuzz_support.hpp"
 #include "medsafe/clock.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/sse.hpp"
 
 namespace {
 

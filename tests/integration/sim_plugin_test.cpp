@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "engine/plugin_catalog.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/plugin.hpp"
 

@@ -11,7 +11,7 @@
 
 #include "engine/response_row.hpp"
 #include "medsafe/error.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/manifest.hpp"
 #include "openai_backend.hpp"

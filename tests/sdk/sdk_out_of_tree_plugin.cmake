@@ -7,6 +7,9 @@
 #      three-prompt run with it (table suite, refusal judge): every answer must come from the
 #      plugin and be judged as its rules say.
 #   4. Installed into the prefix, the plugin is found without being told where.
+#   5. An HTTP backend (http-plugin/, `plainchat`) built against the installed medsafe::http
+#      (libmedsafe_http.so, medsafe/http/*.hpp) answers a run from the installed
+#      medsafe-sim-server on 127.0.0.1.
 foreach(var MEDSAFE_BUILD_DIR MEDSAFE_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
   if(NOT ${var})
     message(FATAL_ERROR "sdk test: ${var} is not set")
@@ -20,8 +23,19 @@ set(template ${MEDSAFE_SOURCE_DIR}/docs/examples/plugin-template)
 get_filename_component(cmake_bin_dir ${CMAKE_COMMAND} DIRECTORY)
 set(ctest_command ${cmake_bin_dir}/ctest)
 set(medsafe ${prefix}/bin/medsafe)
+set(http_plugin ${MEDSAFE_SOURCE_DIR}/tests/sdk/http-plugin)
+set(http_plugin_build ${WORK_DIR}/http-plugin-build)
+set(http_run_dir ${WORK_DIR}/http-run)
 file(REMOVE_RECURSE ${WORK_DIR})
-file(MAKE_DIRECTORY ${WORK_DIR} ${run_dir})
+file(MAKE_DIRECTORY ${WORK_DIR} ${run_dir} ${http_run_dir})
+
+# The simulated server of step 5, once started: stopped before the test fails or ends.
+set(sim_pid "")
+function(stop_sim_server)
+  if(sim_pid)
+    execute_process(COMMAND kill ${sim_pid} RESULT_VARIABLE ignored)
+  endif()
+endfunction()
 
 # Runs a command; fails the test with its output unless it exits 0. Its stdout goes to `out`.
 function(step description out)
@@ -29,6 +43,7 @@ function(step description out)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE stdout
                   ERROR_VARIABLE stderr)
   if(NOT status EQUAL 0)
+    stop_sim_server()
     string(REPLACE ";" " " command "${ARGN}")
     message(FATAL_ERROR "sdk test: ${description} failed (${status}): ${command}\n"
                         "--- stdout\n${stdout}\n--- stderr\n${stderr}")
@@ -40,6 +55,7 @@ endfunction()
 function(expect condition message)
   if(${condition})
   else()
+    stop_sim_server()
     message(FATAL_ERROR "sdk test: ${message}")
   endif()
 endfunction()
@@ -47,17 +63,24 @@ endfunction()
 # ---- 1. install
 step("installing ${MEDSAFE_BUILD_DIR} to ${prefix}" ignored
      ${CMAKE_COMMAND} --install ${MEDSAFE_BUILD_DIR} --prefix ${prefix})
-foreach(file bin/medsafe lib/libmedsafe_core.so include/medsafe/plugin.hpp
+foreach(file bin/medsafe bin/medsafe-sim-server lib/libmedsafe_core.so lib/libmedsafe_http.so
+             include/medsafe/plugin.hpp include/medsafe/http/backend_base.hpp
+             include/medsafe/http/endpoint.hpp include/medsafe/http/transport.hpp
              include/medsafe/sdk_digest.hpp lib/cmake/medsafe/medsafeConfig.cmake
              lib/cmake/medsafe/medsafeConfigVersion.cmake lib/cmake/medsafe/medsafeTargets.cmake
              lib/cmake/medsafe/MedsafePlugin.cmake lib/medsafe/plugins/table.toml
              lib/medsafe/plugins/libmedsafe_table.so lib/medsafe/plugins/refusal.toml)
   expect("EXISTS;${prefix}/${file}" "the install lacks ${file}")
 endforeach()
-file(GLOB headers ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/*.hpp)
-list(APPEND headers ${MEDSAFE_BUILD_DIR}/core/generated/include/medsafe/sdk_digest.hpp)
-foreach(header IN LISTS headers)
-  get_filename_component(name ${header} NAME)
+file(GLOB headers RELATIVE ${MEDSAFE_SOURCE_DIR}/core/include/medsafe
+     ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/*.hpp
+     ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/http/*.hpp)
+foreach(name IN LISTS headers sdk_digest.hpp)
+  if(name STREQUAL "sdk_digest.hpp")
+    set(header ${MEDSAFE_BUILD_DIR}/core/generated/include/medsafe/sdk_digest.hpp)
+  else()
+    set(header ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/${name})
+  endif()
   file(SHA256 ${header} built)
   file(SHA256 ${prefix}/include/medsafe/${name} installed)
   expect("built;STREQUAL;installed" "installed header ${name} differs from the build's")
@@ -153,4 +176,67 @@ endforeach()
 step("medsafe plugins (installed plugin)" listed
      ${CMAKE_COMMAND} -E env --unset=MEDSAFE_PLUGIN_PATH ${medsafe} plugins)
 expect("listed;MATCHES;example" "`medsafe plugins` does not list the installed plugin:\n${listed}")
-message(STATUS "sdk test: the out-of-tree plugin built, loaded and answered")
+
+# ---- 5. an HTTP backend on the installed medsafe::http, against the installed sim server
+step("configuring the HTTP plugin against the installed SDK" ignored
+     ${CMAKE_COMMAND} -S ${http_plugin} -B ${http_plugin_build} -G ${GENERATOR}
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+     -DCMAKE_BUILD_TYPE=${BUILD_TYPE} ${flags})
+step("building the HTTP plugin" ignored ${CMAKE_COMMAND} --build ${http_plugin_build})
+execute_process(COMMAND readelf -d ${http_plugin_build}/plugins/libmedsafe_plainchat.so
+                OUTPUT_VARIABLE dynamic)
+expect("dynamic;MATCHES;libmedsafe_http[.]so"
+       "the HTTP plugin does not link libmedsafe_http.so:\n${dynamic}")
+
+# Started in the background by a shell (its output to a file, so this call returns at once).
+set(port_file ${http_run_dir}/port)
+execute_process(
+  COMMAND sh -c "\"$0\" --host 127.0.0.1 --port 0 --port-file \"$1\" >\"$2\" 2>&1 & echo $!"
+          ${prefix}/bin/medsafe-sim-server ${port_file} ${http_run_dir}/sim.log
+  OUTPUT_VARIABLE sim_pid OUTPUT_STRIP_TRAILING_WHITESPACE)
+foreach(attempt RANGE 100)
+  if(EXISTS ${port_file})
+    file(READ ${port_file} port)
+    string(STRIP "${port}" port)
+    if(port MATCHES "^[0-9]+$")
+      break()
+    endif()
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E sleep 0.1)
+endforeach()
+expect("port;MATCHES;^[0-9]+$" "the installed medsafe-sim-server wrote no port")
+
+file(WRITE ${http_run_dir}/run.toml "[run]
+name = \"sdk-http\"
+
+[models.remote]
+plugin = \"plainchat\"
+base_url = \"http://127.0.0.1:${port}/v1\"
+model = \"sim\"
+concurrency = 2
+
+[suites.prompts]
+plugin = \"table\"
+path = \"${run_dir}/prompts.txt\"
+
+[judges.refusal]
+plugin = \"refusal\"
+")
+step("medsafe run with the out-of-tree HTTP plugin" ignored
+     ${CMAKE_COMMAND} -E env --unset=MEDSAFE_PLUGIN_PATH
+     ${medsafe} run ${http_run_dir}/run.toml --out ${http_run_dir}/out
+     --plugin-path ${http_plugin_build}/plugins --quiet)
+stop_sim_server()
+set(sim_pid "")
+file(STRINGS ${http_run_dir}/out/responses.jsonl lines ENCODING UTF-8)
+list(LENGTH lines count)
+expect("count;EQUAL;3" "expected 3 HTTP responses, got ${count}")
+foreach(line IN LISTS lines)
+  string(JSON outcome GET "${line}" outcome)
+  string(JSON model GET "${line}" model)
+  string(JSON text GET "${line}" text)
+  expect("outcome;STREQUAL;ok" "an HTTP response failed: ${line}")
+  expect("model;STREQUAL;remote" "a response of another model: ${line}")
+  expect("text;MATCHES;." "an HTTP response without text: ${line}")
+endforeach()
+message(STATUS "sdk test: the out-of-tree plugins built, loaded and answered")

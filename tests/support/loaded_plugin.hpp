@@ -8,7 +8,7 @@
 
 #include "engine/plugin_catalog.hpp"
 #include "medsafe/config.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/plugin.hpp"
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <utility>
 
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/manifest.hpp"
 #include "medsafe/plugin.hpp"
 #include "support/backend_test_support.hpp"

@@ -13,7 +13,7 @@
 #include "engine/report_io.hpp"
 #include "engine/run_file.hpp"
 #include "medsafe/error.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 
 namespace medsafe::cli {
 namespace {

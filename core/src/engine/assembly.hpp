@@ -12,7 +12,7 @@
 #include "engine/plugin_catalog.hpp"
 #include "engine/run_data.hpp"
 #include "engine/run_file.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/plugin.hpp"
 
 namespace medsafe {

@@ -5,7 +5,6 @@
 #include <string_view>
 
 #include "medsafe/backend.hpp"
-#include "medsafe/http.hpp"
 #include "medsafe/judge.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/plugin.hpp"
@@ -25,8 +24,6 @@ Log::~Log() = default;
 Registrar::~Registrar() = default;
 ModelDirectory::~ModelDirectory() = default;
 JudgeDirectory::~JudgeDirectory() = default;
-HttpExchange::~HttpExchange() = default;
-void HttpExchange::on_event(const SseEvent& /*event*/) {}
 
 namespace {
 constexpr std::array<std::string_view, 8> kOutcomeNames = {

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "anthropic_protocol.hpp"
-#include "http_backend.hpp"
 #include "medsafe/backend.hpp"
+#include "medsafe/http/backend_base.hpp"
 #include "medsafe/plugin.hpp"
 
 namespace medsafe::anthropic {

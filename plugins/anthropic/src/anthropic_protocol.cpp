@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "wire_text.hpp"
+#include "medsafe/http/wire_text.hpp"
 
 namespace medsafe::anthropic {
 namespace {

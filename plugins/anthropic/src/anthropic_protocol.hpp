@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_backend.hpp"
 #include "medsafe/backend.hpp"
+#include "medsafe/http/backend_base.hpp"
 
 namespace medsafe::anthropic {
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "http_backend.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/backend_base.hpp"
+#include "medsafe/http/transport.hpp"
 
 namespace medsafe::anthropic {
 

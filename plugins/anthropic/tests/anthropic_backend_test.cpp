@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "anthropic_backend.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/manifest.hpp"
 #include "support/backend_test_support.hpp"
 #include "support/scripted_server.hpp"

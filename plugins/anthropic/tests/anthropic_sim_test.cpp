@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "anthropic_backend.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/manifest.hpp"
 #include "sim_server.hpp"
 #include "support/backend_test_support.hpp"

@@ -3,8 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "http_backend.hpp"
 #include "medsafe/backend.hpp"
+#include "medsafe/http/backend_base.hpp"
 #include "medsafe/plugin.hpp"
 #include "openai_protocol.hpp"
 

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "medsafe/http/wire_text.hpp"
 #include "openai_protocol.hpp"
-#include "wire_text.hpp"
 
 namespace medsafe::openai::detail {
 

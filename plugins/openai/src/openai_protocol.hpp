@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_backend.hpp"
 #include "medsafe/backend.hpp"
-#include "wire_text.hpp"
+#include "medsafe/http/backend_base.hpp"
+#include "medsafe/http/wire_text.hpp"
 
 namespace medsafe::openai {
 
@@ -56,7 +56,7 @@ struct Decoded {
 /// Decodes a non-streaming chat-completions response body.
 [[nodiscard]] Decoded decode_completion(std::string_view body);
 
-// Shared with every HTTP backend (plugins/http_backend): part of this API too.
+// Shared with every HTTP backend (medsafe/http/wire_text.hpp): part of this API too.
 using http_backend::error_message;
 using http_backend::excerpt;
 using http_backend::parse_retry_after;

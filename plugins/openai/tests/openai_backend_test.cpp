@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/manifest.hpp"
 #include "openai_backend.hpp"

@@ -1,7 +1,7 @@
-// The replicas of a model with several endpoints (http_backend/replicas.hpp): least-outstanding
+// The replicas of a model with several endpoints (medsafe/http/replicas.hpp): least-outstanding
 // choice, a failed replica taken out with a doubling backoff and tried again after it, and the
 // base_urls key.
-#include "replicas.hpp"
+#include "medsafe/http/replicas.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <tuple>
 #include <vector>
 
-#include "endpoint.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/http/endpoint.hpp"
 #include "medsafe/manifest.hpp"
 
 namespace medsafe::http_backend {

@@ -1,10 +1,10 @@
-#include "replicas.hpp"
+#include "medsafe/http/replicas.hpp"
 
 #include <algorithm>
 #include <set>
 
-#include "http_backend.hpp"
 #include "medsafe/error.hpp"
+#include "medsafe/http/backend_base.hpp"
 #include "medsafe/log.hpp"
 
 namespace medsafe::http_backend {

@@ -10,17 +10,17 @@
 #include <utility>
 #include <vector>
 
-#include "endpoint.hpp"
 #include "medsafe/backend.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/endpoint.hpp"
+#include "medsafe/http/replicas.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/plugin.hpp"
-#include "replicas.hpp"
 
 namespace medsafe::http_backend {
 
 /// A Backend that sends each Request as one POST to a fixed Endpoint over the shared transport.
 /// Never throws for a failed request: a body that cannot be built is a backend_error Response.
-class HttpBackend : public Backend {
+class MEDSAFE_API HttpBackend : public Backend {
  public:
   /// Cancels this backend's requests in flight (each still gets its Response).
   ~HttpBackend() override;
@@ -92,7 +92,7 @@ enum class DecodeStatus : std::uint8_t {
 };
 
 /// The first failure seen while reading one answer; later failures do not replace it.
-class FailureSlot {
+class MEDSAFE_API FailureSlot {
  public:
   void fail(Outcome outcome, std::string error);
   [[nodiscard]] bool failed() const noexcept { return outcome_ != Outcome::ok; }
@@ -107,7 +107,7 @@ class FailureSlot {
 /// What every API's response assembler shares: the answer as it accumulates, the first failure,
 /// and finish(), which makes the Response. A derived class decodes the API's stream events
 /// (on_event, setting the fields below and `ended_` at the end marker) and its bodies.
-class AssemblerBase {
+class MEDSAFE_API AssemblerBase {
  public:
   /// `secret` (the API key, may be empty) is removed from every error and the text;
   /// `intended_send` is the schedule's time (epoch: the actual send time); `end_marker` names

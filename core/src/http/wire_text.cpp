@@ -1,6 +1,6 @@
 // Shared by every HTTP backend; see wire_text.hpp. Model servers and their error pages are
 // hostile text: everything that can reach a person goes through excerpt().
-#include "wire_text.hpp"
+#include "medsafe/http/wire_text.hpp"
 
 #include <algorithm>
 #include <array>

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "medsafe/http.hpp"
+#include "medsafe/http/sse.hpp"
 
 namespace medsafe {
 namespace {

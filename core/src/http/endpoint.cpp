@@ -1,4 +1,4 @@
-#include "endpoint.hpp"
+#include "medsafe/http/endpoint.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,13 +1,13 @@
-#include "http_backend.hpp"
+#include "medsafe/http/backend_base.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <exception>
 #include <limits>
 
+#include "medsafe/http/wire_text.hpp"
 #include "medsafe/json_text.hpp"
 #include "medsafe/log.hpp"
-#include "wire_text.hpp"
 
 namespace medsafe::http_backend {
 

@@ -9,8 +9,9 @@
 
 #include "medsafe/backend.hpp"
 #include "medsafe/config.hpp"
-#include "medsafe/http.hpp"
-#include "replicas.hpp"
+#include "medsafe/export.hpp"
+#include "medsafe/http/replicas.hpp"
+#include "medsafe/http/transport.hpp"
 
 namespace medsafe::http_backend {
 
@@ -37,34 +38,35 @@ struct Credential {
 /// the credential header when a key is configured, then the configured extra headers (which
 /// may not set the credential header as well). Throws a located config Error for a bad value;
 /// no error ever contains the key.
-[[nodiscard]] Endpoint read_endpoint(const Config& config, std::string_view path, Headers fixed,
-                                     const Credential& credential);
+[[nodiscard]] MEDSAFE_API Endpoint read_endpoint(const Config& config, std::string_view path,
+                                                 Headers fixed, const Credential& credential);
 
 /// The API key from `api_key_env` (an environment variable's name) or `api_key_file`, trimmed;
 /// empty when neither is set. Throws a located config Error when the variable is unset or empty,
 /// the file is unreadable, empty or holds more than one line, or both keys are set.
-[[nodiscard]] std::string read_api_key(const Config& config);
+[[nodiscard]] MEDSAFE_API std::string read_api_key(const Config& config);
 
 /// `base` with `path` appended before its query or fragment ("http://h/v1?key=k" and
 /// "/chat/completions" give "http://h/v1/chat/completions?key=k"); trailing slashes dropped.
-[[nodiscard]] std::string url_with_path(std::string base, std::string_view path);
+[[nodiscard]] MEDSAFE_API std::string url_with_path(std::string base, std::string_view path);
 
 /// The `model` key, which must not be blank.
-[[nodiscard]] std::string read_model(const Config& config);
+[[nodiscard]] MEDSAFE_API std::string read_model(const Config& config);
 
 /// The optional `top_p` key, in (0, 1].
-[[nodiscard]] std::optional<double> read_top_p(const Config& config);
+[[nodiscard]] MEDSAFE_API std::optional<double> read_top_p(const Config& config);
 
 /// The `extra_body` table as a JSON object (merged into each body as a JSON merge patch).
-[[nodiscard]] nlohmann::json read_extra_body(const Config& config);
+[[nodiscard]] MEDSAFE_API nlohmann::json read_extra_body(const Config& config);
 
 /// `text` with every control character replaced by '_', safe inside one header line (request
 /// ids come from data sets: they must not break or inject header lines).
-[[nodiscard]] std::string header_safe(std::string_view text);
+[[nodiscard]] MEDSAFE_API std::string header_safe(std::string_view text);
 
 /// The HttpRequest of one model request to `endpoint`: its URL, headers plus X-Request-Id,
 /// `body`, limits and TLS settings, the schedule's send time and `owner` (for cancel(owner)).
-[[nodiscard]] HttpRequest make_http_request(const Endpoint& endpoint, const Request& request,
-                                            std::string body, const void* owner);
+[[nodiscard]] MEDSAFE_API HttpRequest make_http_request(const Endpoint& endpoint,
+                                                        const Request& request, std::string body,
+                                                        const void* owner);
 
 }  // namespace medsafe::http_backend

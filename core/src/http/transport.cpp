@@ -42,10 +42,14 @@
 #include <vector>
 
 #include "medsafe/error.hpp"
-#include "medsafe/http.hpp"
+#include "medsafe/http/transport.hpp"
 #include "medsafe/text.hpp"
 
 namespace medsafe {
+
+// Out of line: the exchange type's vtable and type_info have one home, libmedsafe_http.
+HttpExchange::~HttpExchange() = default;
+void HttpExchange::on_event(const SseEvent& /*event*/) {}
 namespace {
 
 using namespace std::chrono_literals;

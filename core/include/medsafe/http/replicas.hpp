@@ -13,6 +13,7 @@
 #include "medsafe/backend.hpp"
 #include "medsafe/clock.hpp"
 #include "medsafe/config.hpp"
+#include "medsafe/export.hpp"
 
 namespace medsafe::http_backend {
 
@@ -24,14 +25,15 @@ struct Replica {
 
 /// The `base_urls` key (when the manifest declares it): the replicas, each checked as base_url
 /// is; empty when it is unset or empty. Throws a located config Error for a bad or repeated URL.
-[[nodiscard]] std::vector<Replica> read_replicas(const Config& config, std::string_view path);
+[[nodiscard]] MEDSAFE_API std::vector<Replica> read_replicas(const Config& config,
+                                                             std::string_view path);
 
 /// Whether a failed attempt is the replica's fault (take it out, send elsewhere) rather than
 /// the request's: a transport error, a timeout, or an HTTP 5xx.
-[[nodiscard]] bool replica_failed(const Response& response) noexcept;
+[[nodiscard]] MEDSAFE_API bool replica_failed(const Response& response) noexcept;
 
 /// The replicas' state, shared by the sends of one backend. Thread-safe.
-class ReplicaSet {
+class MEDSAFE_API ReplicaSet {
  public:
   /// How long a failed replica stays out: `first` after one failure, doubling after each
   /// failure in a row, at most `longest`.
