@@ -26,7 +26,7 @@ namespace medsafe {
 class HttpTransport;
 
 /// The ABI of the plugin interface. Bumped whenever a type a plugin sees changes layout.
-inline constexpr std::uint32_t kAbiVersion = 2;
+inline constexpr std::uint32_t kAbiVersion = 3;
 
 /// Lets a judge use one of the run's models (its "judge model"), and a wrapper backend its inner
 /// model. A model named here that is not made yet is made first.
@@ -87,7 +87,7 @@ using PluginEntry = const PluginInfo*();
 /// The exported symbol core looks up. Its "v1" versions the handshake (PluginInfo's first two
 /// fields, read before anything else), not the ABI: the symbol stays the same across ABI
 /// numbers so that a plugin built for another ABI is still found and told which ABI it has
-/// ("built for medsafe ABI 1, this medsafe supports ABI 2") instead of "not a medsafe plugin".
+/// ("built for medsafe ABI 2, this medsafe supports ABI 3") instead of "not a medsafe plugin".
 inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_v1";
 
 }  // namespace medsafe

@@ -1,4 +1,7 @@
 #pragma once
+#include <cstddef>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,12 +27,25 @@ struct Category {
   std::string title;  ///< full title ("Competence, compassion and respect for human dignity")
 };
 
-/// A set of prompts. load() is called once per run, before any request.
+/// Takes one batch of a suite's items; it may move them out (the suite does not read them again).
+using ItemSink = std::function<void(std::span<PromptItem> batch)>;
+
+/// The batch size the core asks suites to stream in: small enough that a batch is a few MB,
+/// large enough that one store transaction per batch costs little.
+inline constexpr std::size_t kDefaultItemBatch = 10'000;
+
+/// A set of prompts. The core reads them once per run, before any request: through stream(),
+/// whose default calls load(); a suite that can produce its items as it goes overrides stream()
+/// so that a run never holds all of them at once.
 class MEDSAFE_API Suite {
  public:
   virtual ~Suite();
   /// All items, in a stable order. Throws a data Error naming file and line for a bad row.
   virtual std::vector<PromptItem> load() = 0;
+  /// The same items in the same order as load(), handed to `sink` in batches of at most
+  /// `batch` items (at least 1 each; `batch` 0 is taken as 1). Default: load(), then its items in
+  /// slices. An override must not call load() for all items at once: that is what it avoids.
+  virtual void stream(const ItemSink& sink, std::size_t batch);
   /// The categories the items use, in report order. Default: none declared.
   [[nodiscard]] virtual std::vector<Category> categories() const;
   /// "medical" selects the AMA-principles usage policy in LLM judges; otherwise "general".

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <iterator>
+#include <span>
 
 #include "medsafe/error.hpp"
 #include "medsafe/json_text.hpp"
@@ -416,7 +418,16 @@ void Assembly::load_suites() {
   for (SuiteSlot& slot : suites_) {
     if (!slot.items.empty()) continue;
     const std::string name = "suite '" + slot.spec->name + "' (plugin '" + slot.spec->plugin + "')";
-    slot.items = guarded_call(name, "load()", [&] { return slot.suite->load(); });
+    // Through stream(): a suite that makes its items as it goes hands them over batch by batch,
+    // moved, so they are never held twice.
+    guarded_call(name, "stream()", [&] {
+      slot.suite->stream(
+          [&slot](std::span<PromptItem> batch) {
+            slot.items.insert(slot.items.end(), std::make_move_iterator(batch.begin()),
+                              std::make_move_iterator(batch.end()));
+          },
+          kDefaultItemBatch);
+    });
     slot.categories = guarded_call(name, "categories()", [&] { return slot.suite->categories(); });
     slot.domain = guarded_call(name, "domain()", [&] { return slot.suite->domain(); });
     if (slot.items.empty()) {

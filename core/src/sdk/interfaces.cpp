@@ -1,5 +1,6 @@
 // Out-of-line destructors and name tables: they give each interface type a single home (vtable,
 // type_info) in libmedsafe_core, shared by every plugin.
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string_view>
@@ -17,6 +18,13 @@ void Backend::cancel_all() {}
 bool Backend::reentrant_submit() const noexcept { return false; }
 Suite::~Suite() = default;
 std::vector<Category> Suite::categories() const { return {}; }
+void Suite::stream(const ItemSink& sink, std::size_t batch) {
+  batch = std::max<std::size_t>(batch, 1);
+  std::vector<PromptItem> items = load();
+  for (std::size_t at = 0; at < items.size(); at += batch) {
+    sink(std::span<PromptItem>(items).subspan(at, std::min(batch, items.size() - at)));
+  }
+}
 std::string Suite::domain() const { return "general"; }
 Judge::~Judge() = default;
 JudgeDescription Judge::describe() const { return {}; }

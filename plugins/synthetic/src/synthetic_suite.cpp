@@ -113,19 +113,22 @@ std::string neutral_text(std::int64_t words, Random& random) {
   return text;
 }
 
+PromptItem make_item(std::int64_t index, std::int64_t count, const LengthSpec& spec,
+                     std::uint64_t seed) {
+  // Each item has its own stream, so item i does not depend on the items before it.
+  Random random(mix(seed ^ mix(static_cast<std::uint64_t>(index))));
+  const std::int64_t words = draw_length(spec, random);
+  PromptItem item;
+  item.id = item_id(index, count);
+  item.prompt = neutral_text(words, random);
+  item.fields.emplace_back("tokens", std::to_string(words));
+  return item;
+}
+
 std::vector<PromptItem> make_items(std::int64_t count, const LengthSpec& spec, std::uint64_t seed) {
   std::vector<PromptItem> items;
   items.reserve(static_cast<std::size_t>(std::max<std::int64_t>(count, 0)));
-  for (std::int64_t i = 1; i <= count; ++i) {
-    // Each item has its own stream, so item i does not depend on the items before it.
-    Random random(mix(seed ^ mix(static_cast<std::uint64_t>(i))));
-    const std::int64_t words = draw_length(spec, random);
-    PromptItem item;
-    item.id = item_id(i, count);
-    item.prompt = neutral_text(words, random);
-    item.fields.emplace_back("tokens", std::to_string(words));
-    items.push_back(std::move(item));
-  }
+  for (std::int64_t i = 1; i <= count; ++i) items.push_back(make_item(i, count, spec, seed));
   return items;
 }
 
@@ -152,6 +155,21 @@ SyntheticSuite::SyntheticSuite(const Config& config, std::uint64_t run_seed)
 }
 
 std::vector<PromptItem> SyntheticSuite::load() { return make_items(count_, spec_, seed_); }
+
+void SyntheticSuite::stream(const ItemSink& sink, std::size_t batch) {
+  // Made as they are handed out: a million-item load test never holds more than one batch.
+  batch = std::max<std::size_t>(batch, 1);
+  std::vector<PromptItem> items;
+  items.reserve(
+      static_cast<std::size_t>(std::min<std::int64_t>(count_, static_cast<std::int64_t>(batch))));
+  for (std::int64_t i = 1; i <= count_; ++i) {
+    items.push_back(make_item(i, count_, spec_, seed_));
+    if (items.size() == batch || i == count_) {
+      sink(items);
+      items.clear();
+    }
+  }
+}
 
 std::string SyntheticSuite::domain() const { return "general"; }
 

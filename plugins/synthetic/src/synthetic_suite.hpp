@@ -44,6 +44,10 @@ class Random {
 /// with a full stop), exactly `words` whitespace-separated words.
 [[nodiscard]] std::string neutral_text(std::int64_t words, Random& random);
 
+/// Item `index` (1..count) of make_items(count, spec, seed), made alone.
+[[nodiscard]] PromptItem make_item(std::int64_t index, std::int64_t count, const LengthSpec& spec,
+                                   std::uint64_t seed);
+
 /// Items 1..count: id "syn-0001" (four digits or more), the text, a field ("tokens", N). Item
 /// i depends only on `seed`, `spec` and i.
 [[nodiscard]] std::vector<PromptItem> make_items(std::int64_t count, const LengthSpec& spec,
@@ -57,6 +61,8 @@ class SyntheticSuite final : public Suite {
   SyntheticSuite(const Config& config, std::uint64_t run_seed);
 
   std::vector<PromptItem> load() override;
+  /// Makes the items batch by batch, never all at once.
+  void stream(const ItemSink& sink, std::size_t batch) override;
   [[nodiscard]] std::string domain() const override;
 
  private:

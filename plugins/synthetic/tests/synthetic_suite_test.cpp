@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -74,6 +75,27 @@ TEST(SyntheticSuite, DefaultsAndItemShape) {
     EXPECT_EQ(item.prompt.back(), '.');
   }
   EXPECT_EQ(load("count = 12345\nprompt_tokens = 2").back().id, "syn-12345");
+}
+
+TEST(SyntheticSuite, StreamsTheItemsOfLoadInBoundedBatches) {
+  const std::string toml = "count = 25\ndistribution = 'normal'\nspread = 9\nseed = 3";
+  SyntheticSuite suite(Config::from_toml(toml, schema(), "run.toml"), 0);
+  const std::vector<PromptItem> all = suite.load();
+  std::vector<PromptItem> streamed;
+  std::vector<std::size_t> sizes;
+  suite.stream(
+      [&](std::span<PromptItem> batch) {
+        sizes.push_back(batch.size());
+        for (PromptItem& item : batch) streamed.push_back(std::move(item));
+      },
+      10);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5}));
+  ASSERT_EQ(streamed.size(), all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(streamed[i].id, all[i].id);
+    EXPECT_EQ(streamed[i].prompt, all[i].prompt);
+    EXPECT_EQ(streamed[i].fields, all[i].fields);
+  }
 }
 
 TEST(SyntheticSuite, DeterministicPerSeed) {
