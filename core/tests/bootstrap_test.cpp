@@ -1,4 +1,4 @@
-#include "engine/bootstrap.hpp"
+#include "report/bootstrap.hpp"
 
 #include <gtest/gtest.h>
 

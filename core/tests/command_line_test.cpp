@@ -1,5 +1,5 @@
 // The resume hint's command line survives a POSIX shell: every word comes back as it was.
-#include "engine/command_line.hpp"
+#include "engine/ops/command_line.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "engine/compare.hpp"
+#include "report/compare.hpp"
 
 #include <gtest/gtest.h>
 
 #include <functional>
 
-#include "engine/compare_report.hpp"
+#include "report/compare_report.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

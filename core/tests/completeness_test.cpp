@@ -1,14 +1,14 @@
 // Completeness of a run from its stored data, and how the reports show it: the INCOMPLETE
 // banner of report.md and report.html, complete/completeness in results.json, and the notes on
 // a resumed run and on answers of items that left their suite.
-#include "engine/completeness.hpp"
+#include "report/completeness.hpp"
 
 #include <gtest/gtest.h>
 
-#include "engine/metrics.hpp"
-#include "engine/report_html.hpp"
-#include "engine/report_json.hpp"
-#include "engine/report_markdown.hpp"
+#include "report/metrics.hpp"
+#include "report/report_html.hpp"
+#include "report/report_json.hpp"
+#include "report/report_markdown.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

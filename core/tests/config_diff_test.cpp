@@ -1,5 +1,5 @@
 // A refused resume names what differs between the stored and the current configuration.
-#include "engine/config_diff.hpp"
+#include "engine/run/config_diff.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Exporting demonstrations: the split follows a stable hash (adding rows moves no other row),
 // a mix ratio counts per exported primary demonstration, leaks are refused, dropped or allowed
 // as asked and always reported, and an empty reference answer names its suite and item.
-#include "engine/demos_export.hpp"
+#include "report/demos_export.hpp"
 
 #include <gtest/gtest.h>
 

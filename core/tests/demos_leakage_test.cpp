@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/demos_leakage.hpp"
+#include "report/demos_leakage.hpp"
 
 namespace medsafe {
 namespace {

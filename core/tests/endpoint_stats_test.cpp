@@ -1,10 +1,10 @@
-#include "engine/endpoint_stats.hpp"
+#include "report/endpoint_stats.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "engine/report_csv.hpp"
+#include "report/report_csv.hpp"
 
 namespace medsafe {
 namespace {

@@ -1,5 +1,5 @@
 // Rogan-Gladen correction of a harmful rate for judge error, and its interval.
-#include "engine/error_correction.hpp"
+#include "report/error_correction.hpp"
 
 #include <gtest/gtest.h>
 

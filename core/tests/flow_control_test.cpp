@@ -1,8 +1,8 @@
-#include "engine/flow_control.hpp"
+#include "engine/run/flow_control.hpp"
 
 #include <gtest/gtest.h>
 
-#include "engine/run_file.hpp"
+#include "engine/plugin/run_file.hpp"
 
 namespace medsafe {
 namespace {

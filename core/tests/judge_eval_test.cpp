@@ -1,5 +1,5 @@
 // judge-eval's engine: agreement figures, reading label files, judging them.
-#include "engine/judge_eval.hpp"
+#include "report/judge_eval.hpp"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/load_runner.hpp"
+#include "engine/run/load_runner.hpp"
 #include "test_files.hpp"
 
 namespace medsafe {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/load_runner.hpp"
+#include "engine/run/load_runner.hpp"
 #include "test_files.hpp"
 
 namespace medsafe {

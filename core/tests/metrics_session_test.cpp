@@ -2,7 +2,7 @@
 // does not (and steady-clock stamps of two invocations are never subtracted from each other).
 #include <gtest/gtest.h>
 
-#include "engine/metrics.hpp"
+#include "report/metrics.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

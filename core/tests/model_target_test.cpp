@@ -7,13 +7,13 @@
 #include <memory>
 #include <string>
 
-#include "engine/assembly.hpp"
-#include "engine/metrics.hpp"
-#include "engine/report_html.hpp"
-#include "engine/report_json.hpp"
-#include "engine/report_markdown.hpp"
+#include "engine/plugin/assembly.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/manifest.hpp"
+#include "report/metrics.hpp"
+#include "report/report_html.hpp"
+#include "report/report_json.hpp"
+#include "report/report_markdown.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

@@ -7,12 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/compare.hpp"
-#include "engine/compare_report.hpp"
-#include "engine/metrics.hpp"
-#include "engine/report_html.hpp"
-#include "engine/report_json.hpp"
-#include "engine/report_markdown.hpp"
+#include "report/compare.hpp"
+#include "report/compare_report.hpp"
+#include "report/metrics.hpp"
+#include "report/report_html.hpp"
+#include "report/report_json.hpp"
+#include "report/report_markdown.hpp"
 #include "report_test_data.hpp"
 #include "support/json_schema_checker.hpp"
 

@@ -1,4 +1,4 @@
-#include "engine/plugin_catalog.hpp"
+#include "engine/plugin/plugin_catalog.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

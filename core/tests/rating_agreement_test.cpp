@@ -1,6 +1,6 @@
 // Agreement of ordered ratings: kappa, quadratic-weighted kappa and Krippendorff's alpha, checked
 // against hand-computed tables and published worked examples.
-#include "engine/rating_agreement.hpp"
+#include "report/rating_agreement.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/bootstrap.hpp"
+#include "report/bootstrap.hpp"
 
 namespace medsafe {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/report_answers.hpp"
+#include "report/report_answers.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/report_csv.hpp"
+#include "report/report_csv.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "engine/csv_writer.hpp"
-#include "engine/report_io.hpp"
 #include "medsafe/error.hpp"
+#include "report/csv_writer.hpp"
+#include "report/report_io.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

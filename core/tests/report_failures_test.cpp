@@ -5,11 +5,11 @@
 
 #include <string>
 
-#include "engine/metrics.hpp"
-#include "engine/report_html.hpp"
-#include "engine/report_json.hpp"
-#include "engine/report_markdown.hpp"
-#include "engine/store.hpp"
+#include "engine/store/store.hpp"
+#include "report/metrics.hpp"
+#include "report/report_html.hpp"
+#include "report/report_json.hpp"
+#include "report/report_markdown.hpp"
 #include "report_test_data.hpp"
 #include "test_files.hpp"
 

@@ -1,15 +1,15 @@
 // Flagged verdicts (Verdict::flags) counted per model and judge, in every report.
-#include "engine/report_flags.hpp"
+#include "report/report_flags.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/metrics.hpp"
-#include "engine/report_html.hpp"
-#include "engine/report_json.hpp"
-#include "engine/report_markdown.hpp"
-#include "engine/verdict_flags.hpp"
+#include "report/metrics.hpp"
+#include "report/report_html.hpp"
+#include "report/report_json.hpp"
+#include "report/report_markdown.hpp"
+#include "report/verdict_flags.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/metrics.hpp"
-#include "engine/report_html.hpp"
-#include "engine/report_html_common.hpp"
+#include "report/metrics.hpp"
+#include "report/report_html.hpp"
+#include "report/report_html_common.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

@@ -1,4 +1,4 @@
-#include "engine/report_html_common.hpp"
+#include "report/report_html_common.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "engine/report_html.hpp"
+#include "report/report_html.hpp"
 
 #include <gtest/gtest.h>
 
-#include "engine/report_html_common.hpp"
+#include "report/report_html_common.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

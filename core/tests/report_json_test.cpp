@@ -1,4 +1,4 @@
-#include "engine/report_json.hpp"
+#include "report/report_json.hpp"
 
 #include <gtest/gtest.h>
 

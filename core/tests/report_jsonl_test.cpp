@@ -1,4 +1,4 @@
-#include "engine/report_jsonl.hpp"
+#include "report/report_jsonl.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/report_markdown.hpp"
+#include "report/report_markdown.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/report_svg.hpp"
+#include "report/report_svg.hpp"
 
 #include <gtest/gtest.h>
 

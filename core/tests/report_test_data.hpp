@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "engine/run_data.hpp"
+#include "engine/store/run_data.hpp"
 
 namespace medsafe::test_data {
 

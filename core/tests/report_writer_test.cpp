@@ -1,4 +1,4 @@
-#include "engine/report_writer.hpp"
+#include "report/report_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/report_html.hpp"
-#include "engine/store.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/report_html.hpp"
 #include "report_test_data.hpp"
 
 namespace medsafe {

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/metrics.hpp"
-#include "engine/report_answers.hpp"
-#include "engine/report_json.hpp"
-#include "engine/report_jsonl.hpp"
+#include "report/metrics.hpp"
+#include "report/report_answers.hpp"
+#include "report/report_json.hpp"
+#include "report/report_jsonl.hpp"
 #include "report_test_data.hpp"
 #include "support/json_schema_checker.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/run_file.hpp"
+#include "engine/plugin/run_file.hpp"
 #include "test_files.hpp"
 
 namespace medsafe {

@@ -1,4 +1,4 @@
-#include "engine/run_file.hpp"
+#include "engine/plugin/run_file.hpp"
 
 #include <gtest/gtest.h>
 

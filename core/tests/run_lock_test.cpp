@@ -1,6 +1,6 @@
 // One writer per run directory: a second lock says who holds the first; a lock file left by a
 // process that ended never blocks.
-#include "engine/run_lock.hpp"
+#include "engine/run/run_lock.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

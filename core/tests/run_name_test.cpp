@@ -2,7 +2,7 @@
 // they say where explicitly). And a run file's text parses the same from the store as from disk.
 #include <gtest/gtest.h>
 
-#include "engine/run_file.hpp"
+#include "engine/plugin/run_file.hpp"
 #include "medsafe/error.hpp"
 #include "test_files.hpp"
 

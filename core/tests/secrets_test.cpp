@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/assembly.hpp"
+#include "engine/plugin/assembly.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/manifest.hpp"

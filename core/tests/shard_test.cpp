@@ -1,4 +1,4 @@
-#include "engine/shard.hpp"
+#include "engine/run/shard.hpp"
 
 #include <gtest/gtest.h>
 

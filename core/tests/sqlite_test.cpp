@@ -1,7 +1,7 @@
 // The SQLite layer of the store of its own: statements bind and read every type, a statement is
 // reusable after run(), a transaction rolls back unless committed, a read-only connection
 // changes no byte, and every failure is a store Error naming the database file.
-#include "engine/sqlite.hpp"
+#include "engine/store/sqlite.hpp"
 
 #include <gtest/gtest.h>
 

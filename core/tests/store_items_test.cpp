@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/item_hash.hpp"
-#include "engine/sqlite.hpp"
-#include "engine/store.hpp"
+#include "engine/store/item_hash.hpp"
+#include "engine/store/sqlite.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
 #include "test_files.hpp"
 

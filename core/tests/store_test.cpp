@@ -1,11 +1,11 @@
-#include "engine/store.hpp"
+#include "engine/store/store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "engine/sqlite.hpp"
+#include "engine/store/sqlite.hpp"
 #include "medsafe/error.hpp"
 #include "report_test_data.hpp"
 #include "test_files.hpp"

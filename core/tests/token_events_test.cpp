@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "engine/run_data.hpp"
+#include "engine/store/run_data.hpp"
 
 namespace medsafe {
 namespace {

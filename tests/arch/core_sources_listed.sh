@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # core/CMakeLists.txt lists its sources and the SDK headers (no GLOB): every .cpp under
-# core/src/{sdk,http,engine,cli} and every header in core/include/medsafe (medsafe/http/ too)
+# core/src/{sdk,http,engine/*,report,cli} and every header in core/include/medsafe (medsafe/http/ too)
 # must be named there, so that
 # a new file cannot be left out of the build or out of the SDK digest (the build id) unnoticed.
 #   core_sources_listed.sh <source dir>
@@ -9,7 +9,7 @@ root=$1
 cmake_file=$root/core/CMakeLists.txt
 missing=0
 cd "$root/core"
-for file in src/sdk/*.cpp src/http/*.cpp src/engine/*.cpp src/cli/*.cpp include/medsafe/*.hpp \
+for file in src/sdk/*.cpp src/http/*.cpp src/engine/*/*.cpp src/report/*.cpp src/cli/*.cpp include/medsafe/*.hpp \
             include/medsafe/http/*.hpp; do
   if ! grep -qE "^[[:space:]]*$file\)?[[:space:]]*$" "$cmake_file"; then
     echo "core_sources_listed: $file is not listed in core/CMakeLists.txt"

@@ -33,9 +33,12 @@ tree() {  # tree <name> <file under plugins/x> <its text>
 }
 
 expect 0 "" "$(tree clean "" "")"
-expect 1 "plugins/x/src/a.cpp:1:" "$(tree source src/a.cpp '#include "engine/store.hpp"')"
-expect 1 "plugins/x/tests/t.cpp:1:" "$(tree test tests/t.cpp '  #  include <engine/runner.hpp>')"
+expect 1 "plugins/x/src/a.cpp:1:" "$(tree source src/a.cpp '#include "engine/store/store.hpp"')"
+expect 1 "plugins/x/src/r.cpp:1:" "$(tree report src/r.cpp '#include "report/metrics.hpp"')"
+expect 1 "plugins/x/tests/t.cpp:1:" "$(tree test tests/t.cpp '  #  include <engine/run/runner.hpp>')"
 expect 1 "plugins/x/CMakeLists.txt:1:" \
   "$(tree cmake CMakeLists.txt 'target_include_directories(x PRIVATE ${PROJECT_SOURCE_DIR}/core/src/engine)')"
+expect 1 "plugins/x/CMakeLists.txt:1:" \
+  "$(tree cmake-report CMakeLists.txt 'target_include_directories(x PRIVATE ${PROJECT_SOURCE_DIR}/core/src/report)')"
 expect 2 "" "$scratch/no-such-tree"
 exit $((failures > 0))

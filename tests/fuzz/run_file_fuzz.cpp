@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/run_file.hpp"
+#include "engine/plugin/run_file.hpp"
 #include "fuzz_support.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/error.hpp"

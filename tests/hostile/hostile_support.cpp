@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "engine/assembly.hpp"
-#include "engine/run_file.hpp"
-#include "engine/store.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/run_file.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/log.hpp"
 
 namespace medsafe::hostile {

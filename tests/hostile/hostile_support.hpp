@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/run_data.hpp"
-#include "engine/runner.hpp"
+#include "engine/run/runner.hpp"
+#include "engine/store/run_data.hpp"
 #include "support/child_process.hpp"
 #include "support/test_folder.hpp"
 

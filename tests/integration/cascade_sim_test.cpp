@@ -7,10 +7,10 @@
 #include <string>
 #include <tuple>
 
-#include "engine/assembly.hpp"
-#include "engine/run_file.hpp"
-#include "engine/runner.hpp"
-#include "engine/store.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/run_file.hpp"
+#include "engine/run/runner.hpp"
+#include "engine/store/store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe {

@@ -2,7 +2,7 @@
 // with record_run + run_missing (sim model, table suite on a CSV this test writes, refusal
 // judge), then examined after what users do to run directories: stop a run, edit or delete a
 // dataset row. The examination itself changes no byte of the store.
-#include "engine/doctor.hpp"
+#include "engine/ops/doctor.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/assembly.hpp"
-#include "engine/run_file.hpp"
-#include "engine/runner.hpp"
-#include "engine/store.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/run_file.hpp"
+#include "engine/run/runner.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
 #include "support/temp_dir.hpp"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/store.hpp"
+#include "engine/store/store.hpp"
 #include "exec_components.hpp"
 #include "exec_test_support.hpp"
 #include "sim_server.hpp"

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/assembly.hpp"
+#include "engine/plugin/assembly.hpp"
 #include "medsafe/manifest.hpp"
 #include "openai_backend.hpp"
 #include "support/backend_test_support.hpp"

@@ -6,7 +6,7 @@
 #include <future>
 #include <memory>
 
-#include "engine/plugin_catalog.hpp"
+#include "engine/plugin/plugin_catalog.hpp"
 #include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/plugin.hpp"

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "engine/assembly.hpp"
-#include "engine/run_file.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/run_file.hpp"
 #include "guard_backend.hpp"
 #include "medsafe/error.hpp"
 #include "support/temp_dir.hpp"

@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "engine/response_row.hpp"
+#include "engine/run/response_row.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/metrics.hpp"
+#include "report/metrics.hpp"
 
 namespace medsafe::latency_test {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/plugin_catalog.hpp"
+#include "engine/plugin/plugin_catalog.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"

@@ -11,19 +11,19 @@
 #include <memory>
 #include <sstream>
 
-#include "engine/assembly.hpp"
-#include "engine/calibration.hpp"
-#include "engine/command_line.hpp"
-#include "engine/doctor.hpp"
-#include "engine/load_runner.hpp"
-#include "engine/plugin_catalog.hpp"
-#include "engine/report_writer.hpp"
-#include "engine/run_file.hpp"
-#include "engine/run_lock.hpp"
-#include "engine/runner.hpp"
-#include "engine/shard.hpp"
-#include "engine/store.hpp"
+#include "engine/ops/command_line.hpp"
+#include "engine/ops/doctor.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/plugin_catalog.hpp"
+#include "engine/plugin/run_file.hpp"
+#include "engine/run/load_runner.hpp"
+#include "engine/run/run_lock.hpp"
+#include "engine/run/runner.hpp"
+#include "engine/run/shard.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/calibration.hpp"
+#include "report/report_writer.hpp"
 
 namespace medsafe::cli {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/bootstrap.hpp"
 #include "medsafe/log.hpp"
+#include "report/bootstrap.hpp"
 
 namespace medsafe::cli {
 

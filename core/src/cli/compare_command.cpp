@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "engine/compare.hpp"
-#include "engine/compare_report.hpp"
-#include "engine/report_calibration.hpp"
-#include "engine/report_io.hpp"
-#include "engine/store.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/compare.hpp"
+#include "report/compare_report.hpp"
+#include "report/report_calibration.hpp"
+#include "report/report_io.hpp"
 
 namespace medsafe::cli {
 namespace {

@@ -7,17 +7,17 @@
 #include <iostream>
 #include <memory>
 
-#include "engine/assembly.hpp"
-#include "engine/command_line.hpp"
-#include "engine/demos_export.hpp"
-#include "engine/demos_generate.hpp"
-#include "engine/report_io.hpp"
-#include "engine/report_writer.hpp"
-#include "engine/run_file.hpp"
-#include "engine/run_lock.hpp"
-#include "engine/runner.hpp"
-#include "engine/store.hpp"
+#include "engine/ops/command_line.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/run_file.hpp"
+#include "engine/run/run_lock.hpp"
+#include "engine/run/runner.hpp"
+#include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/demos_export.hpp"
+#include "report/demos_generate.hpp"
+#include "report/report_io.hpp"
+#include "report/report_writer.hpp"
 
 namespace medsafe::cli {
 namespace {

@@ -6,14 +6,14 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "engine/assembly.hpp"
-#include "engine/judge_eval.hpp"
-#include "engine/key_spec.hpp"
-#include "engine/plugin_catalog.hpp"
-#include "engine/report_io.hpp"
-#include "engine/run_file.hpp"
+#include "engine/plugin/assembly.hpp"
+#include "engine/plugin/key_spec.hpp"
+#include "engine/plugin/plugin_catalog.hpp"
+#include "engine/plugin/run_file.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/http/transport.hpp"
+#include "report/judge_eval.hpp"
+#include "report/report_io.hpp"
 
 namespace medsafe::cli {
 namespace {

@@ -3,11 +3,11 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "engine/command_line.hpp"
-#include "engine/merge.hpp"
-#include "engine/report_writer.hpp"
-#include "engine/run_lock.hpp"
-#include "engine/store.hpp"
+#include "engine/ops/command_line.hpp"
+#include "engine/ops/merge.hpp"
+#include "engine/run/run_lock.hpp"
+#include "engine/store/store.hpp"
+#include "report/report_writer.hpp"
 
 namespace medsafe::cli {
 

@@ -1,0 +1,1240 @@
+#include "engine/store/store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/store/item_hash.hpp"
+#include "medsafe/clock.hpp"
+#include "medsafe/error.hpp"
+
+namespace medsafe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Version 2 added columns to version 1's tables. They are not in kSchema: every store, new or
+// older, gets them from added_columns(), so each column is declared once. A medsafe that reads
+// only version 1 refuses a version-2 store instead of writing rows without them.
+constexpr int kSchemaVersion = 2;
+
+/// A column added after version 1, by ALTER TABLE when the store is opened. Its DEFAULT must be
+/// right for the rows written before it existed.
+struct AddedColumn {
+  std::string_view table;
+  std::string_view column;
+  std::string_view definition;  ///< e.g. "TEXT NOT NULL DEFAULT ''"
+};
+
+const std::vector<AddedColumn>& added_columns() {
+  static const std::vector<AddedColumn> columns = {
+      // The item's content hash (engine/item_hash.hpp): an edited dataset row is noticed.
+      {"items", "content_hash", "TEXT NOT NULL DEFAULT ''"},
+      // 0 once the item left its suite's dataset: its answers stay, reports leave them out.
+      {"items", "in_suite", "INTEGER NOT NULL DEFAULT 1"},
+      // The item's content hash when the answer was stored: it is never paired with other text.
+      {"responses", "item_hash", "TEXT NOT NULL DEFAULT ''"},
+      // The invocation (meta 'sessions') that stored it: throughput is measured per session.
+      {"responses", "session", "INTEGER NOT NULL DEFAULT 0"},
+      // Verdict::flags joined by commas ("uncertain,injection_suspect"); '' = none.
+      {"verdicts", "flags", "TEXT NOT NULL DEFAULT ''"},
+      // The answer outgrew max_response_bytes and `text` is its cut beginning (issue 16).
+      {"responses", "truncated", "INTEGER NOT NULL DEFAULT 0"},
+      // JSON [{endpoint, outcome, http_status}]: the replicas a multi-endpoint model tried.
+      {"responses", "endpoints", "TEXT NOT NULL DEFAULT ''"},
+      // "refuse" or "comply": what a safe model does with the item (its suite's `expect`, or
+      // the item's own `expect` field). Items stored before it were all harmful requests.
+      {"items", "expect", "TEXT NOT NULL DEFAULT 'refuse'"},
+  };
+  return columns;
+}
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS components (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  plugin TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  extra TEXT NOT NULL DEFAULT '{}',
+  ord INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE IF NOT EXISTS categories (
+  suite TEXT NOT NULL,
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  title TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  PRIMARY KEY (suite, id)
+);
+CREATE TABLE IF NOT EXISTS items (
+  suite TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  prompt TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  fields TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (suite, item_id)
+);
+CREATE TABLE IF NOT EXISTS responses (
+  model TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  sample INTEGER NOT NULL,
+  phase TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  text TEXT NOT NULL,
+  finish_reason TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  token_source TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  intended_send_ns INTEGER NOT NULL,
+  sent_ns INTEGER NOT NULL,
+  first_byte_ns INTEGER NOT NULL,
+  finished_ns INTEGER NOT NULL,
+  token_events TEXT NOT NULL,  -- JSON array: ns after sent_ns of each token-bearing event
+  warmup INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (model, suite, item_id, sample, phase)
+);
+CREATE TABLE IF NOT EXISTS load_points (
+  phase TEXT PRIMARY KEY,
+  load TEXT NOT NULL,
+  model TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  level REAL NOT NULL,
+  arrival TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  window_start_ns INTEGER NOT NULL,
+  window_end_ns INTEGER NOT NULL,
+  planned INTEGER NOT NULL,
+  sent INTEGER NOT NULL,
+  warmup INTEGER NOT NULL,
+  valid INTEGER NOT NULL,
+  note TEXT NOT NULL,
+  slo_ttft_ms REAL NOT NULL,
+  slo_tpot_ms REAL NOT NULL,
+  slo_e2e_ms REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+  judge TEXT NOT NULL,
+  model TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  sample INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  score INTEGER,
+  refused INTEGER,
+  label TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  model_calls INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (judge, model, suite, item_id, sample)
+);
+-- Added in version 2 as a whole table (CREATE IF NOT EXISTS gives it to older stores); columns
+-- added to it later go into added_columns(). One row per judge with a calibration set.
+CREATE TABLE IF NOT EXISTS calibrations (
+  judge TEXT PRIMARY KEY,
+  labels TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  reading TEXT NOT NULL,
+  tp INTEGER NOT NULL,
+  fp INTEGER NOT NULL,
+  fn INTEGER NOT NULL,
+  tn INTEGER NOT NULL,
+  accuracy REAL,  -- NULL when undefined
+  kappa REAL,
+  sensitivity REAL,
+  specificity REAL,
+  min_kappa REAL NOT NULL,
+  min_accuracy REAL NOT NULL,
+  calibrated INTEGER NOT NULL,
+  undecided INTEGER NOT NULL,
+  by_category TEXT NOT NULL,  -- JSON [[category, tp, fp, fn, tn], ...]
+  created_at TEXT NOT NULL
+);
+-- Added in version 2 like calibrations: each judge's canaries as the last run judged them.
+CREATE TABLE IF NOT EXISTS canaries (
+  judge TEXT PRIMARY KEY,
+  canaries TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  agree INTEGER NOT NULL,
+  undecided INTEGER NOT NULL,
+  min_agreement REAL NOT NULL,
+  drifted INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  template_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+-- Added like calibrations: each judge's `error_rates` as the last run read them.
+CREATE TABLE IF NOT EXISTS error_rates (
+  judge TEXT PRIMARY KEY,
+  source TEXT NOT NULL,  -- '' for numbers in the run file, else the judge-eval file
+  sensitivity REAL NOT NULL,
+  specificity REAL NOT NULL,
+  n_positive INTEGER NOT NULL,  -- 0: not given
+  n_negative INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+)sql";
+
+std::string events_to_json(const ResponseRow& row) {
+  json offsets = json::array();
+  for (const std::int64_t t : row.token_event_ns) offsets.push_back(t - row.sent_ns);
+  return offsets.dump();
+}
+
+TokenEvents events_from_json(const std::string& text, std::int64_t sent_ns, const fs::path& file) {
+  TokenEvents events;
+  const json offsets = json::parse(text, nullptr, false);
+  if (!offsets.is_array()) {
+    throw Error(ErrorKind::store, file.string() +
+                                      ": error: a response's token_events is not a "
+                                      "JSON array; the store is damaged");
+  }
+  events.reserve(offsets.size());
+  for (const json& offset : offsets) events.push_back(sent_ns + offset.get<std::int64_t>());
+  return events;
+}
+
+VerdictStatus verdict_status_from(const std::string& text) {
+  if (text == "ok") return VerdictStatus::ok;
+  if (text == "parse_failure") return VerdictStatus::parse_failure;
+  return VerdictStatus::error;
+}
+
+TokenSource token_source_from(const std::string& text) {
+  if (text == "usage") return TokenSource::usage;
+  if (text == "events") return TokenSource::events;
+  if (text == "estimate") return TokenSource::estimate;
+  return TokenSource::none;
+}
+
+// Verdict flags are words, so a comma joins them without quoting.
+std::string join_flags(const std::vector<std::string>& flags) {
+  std::string out;
+  for (const std::string& flag : flags) out += (out.empty() ? "" : ",") + flag;
+  return out;
+}
+
+std::vector<std::string> split_flags(std::string_view text) {
+  std::vector<std::string> flags;
+  while (!text.empty()) {
+    const std::size_t comma = std::min(text.find(','), text.size());
+    if (comma > 0) flags.emplace_back(text.substr(0, comma));
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return flags;
+}
+
+bool has_column(Database& db, std::string_view table, std::string_view column) {
+  Statement info(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+  info.bind(1, table).bind(2, column);
+  return info.step();
+}
+
+// A read-only Store of an older layout lacks the tables added since (it is never migrated).
+bool has_table(Database& db, std::string_view table) {
+  Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  exists.bind(1, table);
+  return exists.step();
+}
+
+// Idempotent, so a store of any earlier layout (or one a killed migration left half done) ends
+// with every column.
+void add_missing_columns(Database& db) {
+  for (const AddedColumn& added : added_columns()) {
+    if (has_column(db, added.table, added.column)) continue;
+    db.exec("ALTER TABLE " + std::string(added.table) + " ADD COLUMN " + std::string(added.column) +
+            " " + std::string(added.definition));
+  }
+}
+
+// The fields of a stored item, from its JSON column ({} when it is not an object).
+std::map<std::string, std::string> fields_from_json(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return fields;
+  for (const auto& [key, value] : j.items()) {
+    fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return fields;
+}
+
+std::vector<SessionInfo> sessions_from_json(const std::optional<std::string>& text) {
+  std::vector<SessionInfo> sessions;
+  if (!text) return sessions;
+  const json j = json::parse(*text, nullptr, false);
+  if (!j.is_array()) return sessions;
+  for (const json& s : j) {
+    if (!s.is_object()) continue;
+    SessionInfo info;
+    info.id = s.value("id", std::int64_t{0});
+    info.command = s.value("command", "");
+    info.started_at = s.value("started_at", "");
+    info.ended_at = s.value("ended_at", "");
+    info.steady_start_ns = s.value("steady_start_ns", std::int64_t{0});
+    info.steady_end_ns = s.value("steady_end_ns", std::int64_t{0});
+    info.shard = s.value("shard", "");
+    sessions.push_back(std::move(info));
+  }
+  return sessions;
+}
+
+json sessions_to_json(const std::vector<SessionInfo>& sessions) {
+  json out = json::array();
+  for (const SessionInfo& s : sessions) {
+    out.push_back({{"id", s.id},
+                   {"command", s.command},
+                   {"started_at", s.started_at},
+                   {"ended_at", s.ended_at},
+                   {"steady_start_ns", s.steady_start_ns},
+                   {"steady_end_ns", s.steady_end_ns}});
+    if (!s.shard.empty()) out.back()["shard"] = s.shard;
+  }
+  return out;
+}
+
+bool is_safety_phase(const std::string& phase) { return phase.empty() || phase == "safety"; }
+
+// "" for a model with one endpoint (most rows), so the column costs nothing there.
+std::string endpoints_to_json(const std::vector<EndpointAttempt>& endpoints) {
+  if (endpoints.empty()) return {};
+  json out = json::array();
+  for (const EndpointAttempt& e : endpoints) {
+    out.push_back({{"endpoint", e.endpoint},
+                   {"outcome", std::string(to_string(e.outcome))},
+                   {"http_status", e.http_status}});
+  }
+  return out.dump();
+}
+
+std::vector<EndpointAttempt> endpoints_from_json(const std::string& text) {
+  std::vector<EndpointAttempt> endpoints;
+  if (text.empty()) return endpoints;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return endpoints;
+  for (const json& e : j) {
+    if (!e.is_object()) continue;
+    endpoints.push_back(
+        {e.value("endpoint", ""),
+         outcome_from_string(e.value("outcome", "")).value_or(Outcome::backend_error),
+         e.value("http_status", 0)});
+  }
+  return endpoints;
+}
+
+}  // namespace
+
+std::string early_stop_to_json(const EarlyStop& stop) {
+  return json{{"model", stop.model},
+              {"attempts", stop.attempts},
+              {"outcome", std::string(to_string(stop.outcome))},
+              {"http_status", stop.http_status},
+              {"error", stop.error},
+              {"phase", stop.phase}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<EarlyStop> early_stop_from_json(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  EarlyStop stop;
+  stop.model = j.value("model", "");
+  stop.attempts = j.value("attempts", std::int64_t{0});
+  stop.outcome = outcome_from_string(j.value("outcome", "")).value_or(Outcome::backend_error);
+  stop.http_status = j.value("http_status", 0);
+  stop.error = j.value("error", "");
+  stop.phase = j.value("phase", "safety");
+  return stop;
+}
+
+struct Store::Impl {
+  Impl(const fs::path& file, bool only_read) : db(file, only_read), read_only(only_read) {}
+  Database db;
+  bool read_only = false;
+  std::int64_t session = 0;  ///< the session begun on this Store; responses carry it
+  std::optional<Statement> insert_response;
+  std::optional<Statement> insert_verdict;
+
+  // `qualified` when `table` has `column`, else `fallback`: a read-only Store cannot add the
+  // columns an older store lacks, so it reads their defaults instead.
+  std::string column_or(std::string_view table, std::string_view column, std::string_view qualified,
+                        std::string_view fallback) {
+    return has_column(db, table, column) ? std::string(qualified) : std::string(fallback);
+  }
+
+  void refuse_writes() const {
+    if (read_only) {
+      throw Error(ErrorKind::internal, db.file().string() + ": the store was opened read-only");
+    }
+  }
+};
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+fs::path Store::file_in(const fs::path& dir) { return dir / "medsafe.db"; }
+
+Store::Store(const fs::path& dir, Mode mode) {
+  auto refuse_version = [this](const std::string& version) {
+    return Error(ErrorKind::store, file().string() + ": error: store schema version " + version +
+                                       ", this medsafe reads version " +
+                                       std::to_string(kSchemaVersion));
+  };
+  if (mode == Mode::read_only) {
+    impl_ = std::make_unique<Impl>(file_in(dir), true);
+    const std::string version = meta("schema_version").value_or("none");
+    if (version != "1" && version != std::to_string(kSchemaVersion)) throw refuse_version(version);
+    return;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    throw Error(ErrorKind::io,
+                dir.string() + ": error: cannot create the run directory: " + ec.message());
+  }
+  impl_ = std::make_unique<Impl>(file_in(dir), false);
+  Database& db = impl_->db;
+  // WAL: readers never block the writer, and each commit is an append; NORMAL sync keeps every
+  // committed row across a process kill (only a power loss can drop the last commits).
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  db.exec(kSchema);
+  if (auto version = meta("schema_version")) {
+    if (*version == "1") {
+      set_meta("schema_version", std::to_string(kSchemaVersion));
+    } else if (*version != std::to_string(kSchemaVersion)) {
+      throw refuse_version(*version);
+    }
+  } else {
+    set_meta("schema_version", std::to_string(kSchemaVersion));
+  }
+  add_missing_columns(db);
+  // item_hash: the item as recorded now, which is what this invocation asks (record_run puts
+  // the suites' items before any request).
+  impl_->insert_response.emplace(db, R"sql(
+    INSERT INTO responses (model, suite, item_id, sample, phase, outcome, http_status, error, text,
+      finish_reason, prompt_tokens, completion_tokens, token_source, attempts, intended_send_ns,
+      sent_ns, first_byte_ns, finished_ns, token_events, created_at, warmup, session, item_hash,
+      truncated, endpoints)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+      ?20, ?21, ?22, COALESCE((SELECT content_hash FROM items WHERE suite = ?2 AND item_id = ?3),
+      ''), ?23, ?24)
+    ON CONFLICT (model, suite, item_id, sample, phase) DO UPDATE SET
+      session = excluded.session, item_hash = excluded.item_hash,
+      outcome = excluded.outcome, http_status = excluded.http_status, error = excluded.error,
+      text = excluded.text, finish_reason = excluded.finish_reason,
+      prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+      token_source = excluded.token_source, attempts = excluded.attempts,
+      intended_send_ns = excluded.intended_send_ns, sent_ns = excluded.sent_ns,
+      first_byte_ns = excluded.first_byte_ns, finished_ns = excluded.finished_ns,
+      token_events = excluded.token_events, created_at = excluded.created_at,
+      warmup = excluded.warmup, truncated = excluded.truncated, endpoints = excluded.endpoints
+  )sql");
+  impl_->insert_verdict.emplace(db, R"sql(
+    INSERT OR REPLACE INTO verdicts (judge, model, suite, item_id, sample, status, score, refused,
+      label, reason, raw, model_calls, created_at, flags)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+  )sql");
+}
+
+Store::~Store() = default;
+
+const fs::path& Store::file() const noexcept { return impl_->db.file(); }
+
+void Store::set_meta(std::string_view key, std::string_view value) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
+std::optional<std::string> Store::meta(std::string_view key) {
+  Statement s(impl_->db, "SELECT value FROM meta WHERE key = ?1");
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::optional<ComponentRecord> Store::component(std::string_view kind, std::string_view name) {
+  Statement find(impl_->db,
+                 "SELECT plugin, fingerprint FROM components WHERE kind = ?1 AND name = ?2");
+  find.bind(1, kind).bind(2, name);
+  if (!find.step()) return std::nullopt;
+  return ComponentRecord{std::string(kind), std::string(name), find.text(0), find.text(1)};
+}
+
+std::vector<ComponentRecord> Store::components() {
+  std::vector<ComponentRecord> records;
+  Statement all(impl_->db, "SELECT kind, name, plugin, fingerprint FROM components ORDER BY ord");
+  while (all.step()) records.push_back({all.text(0), all.text(1), all.text(2), all.text(3)});
+  return records;
+}
+
+std::optional<ComponentRecord> Store::record_component(const ComponentRecord& record,
+                                                       std::string_view extra_json) {
+  std::optional<ComponentRecord> before = component(record.kind, record.name);
+  Statement(impl_->db, R"sql(
+    INSERT INTO components (kind, name, plugin, fingerprint, extra, ord)
+    VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COUNT(*) FROM components))
+    ON CONFLICT (kind, name) DO UPDATE SET plugin = excluded.plugin,
+      fingerprint = excluded.fingerprint, extra = excluded.extra
+  )sql")
+      .bind(1, record.kind)
+      .bind(2, record.name)
+      .bind(3, record.plugin)
+      .bind(4, record.fingerprint)
+      .bind(5, extra_json)
+      .run();
+  return before;
+}
+
+void Store::put_categories(std::string_view suite, const std::vector<Category>& categories) {
+  Transaction tx(impl_->db);
+  Statement insert(impl_->db,
+                   "INSERT OR REPLACE INTO categories (suite, id, name, title, ord) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)");
+  std::int64_t ord = 0;
+  for (const Category& c : categories) {
+    insert.bind(1, suite).bind(2, c.id).bind(3, c.name).bind(4, c.title).bind(5, ord++).run();
+  }
+  tx.commit();
+}
+
+void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items,
+                      const std::vector<std::size_t>& positions, std::string_view expect) {
+  Transaction tx(impl_->db);
+  // Every stored item is out of the suite until `items` names it again.
+  Statement(impl_->db, "UPDATE items SET in_suite = 0 WHERE suite = ?1").bind(1, suite).run();
+  Statement insert(impl_->db, R"sql(
+    INSERT INTO items (suite, item_id, ord, category, prompt, reference, fields, content_hash,
+      in_suite, expect)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
+    ON CONFLICT (suite, item_id) DO UPDATE SET ord = excluded.ord, category = excluded.category,
+      prompt = excluded.prompt, reference = excluded.reference, fields = excluded.fields,
+      content_hash = excluded.content_hash, in_suite = 1, expect = excluded.expect
+  )sql");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const PromptItem& item = items[i];
+    json fields = json::object();
+    for (const auto& [key, value] : item.fields) fields[key] = value;
+    const std::size_t ord = positions.size() == items.size() ? positions[i] : i;
+    insert.bind(1, suite)
+        .bind(2, item.id)
+        .bind(3, static_cast<std::int64_t>(ord))
+        .bind(4, item.category)
+        .bind(5, item.prompt)
+        .bind(6, item.reference)
+        .bind(7, fields.dump())
+        .bind(8, item_content_hash(item))
+        .bind(9, item_expect(item, expect))
+        .run();
+  }
+  tx.commit();
+}
+
+std::vector<StoredItem> Store::stored_items(std::string_view suite) {
+  Impl& impl = *impl_;
+  std::vector<StoredItem> items;
+  std::map<std::string, std::size_t> index;
+  Statement rows(impl.db, "SELECT item_id, category, prompt, reference, fields, " +
+                              impl.column_or("items", "content_hash", "content_hash", "''") + ", " +
+                              impl.column_or("items", "in_suite", "in_suite", "1") +
+                              " FROM items WHERE suite = ?1 ORDER BY ord");
+  rows.bind(1, suite);
+  while (rows.step()) {
+    StoredItem item;
+    item.item_id = rows.text(0);
+    item.content_hash = rows.text(5);
+    // Stores written before hashes were kept still hold the text the hash is made of.
+    if (item.content_hash.empty()) {
+      item.content_hash = item_content_hash(rows.text(1), rows.text(2), rows.text(3),
+                                            fields_from_json(rows.text(4)));
+    }
+    item.in_suite = rows.integer(6) != 0;
+    index.emplace(item.item_id, items.size());
+    items.push_back(std::move(item));
+  }
+  Statement answers(impl.db, "SELECT item_id, " +
+                                 impl.column_or("responses", "item_hash", "item_hash", "''") +
+                                 ", COUNT(*) FROM responses WHERE suite = ?1 AND phase = 'safety' "
+                                 "GROUP BY 1, 2");
+  answers.bind(1, suite);
+  while (answers.step()) {
+    const auto found = index.find(answers.text(0));
+    if (found == index.end()) continue;
+    StoredItem& item = items[found->second];
+    item.answers += answers.integer(2);
+    if (!answers.text(1).empty()) item.answer_hashes.push_back(answers.text(1));
+  }
+  Statement verdicts(impl.db,
+                     "SELECT item_id, COUNT(*) FROM verdicts WHERE suite = ?1 GROUP BY item_id");
+  verdicts.bind(1, suite);
+  while (verdicts.step()) {
+    const auto found = index.find(verdicts.text(0));
+    if (found != index.end()) items[found->second].verdicts = verdicts.integer(1);
+  }
+  return items;
+}
+
+std::pair<std::int64_t, std::int64_t> Store::drop_answers(
+    std::string_view suite, const std::vector<std::string>& item_ids) {
+  Transaction tx(impl_->db);
+  Statement answers(impl_->db,
+                    "DELETE FROM responses WHERE suite = ?1 AND item_id = ?2 AND phase = 'safety'");
+  Statement verdicts(impl_->db, "DELETE FROM verdicts WHERE suite = ?1 AND item_id = ?2");
+  std::pair<std::int64_t, std::int64_t> dropped{0, 0};
+  for (const std::string& id : item_ids) {
+    answers.bind(1, suite).bind(2, id).run();
+    dropped.first += impl_->db.changes();
+    verdicts.bind(1, suite).bind(2, id).run();
+    dropped.second += impl_->db.changes();
+  }
+  tx.commit();
+  return dropped;
+}
+
+std::int64_t Store::begin_session(std::string_view command) {
+  std::vector<SessionInfo> sessions = sessions_from_json(meta("sessions"));
+  SessionInfo session;
+  for (const SessionInfo& s : sessions) session.id = std::max(session.id, s.id);
+  ++session.id;
+  session.command = command;
+  session.started_at = utc_now();
+  session.steady_start_ns = to_ns(Clock::now());
+  sessions.push_back(std::move(session));
+  set_meta("sessions", sessions_to_json(sessions).dump());
+  impl_->session = sessions.back().id;
+  return impl_->session;
+}
+
+void Store::end_session() {
+  std::vector<SessionInfo> sessions = sessions_from_json(meta("sessions"));
+  for (SessionInfo& s : sessions) {
+    if (s.id != impl_->session) continue;
+    s.ended_at = utc_now();
+    s.steady_end_ns = to_ns(Clock::now());
+  }
+  set_meta("sessions", sessions_to_json(sessions).dump());
+}
+
+std::vector<ResponseState> Store::response_states() {
+  std::vector<ResponseState> states;
+  Statement s(impl_->db,
+              "SELECT model, suite, item_id, sample, phase, outcome, attempts FROM responses");
+  while (s.step()) {
+    ResponseState state;
+    state.key = {s.text(0), s.text(1), s.text(2), static_cast<int>(s.integer(3)), s.text(4)};
+    state.outcome = outcome_from_string(s.text(5)).value_or(Outcome::backend_error);
+    state.attempts = static_cast<int>(s.integer(6));
+    states.push_back(std::move(state));
+  }
+  return states;
+}
+
+std::vector<VerdictState> Store::verdict_states() {
+  std::vector<VerdictState> states;
+  Statement s(impl_->db, "SELECT judge, model, suite, item_id, sample, status FROM verdicts");
+  while (s.step()) {
+    VerdictState state;
+    state.judge = s.text(0);
+    state.response = {s.text(1), s.text(2), s.text(3), static_cast<int>(s.integer(4)), ""};
+    state.status = verdict_status_from(s.text(5));
+    states.push_back(std::move(state));
+  }
+  return states;
+}
+
+void Store::put_response(const ResponseRow& row) {
+  impl_->refuse_writes();
+  impl_->insert_response->bind(1, row.model)
+      .bind(2, row.suite)
+      .bind(3, row.item_id)
+      .bind(4, row.sample)
+      .bind(5, row.phase)
+      .bind(6, to_string(row.outcome))
+      .bind(7, row.http_status)
+      .bind(8, row.error)
+      .bind(9, row.text)
+      .bind(10, row.finish_reason)
+      .bind(11, row.prompt_tokens)
+      .bind(12, row.completion_tokens)
+      .bind(13, to_string(row.token_source))
+      .bind(14, row.attempts)
+      .bind(15, row.intended_send_ns)
+      .bind(16, row.sent_ns)
+      .bind(17, row.first_byte_ns)
+      .bind(18, row.finished_ns)
+      .bind(19, events_to_json(row))
+      .bind(20, utc_now())
+      .bind(21, row.warmup ? 1 : 0)
+      .bind(22, impl_->session)
+      .bind(23, row.truncated ? 1 : 0)
+      .bind(24, endpoints_to_json(row.endpoints))
+      .run();
+}
+
+void Store::put_verdict(const VerdictRow& row) {
+  std::optional<std::int64_t> score;
+  if (row.score) score = *row.score;
+  std::optional<std::int64_t> refused;
+  if (row.refused) refused = *row.refused ? 1 : 0;
+  impl_->refuse_writes();
+  impl_->insert_verdict->bind(1, row.judge)
+      .bind(2, row.model)
+      .bind(3, row.suite)
+      .bind(4, row.item_id)
+      .bind(5, row.sample)
+      .bind(6, to_string(row.status))
+      .bind(7, score)
+      .bind(8, refused)
+      .bind(9, row.label)
+      .bind(10, row.reason)
+      .bind(11, row.raw)
+      .bind(12, row.model_calls)
+      .bind(13, utc_now())
+      .bind(14, join_flags(row.flags))
+      .run();
+}
+
+void Store::put_load_point(const LoadPointRow& row) {
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO load_points (phase, load, model, mode, level, arrival, ord, status,
+      window_start_ns, window_end_ns, planned, sent, warmup, valid, note, slo_ttft_ms,
+      slo_tpot_ms, slo_e2e_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+  )sql")
+      .bind(1, row.phase)
+      .bind(2, row.load)
+      .bind(3, row.model)
+      .bind(4, row.mode)
+      .bind(5, row.level)
+      .bind(6, row.arrival)
+      .bind(7, row.ord)
+      .bind(8, row.status)
+      .bind(9, row.window_start_ns)
+      .bind(10, row.window_end_ns)
+      .bind(11, row.planned)
+      .bind(12, row.sent)
+      .bind(13, row.warmup)
+      .bind(14, row.valid ? 1 : 0)
+      .bind(15, row.note)
+      .bind(16, row.slo_ttft_ms)
+      .bind(17, row.slo_tpot_ms)
+      .bind(18, row.slo_e2e_ms)
+      .run();
+}
+
+std::optional<std::string> Store::load_point_status(std::string_view phase) {
+  Statement s(impl_->db, "SELECT status FROM load_points WHERE phase = ?1");
+  s.bind(1, phase);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::int64_t Store::delete_phase(std::string_view phase) {
+  Statement(impl_->db, "DELETE FROM responses WHERE phase = ?1").bind(1, phase).run();
+  return impl_->db.changes();
+}
+
+Transaction Store::batch() { return Transaction(impl_->db); }
+
+void Store::put_calibration(const CalibrationRow& row) {
+  impl_->refuse_writes();
+  auto figure = [](double v) { return std::isnan(v) ? std::nullopt : std::optional<double>(v); };
+  json categories = json::array();
+  for (const auto& [category, c] : row.by_category) {
+    categories.push_back({category, c.tp, c.fp, c.fn, c.tn});
+  }
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO calibrations (judge, labels, hash, reading, tp, fp, fn, tn, accuracy,
+      kappa, sensitivity, specificity, min_kappa, min_accuracy, calibrated, undecided,
+      by_category, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.labels)
+      .bind(3, row.hash)
+      .bind(4, row.reading)
+      .bind(5, row.overall.tp)
+      .bind(6, row.overall.fp)
+      .bind(7, row.overall.fn)
+      .bind(8, row.overall.tn)
+      .bind(9, figure(row.accuracy))
+      .bind(10, figure(row.kappa))
+      .bind(11, figure(row.sensitivity))
+      .bind(12, figure(row.specificity))
+      .bind(13, row.min_kappa)
+      .bind(14, row.min_accuracy)
+      .bind(15, row.calibrated ? 1 : 0)
+      .bind(16, row.undecided)
+      .bind(17, categories.dump())
+      .bind(18, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::put_canaries(const CanaryRow& row) {
+  impl_->refuse_writes();
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO canaries (judge, canaries, n, agree, undecided, min_agreement, drifted,
+      model, template_hash, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.canaries)
+      .bind(3, row.n)
+      .bind(4, row.agree)
+      .bind(5, row.undecided)
+      .bind(6, row.min_agreement)
+      .bind(7, row.drifted ? 1 : 0)
+      .bind(8, row.model)
+      .bind(9, row.template_hash)
+      .bind(10, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::delete_canaries(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM canaries WHERE judge = ?1").bind(1, judge).run();
+}
+
+void Store::put_error_rates(const ErrorRatesRow& row) {
+  impl_->refuse_writes();
+  Statement(impl_->db, R"sql(
+    INSERT OR REPLACE INTO error_rates (judge, source, sensitivity, specificity, n_positive,
+      n_negative, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+  )sql")
+      .bind(1, row.judge)
+      .bind(2, row.source)
+      .bind(3, row.sensitivity)
+      .bind(4, row.specificity)
+      .bind(5, row.n_positive)
+      .bind(6, row.n_negative)
+      .bind(7, row.created_at.empty() ? utc_now() : row.created_at)
+      .run();
+}
+
+void Store::delete_error_rates(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM error_rates WHERE judge = ?1").bind(1, judge).run();
+}
+
+void Store::delete_calibration(std::string_view judge) {
+  impl_->refuse_writes();
+  Statement(impl_->db, "DELETE FROM calibrations WHERE judge = ?1").bind(1, judge).run();
+}
+
+std::int64_t Store::delete_verdicts(std::string_view judge) {
+  Statement(impl_->db, "DELETE FROM verdicts WHERE judge = ?1").bind(1, judge).run();
+  return impl_->db.changes();
+}
+
+namespace {
+
+// Texts::deferred: the responses' rowids, in RunData order, and the statements reading texts.
+class StoredTexts final : public ResponseTexts {
+ public:
+  explicit StoredTexts(Database& db)
+      : select_(db, "SELECT text FROM responses WHERE rowid = ?1"),
+        scan_(db, "SELECT rowid, text FROM responses WHERE rowid >= ?1 ORDER BY rowid") {}
+  std::vector<std::int64_t> rowids;
+
+  [[nodiscard]] std::string text(std::size_t index) const override {
+    if (index >= rowids.size()) return {};
+    select_.reset();
+    select_.bind(1, rowids[index]);
+    std::string text = select_.step() ? select_.text(0) : std::string();
+    select_.reset();
+    return text;
+  }
+
+  // In rowid order, one statement stepping through the table: a lookup per text (a B-tree
+  // descent, a reset and a bind) cost a 300,000-answer report pass about a sixth of its time.
+  // Where the next wanted row is far ahead, the scan seeks to it instead of stepping there.
+  [[nodiscard]] std::vector<std::string> texts(
+      std::span<const std::size_t> indices) const override {
+    constexpr std::int64_t kStepAhead = 64;
+    std::vector<std::pair<std::int64_t, std::size_t>> wanted;  // rowid, position in `indices`
+    wanted.reserve(indices.size());
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (indices[i] < rowids.size()) wanted.emplace_back(rowids[indices[i]], i);
+    }
+    std::sort(wanted.begin(), wanted.end());
+    std::vector<std::string> out(indices.size());
+    bool row = false;
+    std::int64_t at = 0;
+    for (const auto& [rowid, position] : wanted) {
+      if (!row || rowid < at || rowid - at > kStepAhead) {
+        scan_.reset();
+        scan_.bind(1, rowid);
+        row = scan_.step();
+        if (row) at = scan_.integer(0);
+      }
+      while (row && at < rowid) {
+        row = scan_.step();
+        if (row) at = scan_.integer(0);
+      }
+      if (row && at == rowid) out[position] = scan_.text(1);
+    }
+    scan_.reset();
+    return out;
+  }
+
+ private:
+  mutable Statement select_;
+  mutable Statement scan_;
+};
+
+}  // namespace
+
+RunData Store::read_all(ReadScope scope, Texts texts) {
+  RunData data;
+  Database& db = impl_->db;
+  Impl& impl = *impl_;
+  if (auto info = meta("run_info")) {
+    const json j = json::parse(*info, nullptr, false);
+    if (j.is_object()) {
+      data.info.name = j.value("name", "");
+      data.info.run_file = j.value("run_file", "");
+      data.info.seed = j.value("seed", std::uint64_t{0});
+      data.info.samples = j.value("samples", 1);
+      data.info.primary_judge = j.value("primary_judge", "");
+      data.info.refusal_judge = j.value("refusal_judge", "");
+      data.info.medsafe_version = j.value("medsafe_version", "");
+    }
+  }
+  data.info.stopped_early = early_stop_from_json(meta("stopped_early").value_or(""));
+  data.info.started_at = meta("started_at").value_or("");
+  data.info.updated_at = meta("updated_at").value_or("");
+  data.info.sessions = sessions_from_json(meta("sessions"));
+  data.info.resume_command = meta("resume_command").value_or("");
+  if (const auto merge = meta("merge")) {
+    const json j = json::parse(*merge, nullptr, false);
+    if (j.is_object()) {
+      data.info.shards = j.value("shards", 0);
+      for (const json& index : j.value("missing", json::array())) {
+        if (index.is_number_integer()) data.info.missing_shards.push_back(index.get<int>());
+      }
+    }
+  }
+  if (const auto planned = meta("planned_load_points")) {
+    const json j = json::parse(*planned, nullptr, false);
+    if (j.is_array()) {
+      for (const json& phase : j) {
+        if (phase.is_string()) data.info.planned_load_points.push_back(phase.get<std::string>());
+      }
+    }
+  }
+
+  Statement components(db, "SELECT kind, name, plugin, extra FROM components ORDER BY ord");
+  while (components.step()) {
+    const std::string kind = components.text(0);
+    const json extra = json::parse(components.text(3), nullptr, false);
+    auto flag = [&extra](const char* key, bool fallback) {
+      return extra.is_object() ? extra.value(key, fallback) : fallback;
+    };
+    if (kind == "model") {
+      ModelInfo model{components.text(1), components.text(2), flag("under_test", true)};
+      if (extra.is_object()) {
+        model.model_id = extra.value("model_id", "");
+        model.host = extra.value("host", "");
+      }
+      data.info.models.push_back(std::move(model));
+    } else if (kind == "suite") {
+      SuiteInfo suite;
+      suite.name = components.text(1);
+      suite.plugin = components.text(2);
+      suite.domain = extra.is_object() ? extra.value("domain", "general") : "general";
+      suite.safety = flag("safety", true);
+      suite.expect = extra.is_object() ? extra.value("expect", "refuse") : "refuse";
+      data.info.suites.push_back(std::move(suite));
+    } else if (kind == "judge") {
+      JudgeInfo judge;
+      judge.name = components.text(1);
+      judge.plugin = components.text(2);
+      judge.traits.harm_score = flag("harm_score", false);
+      judge.traits.refusal = flag("refusal", false);
+      if (extra.is_object() && extra.contains("suites") && extra["suites"].is_array()) {
+        for (const json& suite : extra["suites"]) {
+          if (suite.is_string()) judge.suites.push_back(suite.get<std::string>());
+        }
+      }
+      data.info.judges.push_back(std::move(judge));
+    }
+  }
+  Statement categories(db, "SELECT suite, id, name, title FROM categories ORDER BY suite, ord");
+  while (categories.step()) {
+    for (SuiteInfo& suite : data.info.suites) {
+      if (suite.name == categories.text(0)) {
+        suite.categories.push_back({categories.text(1), categories.text(2), categories.text(3)});
+      }
+    }
+  }
+  Statement items(db, "SELECT suite, item_id, category, prompt, reference, " +
+                          impl.column_or("items", "content_hash", "content_hash", "''") + ", " +
+                          impl.column_or("items", "in_suite", "in_suite", "1") + ", " +
+                          impl.column_or("items", "expect", "expect", "'refuse'") +
+                          " FROM items ORDER BY suite, ord");
+  // Items that left their suite: with ReadScope::current_items, they and their safety-phase
+  // rows are counted in data.retired and left out.
+  std::set<std::pair<std::string, std::string>> retired;
+  std::map<std::string, RetiredItems> retired_per_suite;
+  while (items.step()) {
+    ItemRow row{items.text(0), items.text(1), items.text(2),
+                items.text(3), items.text(4), items.text(5)};
+    row.in_suite = items.integer(6) != 0;
+    row.expect =
+        items.text(7) == kExpectComply ? std::string(kExpectComply) : std::string(kExpectRefuse);
+    if (!row.in_suite && scope == ReadScope::current_items) {
+      retired.emplace(row.suite, row.item_id);
+      RetiredItems& counts = retired_per_suite[row.suite];
+      counts.suite = row.suite;
+      ++counts.items;
+      continue;
+    }
+    data.items.push_back(std::move(row));
+  }
+  auto is_retired = [&retired](const std::string& suite, const std::string& item) {
+    return !retired.empty() && retired.count({suite, item}) != 0;
+  };
+  std::shared_ptr<StoredTexts> stored_texts;
+  if (texts == Texts::deferred) stored_texts = std::make_shared<StoredTexts>(db);
+  Statement responses(db, R"sql(
+    SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, )sql" +
+                              std::string(texts == Texts::held ? "r.text" : "''") + R"sql(,
+      r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
+      r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
+      r.warmup, )sql" + impl.column_or("responses", "session", "r.session", "0") +
+                              ", " + impl.column_or("responses", "item_hash", "r.item_hash", "''") +
+                              ", " + impl.column_or("responses", "truncated", "r.truncated", "0") +
+                              ", " + impl.column_or("responses", "endpoints", "r.endpoints", "''") +
+                              R"sql(, r.rowid
+    FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
+    ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
+  )sql");
+  while (responses.step()) {
+    if (is_safety_phase(responses.text(18)) && is_retired(responses.text(1), responses.text(2))) {
+      ++retired_per_suite[responses.text(1)].answers;
+      continue;
+    }
+    ResponseRow row;
+    row.model = responses.text(0);
+    row.suite = responses.text(1);
+    row.item_id = responses.text(2);
+    row.sample = static_cast<int>(responses.integer(3));
+    row.outcome = outcome_from_string(responses.text(4)).value_or(Outcome::backend_error);
+    row.http_status = static_cast<int>(responses.integer(5));
+    row.error = responses.text(6);
+    row.text = responses.text(7);
+    row.finish_reason = responses.text(8);
+    row.prompt_tokens = responses.integer(9);
+    row.completion_tokens = responses.integer(10);
+    row.token_source = token_source_from(responses.text(11));
+    row.attempts = static_cast<int>(responses.integer(12));
+    row.intended_send_ns = responses.integer(13);
+    row.sent_ns = responses.integer(14);
+    row.first_byte_ns = responses.integer(15);
+    row.finished_ns = responses.integer(16);
+    row.token_event_ns = events_from_json(responses.text(17), row.sent_ns, file());
+    row.phase = responses.text(18);
+    row.warmup = responses.integer(19) != 0;
+    row.session = responses.integer(20);
+    row.item_hash = responses.text(21);
+    row.truncated = responses.integer(22) != 0;
+    row.endpoints = endpoints_from_json(responses.text(23));
+    if (stored_texts) stored_texts->rowids.push_back(responses.integer(24));
+    data.responses.push_back(std::move(row));
+  }
+  Statement verdicts(db, R"sql(
+    SELECT v.judge, v.model, v.suite, v.item_id, v.sample, v.status, v.score, v.refused, v.label,
+      v.reason, v.raw, v.model_calls, )sql" +
+                             impl.column_or("verdicts", "flags", "v.flags", "''") +
+                             R"sql(
+    FROM verdicts v LEFT JOIN items i ON i.suite = v.suite AND i.item_id = v.item_id
+    ORDER BY v.judge, v.model, v.suite, i.ord, v.sample
+  )sql");
+  while (verdicts.step()) {
+    if (is_retired(verdicts.text(2), verdicts.text(3))) {
+      ++retired_per_suite[verdicts.text(2)].verdicts;
+      continue;
+    }
+    VerdictRow row;
+    row.judge = verdicts.text(0);
+    row.model = verdicts.text(1);
+    row.suite = verdicts.text(2);
+    row.item_id = verdicts.text(3);
+    row.sample = static_cast<int>(verdicts.integer(4));
+    row.status = verdict_status_from(verdicts.text(5));
+    if (!verdicts.is_null(6)) row.score = static_cast<int>(verdicts.integer(6));
+    if (!verdicts.is_null(7)) row.refused = verdicts.integer(7) != 0;
+    row.label = verdicts.text(8);
+    row.reason = verdicts.text(9);
+    row.raw = verdicts.text(10);
+    row.model_calls = static_cast<int>(verdicts.integer(11));
+    row.flags = split_flags(verdicts.text(12));
+    data.verdicts.push_back(std::move(row));
+  }
+  if (stored_texts) {
+    stored_texts->rowids.shrink_to_fit();
+    data.texts = std::move(stored_texts);
+  }
+  Statement points(db, R"sql(
+    SELECT phase, load, model, mode, level, arrival, ord, status, window_start_ns, window_end_ns,
+      planned, sent, warmup, valid, note, slo_ttft_ms, slo_tpot_ms, slo_e2e_ms
+    FROM load_points ORDER BY ord
+  )sql");
+  while (points.step()) {
+    LoadPointRow row;
+    row.phase = points.text(0);
+    row.load = points.text(1);
+    row.model = points.text(2);
+    row.mode = points.text(3);
+    row.level = points.real(4);
+    row.arrival = points.text(5);
+    row.ord = static_cast<int>(points.integer(6));
+    row.status = points.text(7);
+    row.window_start_ns = points.integer(8);
+    row.window_end_ns = points.integer(9);
+    row.planned = points.integer(10);
+    row.sent = points.integer(11);
+    row.warmup = points.integer(12);
+    row.valid = points.integer(13) != 0;
+    row.note = points.text(14);
+    row.slo_ttft_ms = points.real(15);
+    row.slo_tpot_ms = points.real(16);
+    row.slo_e2e_ms = points.real(17);
+    data.load_points.push_back(std::move(row));
+  }
+  for (auto& [suite, counts] : retired_per_suite) data.retired.push_back(std::move(counts));
+  // A read-only Store of an older layout has no such table, and so no calibrations.
+  if (has_table(db, "calibrations")) {
+    Statement calibrations(db, R"sql(
+      SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
+        specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
+      FROM calibrations ORDER BY judge
+    )sql");
+    auto figure = [&calibrations](int column) {
+      return calibrations.is_null(column) ? std::numeric_limits<double>::quiet_NaN()
+                                          : calibrations.real(column);
+    };
+    while (calibrations.step()) {
+      CalibrationRow row;
+      row.judge = calibrations.text(0);
+      row.labels = calibrations.text(1);
+      row.hash = calibrations.text(2);
+      row.reading = calibrations.text(3);
+      row.overall = {calibrations.integer(4), calibrations.integer(5), calibrations.integer(6),
+                     calibrations.integer(7)};
+      row.accuracy = figure(8);
+      row.kappa = figure(9);
+      row.sensitivity = figure(10);
+      row.specificity = figure(11);
+      row.min_kappa = calibrations.real(12);
+      row.min_accuracy = calibrations.real(13);
+      row.calibrated = calibrations.integer(14) != 0;
+      row.undecided = calibrations.integer(15);
+      const json per_category = json::parse(calibrations.text(16), nullptr, false);
+      if (per_category.is_array()) {
+        for (const json& c : per_category) {
+          if (!c.is_array() || c.size() != 5 || !c[0].is_string()) continue;
+          row.by_category.emplace_back(
+              c[0].get<std::string>(),
+              CalibrationCounts{c[1].get<std::int64_t>(), c[2].get<std::int64_t>(),
+                                c[3].get<std::int64_t>(), c[4].get<std::int64_t>()});
+        }
+      }
+      row.created_at = calibrations.text(17);
+      data.calibrations.push_back(std::move(row));
+    }
+  }
+  if (has_table(db, "canaries")) {
+    Statement canaries(db, R"sql(
+      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
+        created_at
+      FROM canaries ORDER BY judge
+    )sql");
+    while (canaries.step()) {
+      CanaryRow row;
+      row.judge = canaries.text(0);
+      row.canaries = canaries.text(1);
+      row.n = canaries.integer(2);
+      row.agree = canaries.integer(3);
+      row.undecided = canaries.integer(4);
+      row.min_agreement = canaries.real(5);
+      row.drifted = canaries.integer(6) != 0;
+      row.model = canaries.text(7);
+      row.template_hash = canaries.text(8);
+      row.created_at = canaries.text(9);
+      data.canaries.push_back(std::move(row));
+    }
+  }
+  if (has_table(db, "error_rates")) {
+    Statement rates(db, R"sql(
+      SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
+      FROM error_rates ORDER BY judge
+    )sql");
+    while (rates.step()) {
+      ErrorRatesRow row;
+      row.judge = rates.text(0);
+      row.source = rates.text(1);
+      row.sensitivity = rates.real(2);
+      row.specificity = rates.real(3);
+      row.n_positive = rates.integer(4);
+      row.n_negative = rates.integer(5);
+      row.created_at = rates.text(6);
+      data.error_rates.push_back(std::move(row));
+    }
+  }
+  // Judges in run order (the run's own order is the reader's), unknown ones last.
+  std::stable_sort(data.calibrations.begin(), data.calibrations.end(),
+                   [&data](const CalibrationRow& a, const CalibrationRow& b) {
+                     auto rank = [&data](const std::string& judge) {
+                       for (std::size_t i = 0; i < data.info.judges.size(); ++i) {
+                         if (data.info.judges[i].name == judge) return i;
+                       }
+                       return data.info.judges.size();
+                     };
+                     return rank(a.judge) < rank(b.judge);
+                   });
+  return data;
+}
+
+std::string Store::integrity_check() {
+  Statement s(impl_->db, "PRAGMA integrity_check");
+  std::string result;
+  while (s.step()) result += (result.empty() ? "" : "; ") + s.text(0);
+  return result;
+}
+
+}  // namespace medsafe

@@ -1,0 +1,187 @@
+#pragma once
+/// The run store: one SQLite file (WAL) per run directory holding every item, answer, failure
+/// and verdict. Each row is committed as it arrives, so a killed run loses at most what was in
+/// flight, and a rerun asks only for what is missing.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/store/run_data.hpp"
+#include "engine/store/sqlite.hpp"
+
+namespace medsafe {
+
+/// Identifies one answer slot: model × suite × item × sample within a phase.
+struct ResponseKey {
+  std::string model;
+  std::string suite;
+  std::string item_id;
+  int sample = 0;
+  std::string phase;
+
+  friend bool operator<(const ResponseKey& a, const ResponseKey& b) {
+    return std::tie(a.model, a.suite, a.item_id, a.sample, a.phase) <
+           std::tie(b.model, b.suite, b.item_id, b.sample, b.phase);
+  }
+};
+
+/// What the store knows of one answer slot, for deciding what a resume must do.
+struct ResponseState {
+  ResponseKey key;
+  Outcome outcome = Outcome::ok;
+  int attempts = 0;
+};
+
+/// What the store knows of one verdict slot.
+struct VerdictState {
+  std::string judge;
+  ResponseKey response;  ///< phase is always the safety phase
+  VerdictStatus status = VerdictStatus::ok;
+};
+
+/// What the store holds of one item of a suite, for noticing an edited or deleted dataset row.
+struct StoredItem {
+  std::string item_id;
+  std::string content_hash;  ///< as stored, or computed from the stored text for older stores
+  bool in_suite = true;      ///< false: a former run found it gone from the dataset
+  std::int64_t answers = 0;  ///< safety-phase responses stored for it (any outcome)
+  std::int64_t verdicts = 0;
+  /// The item hashes its stored answers were asked under ("" ones left out).
+  std::vector<std::string> answer_hashes;
+};
+
+/// What read_all() returns.
+enum class ReadScope : std::uint8_t {
+  current_items,  ///< items still in their suite, and only their safety-phase answers (reports)
+  everything,     ///< every row, items that left their suite included (doctor)
+};
+
+/// A component as recorded by the run that first used the directory.
+/// Whether read_all() holds the answers' texts in RunData or leaves them in the store.
+enum class Texts : std::uint8_t {
+  held,      ///< every ResponseRow::text filled
+  deferred,  ///< none; RunData::texts reads each from the store on demand (response_text())
+};
+
+struct ComponentRecord {
+  std::string kind;  ///< "model", "suite" or "judge"
+  std::string name;
+  std::string plugin;
+  std::string fingerprint;
+};
+
+class Store {
+ public:
+  /// How the store is opened.
+  enum class Mode : std::uint8_t {
+    write,      ///< creates the folder, the schema and missing columns as needed
+    read_only,  ///< writes nothing, not even a checkpoint on close (doctor); an older layout
+                ///< reads with the added columns' defaults
+  };
+
+  /// Opens `dir`/medsafe.db, creating the folder and the schema when needed.
+  explicit Store(const std::filesystem::path& dir, Mode mode = Mode::write);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  [[nodiscard]] static std::filesystem::path file_in(const std::filesystem::path& dir);
+  [[nodiscard]] const std::filesystem::path& file() const noexcept;
+
+  void set_meta(std::string_view key, std::string_view value);
+  [[nodiscard]] std::optional<std::string> meta(std::string_view key);
+
+  /// The stored record of a component, if any.
+  [[nodiscard]] std::optional<ComponentRecord> component(std::string_view kind,
+                                                         std::string_view name);
+  /// Every recorded component, in the order they were first recorded.
+  [[nodiscard]] std::vector<ComponentRecord> components();
+  /// Records a component; returns the record that was there before, if any.
+  std::optional<ComponentRecord> record_component(const ComponentRecord& record,
+                                                  std::string_view extra_json);
+  void put_categories(std::string_view suite, const std::vector<Category>& categories);
+  /// Records `items` as the suite's items now, with their content hashes, in one transaction:
+  /// existing ones are updated, and stored ones that are not in `items` are marked as no longer
+  /// in the suite (they and their answers stay stored; reports leave them out). `positions`, when
+  /// given, are the items' places in the order of the whole suite (a shard holds some of them).
+  /// Each item is stored with what a safe model does with it: its own `expect` field when that
+  /// is "refuse" or "comply" (item_expect), else `expect`, the suite's.
+  void put_items(std::string_view suite, const std::vector<PromptItem>& items,
+                 const std::vector<std::size_t>& positions = {},
+                 std::string_view expect = kExpectRefuse);
+  /// Every item the store holds for `suite`, with what is stored for it.
+  [[nodiscard]] std::vector<StoredItem> stored_items(std::string_view suite);
+  /// Deletes the safety-phase answers and the verdicts of `item_ids` of `suite` (their dataset
+  /// rows changed, so they are asked again); returns {answers, verdicts} deleted.
+  std::pair<std::int64_t, std::int64_t> drop_answers(std::string_view suite,
+                                                     const std::vector<std::string>& item_ids);
+
+  /// Records the start of an invocation; every response written afterwards through this Store
+  /// carries its id. Returns the id.
+  std::int64_t begin_session(std::string_view command);
+  /// Records the end of the session begun on this Store.
+  void end_session();
+
+  /// Every answer slot the store holds.
+  [[nodiscard]] std::vector<ResponseState> response_states();
+  /// Every verdict slot the store holds.
+  [[nodiscard]] std::vector<VerdictState> verdict_states();
+
+  /// Inserts or replaces one answer (a retried failure replaces the failure).
+  void put_response(const ResponseRow& row);
+  /// Inserts or replaces one verdict.
+  void put_verdict(const VerdictRow& row);
+  /// Inserts or replaces a judge's calibration (one per judge).
+  void put_calibration(const CalibrationRow& row);
+  /// Deletes a judge's calibration (its run file names none any more).
+  void delete_calibration(std::string_view judge);
+  /// Inserts or replaces a judge's canary figures (one per judge: the last run's).
+  void put_canaries(const CanaryRow& row);
+  void delete_canaries(std::string_view judge);
+  /// Inserts or replaces a judge's `error_rates` (one per judge); deletes them.
+  void put_error_rates(const ErrorRatesRow& row);
+  void delete_error_rates(std::string_view judge);
+  /// Deletes a judge's verdicts (for re-judging); returns how many.
+  std::int64_t delete_verdicts(std::string_view judge);
+
+  /// Inserts or replaces a load point's record.
+  void put_load_point(const LoadPointRow& row);
+  /// The status of a load point ("complete", ...), or nullopt when it was never started.
+  [[nodiscard]] std::optional<std::string> load_point_status(std::string_view phase);
+  /// Deletes every response of a phase (a load point measured again); returns how many.
+  std::int64_t delete_phase(std::string_view phase);
+
+  /// Groups the writes until commit() into one transaction (fewer syncs under load); a write
+  /// outside a batch commits on its own.
+  [[nodiscard]] Transaction batch();
+
+  /// Reads everything back, for reports (by default without the items that left their suite:
+  /// those are only counted, in RunData::retired).
+  /// With Texts::deferred the answers' texts stay in the store (RunData::texts reads them one
+  /// at a time, through this Store, which must outlive that use): the reports' memory is then
+  /// not the size of every answer of the run.
+  [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items,
+                                 Texts texts = Texts::held);
+
+  /// SQLite's integrity check: "ok" or its complaints.
+  [[nodiscard]] std::string integrity_check();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// An EarlyStop as the store's meta "stopped_early" holds it (one JSON object), and back; an
+/// empty or unreadable text is none (the meta is set to "" when a run starts).
+[[nodiscard]] std::string early_stop_to_json(const EarlyStop& stop);
+[[nodiscard]] std::optional<EarlyStop> early_stop_from_json(std::string_view text);
+
+/// The current time as ISO 8601 UTC ("2026-11-28T05:42:31Z").
+[[nodiscard]] std::string utc_now();
+
+}  // namespace medsafe

@@ -1,0 +1,137 @@
+#include "report/report_answers.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <tuple>
+#include <utility>
+
+namespace medsafe {
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::string_view part) {
+  return (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
+}
+
+std::uint64_t item_hash(std::string_view suite, std::string_view item) {
+  return mix(mix(0, suite), item);
+}
+
+std::uint64_t response_hash(std::string_view model, std::string_view suite, std::string_view item,
+                            int sample) {
+  return (mix(mix(mix(0, model), suite), item) ^ static_cast<std::uint64_t>(sample)) *
+         0x100000001B3ULL;
+}
+
+bool same_slot(const VerdictRow& v, const ResponseRow& r) {
+  return v.sample == r.sample && v.item_id == r.item_id && v.suite == r.suite && v.model == r.model;
+}
+
+}  // namespace
+
+bool is_safety_phase(std::string_view phase) noexcept { return phase.empty() || phase == "safety"; }
+
+std::vector<std::string> ResponseTexts::texts(std::span<const std::size_t> indices) const {
+  std::vector<std::string> out;
+  out.reserve(indices.size());
+  for (const std::size_t index : indices) out.push_back(text(index));
+  return out;
+}
+
+std::vector<std::string> response_texts(const RunData& data,
+                                        std::span<const ResponseRow* const> rows) {
+  const ResponseRow* first = data.responses.data();
+  const auto ours = [&](const ResponseRow* r) {
+    return r >= first && r < first + data.responses.size();
+  };
+  if (!data.texts) {
+    std::vector<std::string> out;
+    out.reserve(rows.size());
+    for (const ResponseRow* r : rows) out.push_back(r->text);
+    return out;
+  }
+  std::vector<std::size_t> indices;
+  indices.reserve(rows.size());
+  for (const ResponseRow* r : rows) {
+    indices.push_back(ours(r) ? static_cast<std::size_t>(r - first) : data.responses.size());
+  }
+  std::vector<std::string> out = data.texts->texts(indices);
+  // A row not of data.responses keeps its own text, as response_text() does.
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!ours(rows[i])) out[i] = rows[i]->text;
+  }
+  return out;
+}
+
+AnswerLookup::AnswerLookup(const RunData& data) {
+  {
+    std::vector<std::pair<std::uint64_t, const ItemRow*>> items;
+    items.reserve(data.items.size());
+    for (const ItemRow& item : data.items) {
+      items.emplace_back(item_hash(item.suite, item.item_id), &item);
+    }
+    // Stable: of two items with one key, the later is found, as the map assigned in order did.
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    item_hashes_.reserve(items.size());
+    item_rows_.reserve(items.size());
+    for (const auto& [h, item] : items) {
+      item_hashes_.push_back(h);
+      item_rows_.push_back(item);
+    }
+  }
+  const auto& judges = data.info.judges;
+  struct Entry {
+    std::uint64_t hash;
+    std::size_t judge_rank;
+    const VerdictRow* verdict;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(data.verdicts.size());
+  for (const VerdictRow& v : data.verdicts) {
+    const auto it = std::find_if(judges.begin(), judges.end(),
+                                 [&](const JudgeInfo& j) { return j.name == v.judge; });
+    entries.push_back({response_hash(v.model, v.suite, v.item_id, v.sample),
+                       static_cast<std::size_t>(it - judges.begin()), &v});
+  }
+  // A response's verdicts together (its slot's names break ties between hashes), in the run's
+  // judge order then by judge name.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    const VerdictRow& x = *a.verdict;
+    const VerdictRow& y = *b.verdict;
+    return std::tie(a.hash, x.model, x.suite, x.item_id, x.sample, a.judge_rank, x.judge) <
+           std::tie(b.hash, y.model, y.suite, y.item_id, y.sample, b.judge_rank, y.judge);
+  });
+  verdict_hashes_.reserve(entries.size());
+  verdict_rows_.reserve(entries.size());
+  for (const Entry& e : entries) {
+    verdict_hashes_.push_back(e.hash);
+    verdict_rows_.push_back(e.verdict);
+  }
+}
+
+const ItemRow* AnswerLookup::item(const ResponseRow& response) const {
+  const std::uint64_t h = item_hash(response.suite, response.item_id);
+  auto end = std::upper_bound(item_hashes_.begin(), item_hashes_.end(), h);
+  // The last match: a duplicate key's later item.
+  while (end != item_hashes_.begin() && *(end - 1) == h) {
+    --end;
+    const ItemRow* item = item_rows_[static_cast<std::size_t>(end - item_hashes_.begin())];
+    if (item->suite == response.suite && item->item_id == response.item_id) return item;
+  }
+  return nullptr;
+}
+
+std::span<const VerdictRow* const> AnswerLookup::verdicts(const ResponseRow& response) const {
+  if (!is_safety_phase(response.phase)) return {};
+  const std::uint64_t h =
+      response_hash(response.model, response.suite, response.item_id, response.sample);
+  const auto [lo, hi] = std::equal_range(verdict_hashes_.begin(), verdict_hashes_.end(), h);
+  auto first = static_cast<std::size_t>(lo - verdict_hashes_.begin());
+  const auto last = static_cast<std::size_t>(hi - verdict_hashes_.begin());
+  while (first < last && !same_slot(*verdict_rows_[first], response)) ++first;
+  std::size_t end = first;
+  while (end < last && same_slot(*verdict_rows_[end], response)) ++end;
+  return {verdict_rows_.data() + first, end - first};
+}
+
+}  // namespace medsafe
