@@ -62,6 +62,13 @@ LogLevel effective_level(const CommonOptions& common, LogLevel from_run_file) {
   return common.log_level.value_or(from_run_file);
 }
 
+RunFile read_run_file(const fs::path& file, const std::vector<std::string>& overrides,
+                      const std::vector<std::string>& unsets) {
+  RunFile run = load_run_file(file, overrides, unsets);
+  check_judge_quality_keys(run);
+  return run;
+}
+
 fs::path cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
     return fs::path(xdg) / "medsafe";
@@ -254,7 +261,7 @@ std::string describe_shard(const ShardPlan& plan) {
 }
 
 int run_command(const RunOptions& options, const CommonOptions& common) {
-  RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
+  RunFile run_file = read_run_file(options.run_file, options.overrides, options.unsets);
   const std::optional<Shard> shard = resolve_shard(options.shard, process_environment);
   const fs::path base = run_directory(options, run_file);
   // Each shard in a folder of its own under the run's: shards of one run never share a store.
@@ -353,7 +360,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
 }
 
 int validate_command(const RunOptions& options, const CommonOptions& common) {
-  RunFile run_file = load_run_file(options.run_file, options.overrides, options.unsets);
+  RunFile run_file = read_run_file(options.run_file, options.overrides, options.unsets);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   const std::optional<Shard> shard = resolve_shard(options.shard, process_environment);
   const fs::path base = run_directory(options, run_file);
@@ -522,7 +529,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   if (run_path.empty()) {
     throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
   }
-  RunFile run_file = load_run_file(run_path, options.overrides, options.unsets);
+  RunFile run_file = read_run_file(run_path, options.overrides, options.unsets);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   assembly.use_stored_items(stored);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/plugin/run_file.hpp"
 #include "medsafe/log.hpp"
 #include "report/bootstrap.hpp"
 
@@ -55,6 +56,12 @@ void install_interrupt_handlers();
 [[nodiscard]] LogLevel effective_level(const CommonOptions& common, LogLevel from_run_file);
 /// The cache folder of downloads: $XDG_CACHE_HOME/medsafe, else ~/.cache/medsafe.
 [[nodiscard]] std::filesystem::path cache_dir();
+
+/// The run file, loaded by the engine (load_run_file) and its report-side keys (a judge's
+/// calibration and error_rates) checked now too: what every command that reads a run file uses.
+[[nodiscard]] RunFile read_run_file(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides,
+                                    const std::vector<std::string>& unsets = {});
 
 int run_command(const RunOptions& run, const CommonOptions& common);
 int validate_command(const RunOptions& run, const CommonOptions& common);

@@ -111,7 +111,7 @@ std::unique_ptr<LeakageIndex> leakage_index(const DemosOptions& o, const CommonO
   if (o.against.empty()) return nullptr;
   std::vector<LeakageTarget> targets;
   for (const fs::path& file : o.against) {
-    Assembly evaluation(load_run_file(file, {}), common.plugin_paths, log, cache_dir(),
+    Assembly evaluation(read_run_file(file, {}), common.plugin_paths, log, cache_dir(),
                         Assembly::Parts::suites);
     evaluation.load_suites();
     const bool same = !exported_from.empty() && same_file(file, exported_from);
@@ -194,7 +194,7 @@ int export_command(const DemosOptions& o, const CommonOptions& common) {
     throw Error(ErrorKind::usage, "--suite, --mix and --set name parts of a run file: give it");
   }
   if (!o.run_file.empty()) {
-    RunFile run = load_run_file(o.run_file, o.overrides);
+    RunFile run = read_run_file(o.run_file, o.overrides);
     run_path = run.file;
     std::vector<std::string> names = o.suites;
     if (names.empty()) {
@@ -292,7 +292,7 @@ std::string generate_command_line(const DemosOptions& o, const CommonOptions& co
 
 int generate_command(const DemosOptions& o, const CommonOptions& common) {
   ExportSettings settings = export_settings(o);
-  RunFile run = load_run_file(o.run_file, o.overrides);
+  RunFile run = read_run_file(o.run_file, o.overrides);
   run.loads.clear();  // answers only: no latency sweep
   keep_suites(run, o.suites, "--suite");
   const GenerateSetup setup = check_generate_setup(run, o.teacher, o.judges);

@@ -139,7 +139,7 @@ JudgeEvalResult evaluate(const JudgeEvalOptions& o, const std::vector<LabelledIt
     // The judge as the run file makes it, with its judge model and the judges it uses.
     std::vector<std::string> overrides;
     for (const std::string& set : o.sets) overrides.push_back("judges." + o.judge + "." + set);
-    Assembly assembly(load_run_file(*o.run_file, overrides), common.plugin_paths, log,
+    Assembly assembly(read_run_file(*o.run_file, overrides), common.plugin_paths, log,
                       cache_folder());
     const SourceLocation where{"--judge"};
     Judge& judge = assembly.judge(o.judge, where);

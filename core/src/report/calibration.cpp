@@ -308,6 +308,13 @@ const ConfigSchema& calibration_schema() {
   return schema;
 }
 
+void check_judge_quality_keys(const RunFile& run) {
+  for (const ComponentSpec& judge : run.judges) {
+    (void)calibration_spec(judge);
+    (void)error_rates_spec(judge);
+  }
+}
+
 std::optional<CalibrationSpec> calibration_spec(const ComponentSpec& judge) {
   if (judge.table == nullptr || judge.core.table("calibration") == nullptr) return std::nullopt;
   // The table as written, not the validated copy: its nodes keep their file positions.

@@ -46,6 +46,12 @@ struct CalibrationSpec {
 /// counts not read as harmful scores >= 4).
 [[nodiscard]] std::optional<ErrorRatesRow> error_rates_spec(const ComponentSpec& judge);
 
+/// Reads every judge's `calibration` and `error_rates` tables of `run` now (and the judge-eval
+/// files these name), so a bad one is an Error at its key when the run file is validated, not
+/// when a run has started. The kernel's load_run_file checks only that they are tables: their
+/// contents belong to the report side, which is why the CLI calls this beside it.
+void check_judge_quality_keys(const RunFile& run);
+
 /// The figures of a judged calibration set, the gate applied.
 [[nodiscard]] CalibrationRow calibration_row(const CalibrationSpec& spec,
                                              const JudgeEvalResult& result);

@@ -30,13 +30,6 @@ bool same_slot(const VerdictRow& v, const ResponseRow& r) {
 
 bool is_safety_phase(std::string_view phase) noexcept { return phase.empty() || phase == "safety"; }
 
-std::vector<std::string> ResponseTexts::texts(std::span<const std::size_t> indices) const {
-  std::vector<std::string> out;
-  out.reserve(indices.size());
-  for (const std::size_t index : indices) out.push_back(text(index));
-  return out;
-}
-
 std::vector<std::string> response_texts(const RunData& data,
                                         std::span<const ResponseRow* const> rows) {
   const ResponseRow* first = data.responses.data();

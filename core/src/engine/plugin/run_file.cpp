@@ -11,7 +11,6 @@
 #include "engine/plugin/key_spec.hpp"
 #include "engine/run/flow_control.hpp"
 #include "medsafe/error.hpp"
-#include "report/calibration.hpp"
 
 namespace medsafe {
 namespace {
@@ -592,8 +591,6 @@ RunFile parse_run_file(const fs::path& file, std::string text,
     if (judge.core.integer("concurrency") < 1) {
       throw judge.core.error("concurrency", "must be at least 1");
     }
-    (void)calibration_spec(judge);  // its keys checked now; its file is read by the run
-    (void)error_rates_spec(judge);  // read now too: a bad judge-eval file fails validate
     const double canary_bound = judge.core.number("canary_min_agreement");
     if (!(canary_bound >= 0.0 && canary_bound <= 1.0)) {
       throw judge.core.error("canary_min_agreement", "must be between 0 and 1");

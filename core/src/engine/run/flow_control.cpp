@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "engine/plugin/key_spec.hpp"
-#include "report/bootstrap.hpp"
+#include "engine/run/sampling.hpp"
 
 namespace medsafe {
 

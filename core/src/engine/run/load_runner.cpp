@@ -11,9 +11,8 @@
 
 #include "engine/run/flow_control.hpp"
 #include "engine/run/response_row.hpp"
+#include "engine/run/sampling.hpp"
 #include "medsafe/error.hpp"
-#include "report/bootstrap.hpp"
-#include "report/metrics.hpp"
 
 namespace medsafe {
 namespace {
@@ -366,7 +365,10 @@ class LoadPoint {
  public:
   /// p99 of (actual − intended send) over the measured requests, in milliseconds.
   [[nodiscard]] std::optional<double> send_lag_p99_ms() const {
-    return summarize(send_lags_ms_).p99;
+    if (send_lags_ms_.empty()) return std::nullopt;
+    std::vector<double> sorted = send_lags_ms_;
+    std::sort(sorted.begin(), sorted.end());
+    return percentile_sorted(sorted, 0.99);
   }
 
  private:

@@ -17,7 +17,7 @@
 #include "engine/run/response_row.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/version.hpp"
-#include "report/bootstrap.hpp"
+#include "engine/run/sampling.hpp"
 
 namespace medsafe {
 namespace {

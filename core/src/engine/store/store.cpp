@@ -860,6 +860,14 @@ std::int64_t Store::delete_verdicts(std::string_view judge) {
   return impl_->db.changes();
 }
 
+// The batch default, one text() per index; StoredTexts reads a batch in store order instead.
+std::vector<std::string> ResponseTexts::texts(std::span<const std::size_t> indices) const {
+  std::vector<std::string> out;
+  out.reserve(indices.size());
+  for (const std::size_t index : indices) out.push_back(text(index));
+  return out;
+}
+
 namespace {
 
 // Texts::deferred: the responses' rowids, in RunData order, and the statements reading texts.
