@@ -37,7 +37,8 @@ TEST(PluginCatalog, DiscoversManifestsAndLoadsAGoodPlugin) {
   const Config config = Config::validate("models.m", toml::table{}, factory.manifest->config, "/");
   HttpTransport http;
   auto log = make_console_log(LogLevel::off);
-  const ComponentContext context{"m", config, http, *log, nullptr, "/tmp", 0};
+  const ComponentContext context{
+      .name = "m", .config = config, .http = http, .log = *log, .cache_dir = "/tmp"};
   auto backend = factory.backend(context);
   Request request;
   request.messages.push_back({"user", "abc"});
@@ -95,6 +96,13 @@ TEST(PluginCatalog, RefusesAPluginBuiltAgainstAnotherTomlVersion) {
 TEST(PluginCatalog, RefusesALibraryWithoutEntry) {
   const std::string message = load_error("no_entry", "fixture_no_entry");
   EXPECT_NE(message.find("not a medsafe plugin"), std::string::npos) << message;
+}
+
+TEST(PluginCatalog, TellsAPluginOfAnOlderSdkByItsEntryToBeRebuilt) {
+  const std::string message = load_error("old_entry", "fixture_old_entry");
+  EXPECT_NE(message.find("an older medsafe SDK"), std::string::npos) << message;
+  EXPECT_NE(message.find("rebuild the plugin"), std::string::npos) << message;
+  EXPECT_EQ(message.find("not a medsafe plugin"), std::string::npos) << message;
 }
 
 TEST(PluginCatalog, ReportsARegistrationThatThrows) {

@@ -37,7 +37,7 @@ TEST(OpenAiEnvEndpoint, HeaderAndQueryValuesFromTheEnvironmentReachTheServerExpa
   HttpTransport transport;
   test::CapturingLog log;
   add_environment_secrets(log, config);  // as the run's assembly does before making it
-  const ComponentContext context{"target", config, transport, log, nullptr, {}, 0};
+  const ComponentContext context{.name = "target", .config = config, .http = transport, .log = log};
   OpenAiBackend backend(context);
   test::Waiter waiter;
   Request request;

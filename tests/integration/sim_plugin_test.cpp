@@ -28,7 +28,8 @@ TEST(SimPlugin, LoadsAndAnswersLikeARunFileModel) {
       medsafe::Config::validate("models.quick", table, manifest->config, ".");
   medsafe::HttpTransport http;
   const std::unique_ptr<medsafe::Log> log = medsafe::make_console_log(medsafe::LogLevel::warn);
-  const medsafe::ComponentContext context{"quick", config, http, *log, nullptr, {}, 0};
+  const medsafe::ComponentContext context{
+      .name = "quick", .config = config, .http = http, .log = *log};
   const std::unique_ptr<medsafe::Backend> backend = factory.backend(context);
 
   std::promise<medsafe::Response> answered;

@@ -104,7 +104,8 @@ AccuracyFigures measure_accuracy(const AccuracySetup& setup) {
       schema, "accuracy.toml");
   HttpTransport transport;
   const std::unique_ptr<Log> log = make_console_log(LogLevel::off);
-  const ComponentContext context{"target", config, transport, *log, nullptr, {}, 0};
+  const ComponentContext context{
+      .name = "target", .config = config, .http = transport, .log = *log};
   std::vector<Answer> answers;
   {
     openai::OpenAiBackend backend(context);

@@ -32,8 +32,13 @@ class LoadedPlugin {
   [[nodiscard]] ComponentContext context(const Config& config, ModelDirectory* models = nullptr,
                                          std::filesystem::path cache = {},
                                          JudgeDirectory* judges = nullptr) {
-    return ComponentContext{"under-test", config,           http_, *log_,
-                            models,       std::move(cache), 0,     judges};
+    return ComponentContext{.name = "under-test",
+                            .config = config,
+                            .http = http_,
+                            .log = *log_,
+                            .models = models,
+                            .cache_dir = std::move(cache),
+                            .judges = judges};
   }
 
   [[nodiscard]] const ComponentFactory& factory() const noexcept { return *factory_; }

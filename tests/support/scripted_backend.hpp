@@ -27,7 +27,7 @@ Response ask_scripted(ScriptedServer& server, HttpTransport& transport,
   const Config config = Config::from_toml(
       "base_url = \"" + server.base_url() + "/v1\"\n" + std::string(keys), schema, "run.toml");
   CapturingLog log;
-  const ComponentContext context{"target", config, transport, log, nullptr, {}, 0};
+  const ComponentContext context{.name = "target", .config = config, .http = transport, .log = log};
   BackendType backend(context);
   Waiter waiter;
   Request request;

@@ -48,16 +48,19 @@ class MEDSAFE_API JudgeDirectory {
   virtual Judge& judge(std::string_view name, const SourceLocation& where) = 0;
 };
 
-/// Everything a component gets when it is made. Valid for the component's whole life.
+/// Everything a component gets when it is made. Valid for the component's whole life. Build it
+/// by name (`ComponentContext{.name = "target", .config = c, .http = t, .log = l}`): the four
+/// references are required, the rest have defaults, and a field added later cannot shift the
+/// others' meaning.
 struct ComponentContext {
   std::string name;                  ///< the component's name in the run file ("target", "harm")
   const Config& config;              ///< its validated configuration
   HttpTransport& http;               ///< the HTTP transport all backends share (its I/O threads)
   Log& log;                          ///< diagnostics (secrets redacted)
-  ModelDirectory* models;            ///< the run's models, for judges and backends; null for suites
-  std::filesystem::path cache_dir;   ///< where downloads may be cached
-  std::uint64_t seed = 0;            ///< the run's seed
-  JudgeDirectory* judges = nullptr;  ///< the run's judges, for judges and backends; else null
+  ModelDirectory* models = nullptr;  ///< the run's models, for judges and backends; null for suites
+  std::filesystem::path cache_dir{};  ///< where downloads may be cached
+  std::uint64_t seed = 0;             ///< the run's seed
+  JudgeDirectory* judges = nullptr;   ///< the run's judges, for judges and backends; else null
 };
 
 using BackendFactory = std::function<std::unique_ptr<Backend>(const ComponentContext&)>;
@@ -84,11 +87,12 @@ struct PluginInfo {
 
 using PluginEntry = const PluginInfo*();
 
-/// The exported symbol core looks up. Its "v1" versions the handshake (PluginInfo's first two
-/// fields, read before anything else), not the ABI: the symbol stays the same across ABI
-/// numbers so that a plugin built for another ABI is still found and told which ABI it has
-/// ("built for medsafe ABI 2, this medsafe supports ABI 3") instead of "not a medsafe plugin".
-inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_v1";
+/// The exported symbol core looks up, named for the ABI it serves: the handshake's (PluginInfo's
+/// first two fields, read before anything else), version 1 — not kAbiVersion. It stays the same
+/// across ABI numbers so that a plugin built for another ABI is still found and told which ABI
+/// it has ("built for medsafe ABI 2, this medsafe supports ABI 3") instead of "not a medsafe
+/// plugin". A change to those two fields would be handshake v2, with a new symbol.
+inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_handshake_v1";
 
 }  // namespace medsafe
 
@@ -101,4 +105,4 @@ inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_v1";
                                            &(REGISTER_FUNCTION)};                          \
   static const ::medsafe::PluginInfo* entry() { return &kInfo; }                           \
   }                                                                                        \
-  BOOST_DLL_ALIAS(medsafe_plugin_entry::entry, medsafe_plugin_v1)
+  BOOST_DLL_ALIAS(medsafe_plugin_entry::entry, medsafe_plugin_handshake_v1)

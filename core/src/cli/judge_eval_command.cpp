@@ -163,7 +163,13 @@ JudgeEvalResult evaluate(const JudgeEvalOptions& o, const std::vector<LabelledIt
   add_environment_secrets(log, config);
   HttpTransport http;
   NoRun none(o.judge);
-  ComponentContext context{o.judge, config, http, log, &none, cache_folder(), 0, &none};
+  ComponentContext context{.name = o.judge,
+                           .config = config,
+                           .http = http,
+                           .log = log,
+                           .models = &none,
+                           .cache_dir = cache_folder(),
+                           .judges = &none};
   std::unique_ptr<Judge> judge = factory.judge(context);
   if (!judge) throw Error(ErrorKind::plugin, "the plugin '" + o.judge + "' made no judge");
   const JudgeReading reading = reading_for(judge->traits(), asked_reading(o.by));

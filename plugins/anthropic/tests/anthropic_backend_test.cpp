@@ -68,7 +68,7 @@ class AnthropicBackendTest : public ::testing::Test {
         "base_url = \"" + server_.base_url() + "/v1/\"\n" + model_line + extra_toml, schema(),
         "run.toml"));
     context_ = std::make_unique<ComponentContext>(
-        ComponentContext{"target", *config_, transport_, log_, nullptr, {}, 0});
+        ComponentContext{.name = "target", .config = *config_, .http = transport_, .log = log_});
     return std::make_unique<AnthropicBackend>(*context_);
   }
 

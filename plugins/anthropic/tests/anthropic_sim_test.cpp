@@ -36,8 +36,8 @@ class AnthropicSimTest : public ::testing::Test {
     configs_.push_back(std::make_unique<Config>(Config::from_toml(
         "base_url = \"" + server_->base_url() + "\"\nmodel = \"claude-sim\"\n" + extra_toml,
         schema(), "run.toml")));
-    contexts_.push_back(std::make_unique<ComponentContext>(
-        ComponentContext{"target", *configs_.back(), transport_, log_, nullptr, {}, 0}));
+    contexts_.push_back(std::make_unique<ComponentContext>(ComponentContext{
+        .name = "target", .config = *configs_.back(), .http = transport_, .log = log_}));
     return std::make_unique<AnthropicBackend>(*contexts_.back());
   }
 

@@ -42,7 +42,7 @@ class OpenAiBackendTest : public ::testing::Test {
         "base_url = \"" + server_.base_url() + "/v1/\"\nmodel = \"test-model\"\n" + extra_toml,
         schema(), "run.toml"));
     context_ = std::make_unique<ComponentContext>(
-        ComponentContext{"target", *config_, transport_, log_, nullptr, {}, 0});
+        ComponentContext{.name = "target", .config = *config_, .http = transport_, .log = log_});
     return std::make_unique<OpenAiBackend>(*context_);
   }
 
@@ -257,7 +257,7 @@ TEST_F(OpenAiBackendTest, AnUnreachableServerIsATransportError) {
   config_ = std::make_unique<Config>(
       Config::from_toml("base_url = \"" + dead_url + "\"\nmodel = \"m\"\n", schema()));
   context_ = std::make_unique<ComponentContext>(
-      ComponentContext{"target", *config_, transport_, log_, nullptr, {}, 0});
+      ComponentContext{.name = "target", .config = *config_, .http = transport_, .log = log_});
   OpenAiBackend backend(*context_);
   const Response r = ask(backend);
   EXPECT_EQ(r.outcome, Outcome::transport_error);
@@ -363,7 +363,7 @@ TEST_F(OpenAiBackendTest, RejectsBadConfigurationWithLocatedErrors) {
   config_ = std::make_unique<Config>(
       Config::from_toml("base_url = \"ftp://x\"\nmodel = \"m\"\n", schema(), "run.toml"));
   context_ = std::make_unique<ComponentContext>(
-      ComponentContext{"target", *config_, transport_, log_, nullptr, {}, 0});
+      ComponentContext{.name = "target", .config = *config_, .http = transport_, .log = log_});
   EXPECT_THROW(OpenAiBackend{*context_}, Error);
 }
 

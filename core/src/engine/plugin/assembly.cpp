@@ -336,8 +336,12 @@ void Assembly::make(std::size_t index) {
   pending.making = true;
   making_.push_back(spec.owner());
   const std::string name = who(spec, *pending.factory->manifest);
-  ComponentContext context{spec.name, slot.config, *http_,       log_,
-                           nullptr,   cache_dir_,  run_.run.seed};
+  ComponentContext context{.name = spec.name,
+                           .config = slot.config,
+                           .http = *http_,
+                           .log = log_,
+                           .cache_dir = cache_dir_,
+                           .seed = run_.run.seed};
   // Backends and judges get the run's models and judges: a wrapper backend uses its inner model
   // (a guard its judge, a judge its judge model), which this directory makes first when need be.
   if constexpr (K::kind != ComponentKind::suite) {

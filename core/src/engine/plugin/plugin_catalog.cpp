@@ -173,6 +173,14 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   } catch (const std::exception& e) {
     throw Error(ErrorKind::plugin, who + ": cannot load the library: " + e.what());
   }
+  // The entry's name before it was named for the handshake (medsafe 0.1 up to ABI 3's first
+  // builds): such a plugin is ours, only old.
+  if (!library->has(kPluginEntrySymbol) && library->has("medsafe_plugin_v1")) {
+    throw Error(ErrorKind::plugin, who +
+                                       ": built with an older medsafe SDK (its entry is "
+                                       "'medsafe_plugin_v1', this medsafe looks for '" +
+                                       std::string(kPluginEntrySymbol) + "'): rebuild the plugin");
+  }
   if (!library->has(kPluginEntrySymbol)) {
     throw Error(ErrorKind::plugin, who + ": not a medsafe plugin (it has no '" +
                                        std::string(kPluginEntrySymbol) +
