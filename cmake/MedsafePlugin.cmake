@@ -2,7 +2,12 @@
 #   SOURCES <component sources>...      # built once as an OBJECT library <NAME>_objects for tests
 #   ENTRY <file with MEDSAFE_PLUGIN>    # only in the loadable MODULE
 #   MANIFESTS <plugin.toml>...          # copied beside the module as <component>.toml
-#   [LIBRARIES <extra link targets>...])
+#   [LIBRARIES <extra link targets>...]
+#   [TESTS <test sources>...            # the unit tests: the executable <NAME>_tests
+#    TEST_LIBRARIES <link targets>...   #   beyond <NAME>_objects and GTest::gtest_main
+#    TEST_INCLUDES <folders>...
+#    TEST_DEFINITIONS <NAME=value>...   #   beyond MEDSAFE_PLUGIN_BUILD_DIR (the module's folder)
+#    TEST_DEPENDS <targets>...])        #   built first, beyond the module medsafe_<NAME>
 #
 # Produces the MODULE medsafe_<NAME> (libmedsafe_<NAME>.so) with its manifests in a plugin folder
 # of the build, and installs both to lib/medsafe/plugins. The same file serves medsafe's own tree
@@ -11,8 +16,14 @@
 #     in an install, so the built `medsafe` finds its plugins without being told;
 #   - elsewhere it is MEDSAFE_PLUGIN_BUILD_DIR when set, else ${CMAKE_BINARY_DIR}/plugins: point
 #     medsafe at it with --plugin-path or MEDSAFE_PLUGIN_PATH.
+# TESTS is optional. The tests are built when MEDSAFE_BUILD_TESTS is on (medsafe's tree) or,
+# where that is not defined (a project using the installed SDK), when BUILD_TESTING is on; they
+# need GTest::gtest_main (find_package(GTest) first) and are registered with
+# gtest_discover_tests. In medsafe's tree they also link medsafe_test_support (tests/support).
 function(medsafe_add_plugin name)
-  cmake_parse_arguments(ARG "" "ENTRY" "SOURCES;MANIFESTS;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "ENTRY"
+    "SOURCES;MANIFESTS;LIBRARIES;TESTS;TEST_LIBRARIES;TEST_INCLUDES;TEST_DEFINITIONS;TEST_DEPENDS"
+    ${ARGN})
   if(NOT ARG_ENTRY OR NOT ARG_MANIFESTS)
     message(FATAL_ERROR "medsafe_add_plugin(${name}): ENTRY and MANIFESTS are required")
   endif()
@@ -72,4 +83,35 @@ function(medsafe_add_plugin name)
     configure_file(${manifest_abs} ${build_dir}/${component}.toml COPYONLY)
     install(FILES ${manifest_abs} DESTINATION ${install_dir} RENAME ${component}.toml)
   endforeach()
+
+  if(DEFINED MEDSAFE_BUILD_TESTS)
+    set(build_tests ${MEDSAFE_BUILD_TESTS})
+  else()
+    set(build_tests ${BUILD_TESTING})
+  endif()
+  if(NOT ARG_TESTS OR NOT build_tests)
+    return()
+  endif()
+  if(NOT TARGET GTest::gtest_main)
+    message(FATAL_ERROR "medsafe_add_plugin(${name}): TESTS need GTest::gtest_main: "
+                        "call find_package(GTest REQUIRED) before")
+  endif()
+  if(NOT COMMAND gtest_discover_tests)
+    include(GoogleTest)
+  endif()
+  set(tests ${name}_tests)
+  # medsafe's tree: its test helpers (tests/support, defined after the plugins).
+  set(support "")
+  if(TARGET medsafe_core)
+    set(support medsafe_test_support)
+  endif()
+  add_executable(${tests} ${ARG_TESTS})
+  target_link_libraries(${tests} PRIVATE ${objects} ${ARG_TEST_LIBRARIES} ${support}
+                        GTest::gtest_main ${warnings})
+  target_include_directories(${tests} PRIVATE ${ARG_TEST_INCLUDES})
+  # Module tests load the built module from its folder, as a run does: build it first.
+  target_compile_definitions(${tests} PRIVATE MEDSAFE_PLUGIN_BUILD_DIR="${build_dir}"
+                             ${ARG_TEST_DEFINITIONS})
+  add_dependencies(${tests} ${module} ${ARG_TEST_DEPENDS})
+  gtest_discover_tests(${tests} DISCOVERY_TIMEOUT 60)
 endfunction()

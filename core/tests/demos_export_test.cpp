@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "medsafe/error.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_folder.hpp"
-#include "test_files.hpp"
 
 namespace medsafe {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "medsafe/error.hpp"
 #include "support/demo_schemas.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_folder.hpp"
-#include "test_files.hpp"
 
 namespace medsafe {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "medsafe/error.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/run/load_runner.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

@@ -6,7 +6,7 @@
 #include "medsafe/error.hpp"
 #include "medsafe/http/transport.hpp"
 #include "medsafe/version.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

@@ -10,6 +10,7 @@
 #include "report/csv_writer.hpp"
 #include "report/report_io.hpp"
 #include "report_test_data.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_data::read_file;
 using test_data::small_run;
-using test_data::TempDir;
+using testing::TempDir;
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;

@@ -11,7 +11,7 @@
 #include "report/report_json.hpp"
 #include "report/report_markdown.hpp"
 #include "report_test_data.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "report_test_data.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {
@@ -57,7 +58,7 @@ TEST(ResultsJson, HoldsRunSafetyLatencyAndCounts) {
 }
 
 TEST(ResultsJson, WrittenFileParsesAndIsDeterministic) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   const RunData d = test_data::small_run();
   write_results_json(d, compute_metrics(d), dir.path() / "a.json");
   write_results_json(d, compute_metrics(d), dir.path() / "b.json");
@@ -68,7 +69,7 @@ TEST(ResultsJson, WrittenFileParsesAndIsDeterministic) {
 }
 
 TEST(ResultsJson, InvalidUtf8InNamesDoesNotLoseTheReport) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   RunData d = test_data::small_run();
   d.info.name = "bad \xff byte";
   write_results_json(d, compute_metrics(d), dir.path() / "r.json");

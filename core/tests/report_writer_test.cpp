@@ -12,6 +12,7 @@
 #include "medsafe/error.hpp"
 #include "report/report_html.hpp"
 #include "report_test_data.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(WriteReports, WritesEveryFileIntoANewFolder) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   const fs::path out = dir.path() / "reports";
   const auto files = write_reports(test_data::small_run(), out);
   const std::vector<fs::path> expected = {out / "summary.csv",  out / "latency.csv",
@@ -36,7 +37,7 @@ TEST(WriteReports, WritesEveryFileIntoANewFolder) {
 }
 
 TEST(WriteReports, FolderThatCannotBeCreatedIsAnIoError) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   const fs::path blocker = dir.path() / "file";
   std::ofstream(blocker) << "x";
   try {
@@ -69,7 +70,7 @@ TEST(WriteReports, TheHtmlBoundComesFromTheEnvironmentAndABadOneNamesTheVariable
 // Side files belong to the page written with them: a later report that needs none (or fewer)
 // leaves no stale folder behind.
 TEST(WriteReports, SideFilesAreReplacedWithThePage) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   RunData data = test_data::small_run();
   const ResponseRow first = data.responses.front();
   for (int i = 0; i < 300; ++i) {
@@ -98,7 +99,7 @@ std::string file_bytes(const fs::path& file) {
 // of reports from a RunData holding every text: responses.jsonl, report.html and the side
 // files read each text from the store as they write it.
 TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   Store store(dir.path() / "run");
   store.record_component({"model", "m", "sim", "{}"}, "{}");
   store.record_component({"suite", "s", "table", "{}"}, R"({"domain":"medical"})");
@@ -158,7 +159,7 @@ TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
 // whatever the order asked in, with repeats, over rows stored far apart (so the scan both steps
 // and seeks), and a row that is not the RunData's keeps its own text.
 TEST(WriteReports, DeferredTextsAreReadInBatchesInAnyOrder) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   Store store(dir.path() / "run");
   store.record_component({"model", "m", "sim", "{}"}, "{}");
   store.record_component({"model", "n", "sim", "{}"}, "{}");

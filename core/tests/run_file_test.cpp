@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "engine/plugin/run_file.hpp"
 #include "medsafe/error.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

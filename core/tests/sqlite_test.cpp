@@ -15,7 +15,7 @@
 #include <string>
 
 #include "medsafe/error.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

@@ -10,7 +10,7 @@
 #include "engine/store/sqlite.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

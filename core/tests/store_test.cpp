@@ -8,7 +8,7 @@
 #include "engine/store/sqlite.hpp"
 #include "medsafe/error.hpp"
 #include "report_test_data.hpp"
-#include "test_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace medsafe {
 namespace {

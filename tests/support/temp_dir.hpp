@@ -1,5 +1,6 @@
 #pragma once
-/// Test support shared by the file-based suites' tests: a temporary folder removed at the end.
+/// Test support shared by the core, plugin and integration tests: a temporary folder removed at
+/// the end (the one TempDir of the tests).
 #include <unistd.h>
 
 #include <atomic>
@@ -30,7 +31,9 @@ class TempDir {
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
   /// Writes `content` (bytes as given) to `relative`, creating folders; returns the full path.
-  std::filesystem::path write(const std::filesystem::path& relative, std::string_view content) {
+  /// Const: it changes the folder's content, not which folder this is.
+  std::filesystem::path write(const std::filesystem::path& relative,
+                              std::string_view content) const {
     const std::filesystem::path file = path_ / relative;
     std::filesystem::create_directories(file.parent_path());
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
