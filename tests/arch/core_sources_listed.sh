@@ -3,11 +3,11 @@
 # core/src/{sdk,http,engine/*,report,cli} and every header in core/include/medsafe (medsafe/http/ too)
 # must be named there, so that
 # a new file cannot be left out of the build or out of the SDK digest (the build id) unnoticed.
-# Resource files (core/src/report/resources/: report.html's script and style) are compiled in
-# as bytes by medsafe_embed_resources, which names them in the same file: they are checked the
-# same way, so one cannot be dropped from the build while it still reads like the page's code.
-# The C++ header made from them is generated in the build tree, never in core/src: this test
-# does not see it, and it needs no listing.
+# Resource files (core/src/report/resources/*: report.html's script and style; core/src/http/
+# *.toml: the SDK's manifest fragments) are compiled in as bytes by medsafe_embed_resources,
+# which names them in the same file: they are checked the same way, so that one cannot drop out
+# of the build while it still reads like live code. The C++ header made from them is generated
+# in the build tree, never in core/src: this test does not see it, and it needs no listing.
 #   core_sources_listed.sh <source dir>
 set -euo pipefail
 root=$1
@@ -16,7 +16,7 @@ missing=0
 cd "$root/core"
 shopt -s nullglob
 for file in src/sdk/*.cpp src/http/*.cpp src/engine/*/*.cpp src/report/*.cpp src/cli/*.cpp include/medsafe/*.hpp \
-            include/medsafe/http/*.hpp src/report/resources/*; do
+            include/medsafe/http/*.hpp src/report/resources/* src/http/*.toml; do
   if ! grep -qE "^[[:space:]]*$file\)?[[:space:]]*$" "$cmake_file"; then
     echo "core_sources_listed: $file is not listed in core/CMakeLists.txt"
     missing=1
