@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "report/report_html_common.hpp"
 #include "report_test_data.hpp"
 
@@ -116,6 +120,27 @@ TEST(ReportHtml, TheOnlyScriptIsTheFilterAndThePolicyNamesItsHash) {
   }
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // no URL but the
   EXPECT_EQ(html.find("https://"), std::string::npos);                       // SVG namespace
+}
+
+std::string resource_file(const char* name) {
+  std::ifstream in(std::filesystem::path(MEDSAFE_SOURCE_DIR) / "core/src/report/resources" / name,
+                   std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The build embeds resources/report.js and report.css byte for byte (cmake/embed_resources.cmake):
+// their first empty line, the non-ASCII "×" of the script, the final newline.
+TEST(ReportHtml, ScriptAndStyleAreTheResourceFilesBytes) {
+  const std::string js = resource_file("report.js");
+  const std::string css = resource_file("report.css");
+  ASSERT_GT(js.size(), 1000U);
+  ASSERT_GT(css.size(), 500U);
+  EXPECT_EQ(std::string(report_html_script()), js);
+  const std::string html = render(two_models());
+  EXPECT_NE(html.find("<script>" + js + "</script>\n"), std::string::npos);
+  EXPECT_NE(html.find(css + "</style>\n"), std::string::npos);
 }
 
 TEST(ReportHtml, IntervalsAppearBesideTheNumbers) {
