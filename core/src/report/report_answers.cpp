@@ -118,11 +118,15 @@ std::vector<AnswerTexts> answer_texts(const RunData& data, const AnswerLookup& l
                                       std::span<const ResponseRow* const> rows) {
   std::vector<const ItemRow*> items;
   std::vector<const VerdictRow*> verdicts;
+  std::vector<std::pair<bool, std::size_t>> shape;  // per row: has an item, its verdicts
   items.reserve(rows.size());
+  shape.reserve(rows.size());
   for (const ResponseRow* r : rows) {
     const ItemRow* item = lookup.item(*r);
     if (item != nullptr) items.push_back(item);
-    for (const VerdictRow* v : lookup.verdicts(*r)) verdicts.push_back(v);
+    const auto said = lookup.verdicts(*r);
+    verdicts.insert(verdicts.end(), said.begin(), said.end());
+    shape.emplace_back(item != nullptr, said.size());
   }
   std::vector<std::string> texts = response_texts(data, rows);
   std::vector<std::string> prompts = item_prompts(data, items);
@@ -132,11 +136,11 @@ std::vector<AnswerTexts> answer_texts(const RunData& data, const AnswerLookup& l
   std::size_t next_verdict = 0;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     out[i].text = std::move(texts[i]);
-    if (lookup.item(*rows[i]) != nullptr) out[i].prompt = std::move(prompts[next_item++]);
-    const std::size_t n = lookup.verdicts(*rows[i]).size();
-    out[i].verdicts.reserve(n);
-    for (std::size_t k = 0; k < n; ++k)
+    if (shape[i].first) out[i].prompt = std::move(prompts[next_item++]);
+    out[i].verdicts.reserve(shape[i].second);
+    for (std::size_t k = 0; k < shape[i].second; ++k) {
       out[i].verdicts.push_back(std::move(reasons[next_verdict++]));
+    }
   }
   return out;
 }

@@ -1415,7 +1415,9 @@ void answers_section(std::string& out, const Context& ctx, std::size_t budget,
     groups.back().second = i + 1;
   }
   std::vector<bool> inline_row(entries.size(), false);
-  std::vector<std::string> rendered(entries.size());
+  // The rows that fit, by their place in `entries`: at most kInlineAnswers of them, where a
+  // string per answer of the run took 32 bytes each.
+  std::unordered_map<std::size_t, std::string> rendered;
   std::size_t used = 0;
   std::size_t inline_rows = 0;
   bool full = false;
@@ -1432,7 +1434,7 @@ void answers_section(std::string& out, const Context& ctx, std::size_t budget,
         break;
       }
       used += row.size();
-      rendered[begin + k] = std::move(row);
+      rendered.emplace(begin + k, std::move(row));
       inline_row[begin + k] = true;
       ++inline_rows;
     }
@@ -1460,7 +1462,7 @@ void answers_section(std::string& out, const Context& ctx, std::size_t budget,
       "<th>Item</th><th>Prompt</th><th>Answer</th><th>Verdicts</th></tr></thead><tbody "
       "id=\"answer-rows\">\n";
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (inline_row[i]) out += rendered[i];
+    if (inline_row[i]) out += rendered.at(i);
   }
   out += "</tbody></table></section>\n";
 }
