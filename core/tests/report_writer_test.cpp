@@ -132,6 +132,7 @@ TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
     v.item_id = r.item_id;
     v.refused = i % 3 == 0;
     v.reason = "reason " + std::to_string(i);
+    if (i % 5 == 0) v.raw = "raw <" + std::to_string(i) + ">";
     store.put_verdict(v);
   }
   const RunData deferred = store.read_all(ReadScope::current_items, Texts::deferred);
@@ -139,6 +140,12 @@ TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
   ASSERT_EQ(deferred.responses.size(), 400U);
   EXPECT_TRUE(deferred.responses[5].text.empty());
   EXPECT_EQ(response_text(deferred, deferred.responses[5]), "answer 5 xxxxx");
+  // Prompts and the verdicts' texts stay in the store too, read for the rows written.
+  ASSERT_EQ(deferred.items.size(), 400U);
+  ASSERT_EQ(deferred.verdicts.size(), 400U);
+  EXPECT_TRUE(deferred.items[5].prompt.empty());
+  EXPECT_TRUE(deferred.verdicts[5].reason.empty());
+  EXPECT_TRUE(deferred.verdicts[5].raw.empty());
   const fs::path held_out = dir.path() / "held";
   const fs::path deferred_out = dir.path() / "deferred";
   (void)write_reports(store.read_all(), held_out, 60'000);
@@ -198,6 +205,76 @@ TEST(WriteReports, DeferredTextsAreReadInBatchesInAnyOrder) {
   }
   EXPECT_EQ(texts.back(), "not stored");
   EXPECT_TRUE(response_texts(data, {}).empty());
+}
+
+// Items' prompts and verdicts' reasons and raw outputs, deferred, are read back in batches the
+// same way: each row its own, in any order, with repeats; a row not of the RunData keeps its own.
+TEST(WriteReports, DeferredPromptsAndVerdictTextsAreReadInBatchesInAnyOrder) {
+  test_data::TempDir dir;
+  Store store(dir.path() / "run");
+  store.record_component({"model", "m", "sim", "{}"}, "{}");
+  store.record_component({"suite", "s", "table", "{}"}, "{}");
+  store.record_component({"judge", "j", "refusal", "{}"}, R"({"refusal":true})");
+  std::vector<PromptItem> items;
+  for (int i = 0; i < 300; ++i) {
+    items.push_back({"i" + std::to_string(i), "", "prompt " + std::to_string(i), "", {}});
+  }
+  store.put_items("s", items);
+  // Stored from the last item to the first: RunData's order is not the store's.
+  for (int i = 299; i >= 0; --i) {
+    VerdictRow v;
+    v.judge = "j";
+    v.model = "m";
+    v.suite = "s";
+    v.item_id = "i" + std::to_string(i);
+    v.refused = true;
+    v.reason = "reason " + std::to_string(i);
+    v.raw = "raw " + std::to_string(i);
+    store.put_verdict(v);
+  }
+  const RunData held = store.read_all();
+  const RunData data = store.read_all(ReadScope::current_items, Texts::deferred);
+  ASSERT_EQ(data.items.size(), 300U);
+  ASSERT_EQ(data.verdicts.size(), 300U);
+  std::vector<const ItemRow*> item_rows;
+  std::vector<const VerdictRow*> verdict_rows;
+  for (std::size_t i = 0; i < 300; i += 7) {
+    item_rows.push_back(&data.items[i]);
+    verdict_rows.push_back(&data.verdicts[i]);
+  }
+  for (std::size_t i = 300; i-- > 0;) {
+    item_rows.push_back(&data.items[i]);
+    verdict_rows.push_back(&data.verdicts[i]);
+  }
+  item_rows.push_back(&data.items[3]);
+  ItemRow outsider_item;
+  outsider_item.prompt = "not stored";
+  item_rows.push_back(&outsider_item);
+  VerdictRow outsider_verdict;
+  outsider_verdict.reason = "own reason";
+  outsider_verdict.raw = "own raw";
+  verdict_rows.push_back(&outsider_verdict);
+
+  const std::vector<std::string> prompts = item_prompts(data, item_rows);
+  ASSERT_EQ(prompts.size(), item_rows.size());
+  for (std::size_t i = 0; i + 1 < item_rows.size(); ++i) {
+    const auto at = static_cast<std::size_t>(item_rows[i] - data.items.data());
+    EXPECT_EQ(prompts[i], "prompt " + item_rows[i]->item_id.substr(1)) << i;
+    EXPECT_EQ(prompts[i], held.items[at].prompt) << i;
+  }
+  EXPECT_EQ(prompts.back(), "not stored");
+
+  const std::vector<VerdictTexts> said = verdict_texts(data, verdict_rows);
+  ASSERT_EQ(said.size(), verdict_rows.size());
+  for (std::size_t i = 0; i + 1 < verdict_rows.size(); ++i) {
+    const std::string n = verdict_rows[i]->item_id.substr(1);
+    EXPECT_EQ(said[i].reason, "reason " + n) << i;
+    EXPECT_EQ(said[i].raw, "raw " + n) << i;
+  }
+  EXPECT_EQ(said.back().reason, "own reason");
+  EXPECT_EQ(said.back().raw, "own raw");
+  EXPECT_TRUE(item_prompts(data, {}).empty());
+  EXPECT_TRUE(verdict_texts(data, {}).empty());
 }
 
 }  // namespace

@@ -94,6 +94,26 @@ TEST(StoreItems, StoredHashesMatchTheItemsAndOlderRowsGetThemFromTheirText) {
   EXPECT_EQ(stored[0].content_hash, item_content_hash(a));
 }
 
+// The reports' read (texts deferred) leaves the content hashes out: no report shows them, and
+// at a million answers their allocations were two of the few per row. The full read keeps them.
+TEST(StoreItems, TheReportsReadLeavesTheContentHashesOut) {
+  TempDir dir;
+  Store store(dir.path());
+  store_two_answered_items(store, "a");
+  const RunData held = store.read_all();
+  ASSERT_EQ(held.items.size(), 2U);
+  EXPECT_FALSE(held.items[0].content_hash.empty());
+  ASSERT_FALSE(held.responses.empty());
+  EXPECT_EQ(held.responses[0].item_hash, held.items[0].content_hash);
+
+  const RunData deferred = store.read_all(ReadScope::current_items, Texts::deferred);
+  ASSERT_EQ(deferred.items.size(), 2U);
+  ASSERT_EQ(deferred.responses.size(), held.responses.size());
+  ASSERT_EQ(deferred.verdicts.size(), held.verdicts.size());
+  for (const ItemRow& item : deferred.items) EXPECT_EQ(item.content_hash, "") << item.item_id;
+  for (const ResponseRow& r : deferred.responses) EXPECT_EQ(r.item_hash, "") << r.item_id;
+}
+
 TEST(StoreItems, AnItemThatLeftItsSuiteIsKeptButLeftOutOfTheReportsData) {
   TempDir dir;
   Store store(dir.path());

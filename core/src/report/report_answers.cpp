@@ -55,6 +55,89 @@ std::vector<std::string> response_texts(const RunData& data,
   return out;
 }
 
+namespace {
+
+// The rows of `rows` that are `table`'s as indices into it (others: table.size(), read as
+// nothing), read in one batch by `read`; a row not of `table` then takes `own(row)`.
+template <typename Row, typename Out, typename Read, typename Own>
+std::vector<Out> deferred_batch(const std::vector<Row>& table, std::span<const Row* const> rows,
+                                Read&& read, Own&& own) {
+  const Row* first = table.data();
+  const auto ours = [&](const Row* r) { return r >= first && r < first + table.size(); };
+  std::vector<std::size_t> indices;
+  indices.reserve(rows.size());
+  for (const Row* r : rows) {
+    indices.push_back(ours(r) ? static_cast<std::size_t>(r - first) : table.size());
+  }
+  std::vector<Out> out = read(std::span<const std::size_t>(indices));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!ours(rows[i])) out[i] = own(*rows[i]);
+  }
+  return out;
+}
+
+VerdictTexts own_verdict_texts(const VerdictRow& v) { return {v.reason, v.raw}; }
+
+}  // namespace
+
+std::vector<std::string> item_prompts(const RunData& data, std::span<const ItemRow* const> items) {
+  const auto own = [](const ItemRow& item) { return item.prompt; };
+  if (!data.texts) {
+    std::vector<std::string> out;
+    out.reserve(items.size());
+    for (const ItemRow* item : items) out.push_back(own(*item));
+    return out;
+  }
+  return deferred_batch<ItemRow, std::string>(
+      data.items, items, [&](std::span<const std::size_t> i) { return data.texts->prompts(i); },
+      own);
+}
+
+std::vector<VerdictTexts> verdict_texts(const RunData& data,
+                                        std::span<const VerdictRow* const> verdicts) {
+  if (!data.texts) {
+    std::vector<VerdictTexts> out;
+    out.reserve(verdicts.size());
+    for (const VerdictRow* v : verdicts) out.push_back(own_verdict_texts(*v));
+    return out;
+  }
+  return deferred_batch<VerdictRow, VerdictTexts>(
+      data.verdicts, verdicts,
+      [&](std::span<const std::size_t> i) { return data.texts->verdict_texts(i); },
+      own_verdict_texts);
+}
+
+std::vector<AnswerTexts> answer_texts(const RunData& data, const AnswerLookup& lookup,
+                                      std::span<const ResponseRow* const> rows) {
+  std::vector<const ItemRow*> items;
+  std::vector<const VerdictRow*> verdicts;
+  std::vector<std::pair<bool, std::size_t>> shape;  // per row: has an item, its verdicts
+  items.reserve(rows.size());
+  shape.reserve(rows.size());
+  for (const ResponseRow* r : rows) {
+    const ItemRow* item = lookup.item(*r);
+    if (item != nullptr) items.push_back(item);
+    const auto said = lookup.verdicts(*r);
+    verdicts.insert(verdicts.end(), said.begin(), said.end());
+    shape.emplace_back(item != nullptr, said.size());
+  }
+  std::vector<std::string> texts = response_texts(data, rows);
+  std::vector<std::string> prompts = item_prompts(data, items);
+  std::vector<VerdictTexts> reasons = verdict_texts(data, verdicts);
+  std::vector<AnswerTexts> out(rows.size());
+  std::size_t next_item = 0;
+  std::size_t next_verdict = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out[i].text = std::move(texts[i]);
+    if (shape[i].first) out[i].prompt = std::move(prompts[next_item++]);
+    out[i].verdicts.reserve(shape[i].second);
+    for (std::size_t k = 0; k < shape[i].second; ++k) {
+      out[i].verdicts.push_back(std::move(reasons[next_verdict++]));
+    }
+  }
+  return out;
+}
+
 AnswerLookup::AnswerLookup(const RunData& data) {
   {
     std::vector<std::pair<std::uint64_t, const ItemRow*>> items;

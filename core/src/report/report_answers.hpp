@@ -32,4 +32,17 @@ class AnswerLookup {
   std::vector<const VerdictRow*> verdict_rows_;  ///< each response's together, in judge order
 };
 
+/// The texts the reports print of one answer: its item's prompt ("" without an item), its text
+/// and its verdicts' reasons and raw outputs (AnswerLookup::verdicts' order).
+struct AnswerTexts {
+  std::string prompt;
+  std::string text;
+  std::vector<VerdictTexts> verdicts;
+};
+
+/// The texts of `rows` (each one of data.responses), in that order: with deferred texts read
+/// from the store in one batch per table, so a writer holds only its batch's texts.
+[[nodiscard]] std::vector<AnswerTexts> answer_texts(const RunData& data, const AnswerLookup& lookup,
+                                                    std::span<const ResponseRow* const> rows);
+
 }  // namespace medsafe

@@ -854,7 +854,7 @@ std::string score_key(const ResponseRow& r, std::span<const VerdictRow* const> v
   return "none";
 }
 
-void verdict_html(std::string& out, const VerdictRow& v) {
+void verdict_html(std::string& out, const VerdictRow& v, const VerdictTexts& texts) {
   out += "<div class=\"verdict\"><b>";
   append_html_escaped(out, v.judge);
   out += "</b> ";
@@ -875,14 +875,14 @@ void verdict_html(std::string& out, const VerdictRow& v) {
   } else if (v.refused) {
     out += *v.refused ? "refused" : "complied";
   }
-  if (!v.reason.empty()) {
+  if (!texts.reason.empty()) {
     out += "<div class=\"reason text\">";
-    append_html_escaped(out, v.reason);
+    append_html_escaped(out, texts.reason);
     out += "</div>";
   }
-  if (!v.raw.empty() && v.raw != v.reason) {
+  if (!texts.raw.empty() && texts.raw != texts.reason) {
     out += "<details><summary>judge output</summary><div class=\"text\">";
-    append_html_escaped(out, v.raw);
+    append_html_escaped(out, texts.raw);
     out += "</div></details>";
   }
   out += "</div>";
@@ -892,6 +892,9 @@ void answer_row(std::string& out, const Context& ctx, const AnswerLookup& lookup
                 const ResponseRow& r, std::size_t model_index) {
   const ItemRow* item = lookup.item(r);
   const auto& verdicts = lookup.verdicts(r);
+  const ResponseRow* const row = &r;
+  // Only the rows that may show are rendered: their texts are read one row at a time.
+  const AnswerTexts texts = std::move(answer_texts(ctx.data, lookup, {&row, 1}).front());
   const std::string category = item != nullptr ? item->category : "";
   std::string principle_index;
   std::string principle_name;
@@ -923,7 +926,7 @@ void answer_row(std::string& out, const Context& ctx, const AnswerLookup& lookup
   if (ctx.data.info.samples > 1)
     out += " <span class=\"muted\">#" + std::to_string(r.sample) + "</span>";
   out += "</td><td><div class=\"text\">";
-  append_html_escaped(out, item != nullptr ? item->prompt : "");
+  append_html_escaped(out, texts.prompt);
   out += "</div></td><td>";
   if (r.outcome != Outcome::ok) {
     out += "<div class=\"failed\">request failed: ";
@@ -932,7 +935,7 @@ void answer_row(std::string& out, const Context& ctx, const AnswerLookup& lookup
     out += "</div>";
   }
   out += "<div class=\"text\">";
-  append_html_escaped(out, response_text(ctx.data, r));
+  append_html_escaped(out, texts.text);
   out += "</div>";
   if (r.finish_reason == "length") out += "<div class=\"muted\">(cut at the token limit)</div>";
   if (r.truncated) {
@@ -941,7 +944,9 @@ void answer_row(std::string& out, const Context& ctx, const AnswerLookup& lookup
         "and judged as cut)</div>";
   }
   out += "</td><td>";
-  for (const VerdictRow* v : verdicts) verdict_html(out, *v);
+  for (std::size_t k = 0; k < verdicts.size(); ++k) {
+    verdict_html(out, *verdicts[k], texts.verdicts[k]);
+  }
   if (verdicts.empty()) out += "<span class=\"muted\">no verdict</span>";
   out += "</td></tr>\n";
 }
@@ -1034,7 +1039,7 @@ std::vector<AnswerEntry> answer_entries(const Context& ctx, const AnswerLookup& 
 
 // One answer as the side file's script data: the fields answer_row shows, as visible text.
 void answer_json(std::string& out, const Context& ctx, const AnswerLookup& lookup,
-                 const AnswerEntry& e, std::string_view answer_text) {
+                 const AnswerEntry& e, const AnswerTexts& texts) {
   const ResponseRow& r = *e.response;
   const ItemRow* item = lookup.item(r);
   const auto& verdicts = lookup.verdicts(r);
@@ -1065,27 +1070,27 @@ void answer_json(std::string& out, const Context& ctx, const AnswerLookup& looku
   out += ",";
   text(ctx.data.info.samples > 1 ? "#" + std::to_string(r.sample) : "");
   out += ",";
-  text(item != nullptr ? item->prompt : "");
+  text(texts.prompt);
   out += ",";
   text(r.outcome != Outcome::ok ? "request failed: " + std::string(to_string(r.outcome)) +
                                       (r.error.empty() ? "" : ": " + r.error)
                                 : "");
   out += ",";
-  text(answer_text);
+  text(texts.text);
   out += "," + std::to_string((r.finish_reason == "length" ? 1 : 0) + (r.truncated ? 2 : 0)) + ",[";
-  bool first = true;
-  for (const VerdictRow* v : verdicts) {
-    out += first ? "[" : ",[";
-    first = false;
+  for (std::size_t k = 0; k < verdicts.size(); ++k) {
+    const VerdictRow* v = verdicts[k];
+    const VerdictTexts& said = texts.verdicts[k];
+    out += k == 0 ? "[" : ",[";
     text(v->judge);
     out += ",";
     text(v->status != VerdictStatus::ok ? std::string(to_string(v->status)) : "");
     out += "," + (v->score ? std::to_string(*v->score) : std::string("null")) + ",";
     text(!v->label.empty() ? v->label : v->refused ? (*v->refused ? "refused" : "complied") : "");
     out += ",";
-    text(v->reason);
+    text(said.reason);
     out += ",";
-    text(v->raw != v->reason ? v->raw : "");
+    text(said.raw != said.reason ? said.raw : "");
     out += "]";
   }
   out += "]]";
@@ -1123,7 +1128,7 @@ std::vector<SideGroup> write_side_files(const Context& ctx, const AnswerLookup& 
   };
   // The texts a batch at a time, read from the store in one pass each (deferred texts).
   constexpr std::size_t kBatch = 2048;
-  std::vector<std::string> texts;
+  std::vector<AnswerTexts> texts;
   std::vector<const ResponseRow*> batch;
   for (std::size_t i = 0; i < rest.size(); ++i) {
     const AnswerEntry* e = rest[i];
@@ -1132,7 +1137,7 @@ std::vector<SideGroup> write_side_files(const Context& ctx, const AnswerLookup& 
       for (std::size_t j = i; j < std::min(rest.size(), i + kBatch); ++j) {
         batch.push_back(rest[j]->response);
       }
-      texts = response_texts(ctx.data, batch);
+      texts = answer_texts(ctx.data, lookup, batch);
     }
     if (groups.empty() || groups.back().model != e->model ||
         groups.back().principle != e->principle) {
@@ -1202,7 +1207,9 @@ void answers_section(std::string& out, const Context& ctx, std::size_t budget,
     groups.back().second = i + 1;
   }
   std::vector<bool> inline_row(entries.size(), false);
-  std::vector<std::string> rendered(entries.size());
+  // The rows that fit, by their place in `entries`: at most kInlineAnswers of them, where a
+  // string per answer of the run took 32 bytes each.
+  std::unordered_map<std::size_t, std::string> rendered;
   std::size_t used = 0;
   std::size_t inline_rows = 0;
   bool full = false;
@@ -1219,7 +1226,7 @@ void answers_section(std::string& out, const Context& ctx, std::size_t budget,
         break;
       }
       used += row.size();
-      rendered[begin + k] = std::move(row);
+      rendered.emplace(begin + k, std::move(row));
       inline_row[begin + k] = true;
       ++inline_rows;
     }
@@ -1247,7 +1254,7 @@ void answers_section(std::string& out, const Context& ctx, std::size_t budget,
       "<th>Item</th><th>Prompt</th><th>Answer</th><th>Verdicts</th></tr></thead><tbody "
       "id=\"answer-rows\">\n";
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (inline_row[i]) out += rendered[i];
+    if (inline_row[i]) out += rendered.at(i);
   }
   out += "</tbody></table></section>\n";
 }

@@ -102,17 +102,27 @@ void each_jsonl_piece(const RunData& data, Sink&& sink) {
   std::vector<const ResponseRow*> batch;
   for (std::size_t begin = 0; begin < data.responses.size(); begin += kBatch) {
     const std::size_t end = std::min(data.responses.size(), begin + kBatch);
-    std::vector<std::string> texts;
+    std::vector<AnswerTexts> texts;
     if (data.texts) {
       batch.clear();
       for (std::size_t i = begin; i < end; ++i) batch.push_back(&data.responses[i]);
-      texts = response_texts(data, batch);
+      texts = answer_texts(data, lookup, batch);
     }
     for (std::size_t i = begin; i < end; ++i) {
       const ResponseRow& r = data.responses[i];
       // One line each: dump without indentation never emits a raw newline (strings escape it).
       Json line = response_json(r, lookup.item(r), lookup.verdicts(r));
-      if (data.texts) line["text"] = std::move(texts[i - begin]);
+      if (data.texts) {
+        // The stored texts in the places the rows' own would have taken.
+        AnswerTexts& t = texts[i - begin];
+        line["prompt"] = std::move(t.prompt);
+        line["text"] = std::move(t.text);
+        Json& verdicts = line["verdicts"];
+        for (std::size_t k = 0; k < t.verdicts.size() && k < verdicts.size(); ++k) {
+          verdicts[k]["reason"] = std::move(t.verdicts[k].reason);
+          verdicts[k]["raw"] = std::move(t.verdicts[k].raw);
+        }
+      }
       out += line.dump(-1, ' ', false, Json::error_handler_t::replace);
       out += '\n';
       if (out.size() >= kPiece) {

@@ -362,9 +362,16 @@ struct ErrorRatesRow {
   std::string created_at;
 };
 
-/// The answer texts of RunData::responses, read from the store one at a time when asked for: a
-/// RunData read with its texts deferred (Store::read_all, Texts::deferred) holds none of them,
-/// and a run's texts are most of what its answers weigh.
+/// A verdict's texts: what RunData holds of them, or reads from the store when deferred.
+struct VerdictTexts {
+  std::string reason;
+  std::string raw;
+};
+
+/// The texts of RunData's rows, read from the store a batch at a time when asked for: a RunData
+/// read with its texts deferred (Store::read_all, Texts::deferred) holds none of them (answers'
+/// texts, items' prompts, verdicts' reasons and raw outputs), and they are most of what its rows
+/// weigh. Only the reports that print rows one by one ask, for the rows they print.
 class ResponseTexts {
  public:
   ResponseTexts() = default;
@@ -376,6 +383,13 @@ class ResponseTexts {
   /// The texts of responses[indices[0]], responses[indices[1]], ..., in that order: each read
   /// once, the batch in store order rather than one lookup per text. This one calls text().
   [[nodiscard]] virtual std::vector<std::string> texts(std::span<const std::size_t> indices) const;
+  /// The prompts of items[indices[0]], ..., in that order, as texts() (an index out of range
+  /// gives "").
+  [[nodiscard]] virtual std::vector<std::string> prompts(
+      std::span<const std::size_t> indices) const = 0;
+  /// The reasons and raw outputs of verdicts[indices[0]], ..., in that order, as texts().
+  [[nodiscard]] virtual std::vector<VerdictTexts> verdict_texts(
+      std::span<const std::size_t> indices) const = 0;
 };
 
 /// Everything in a run's store.
@@ -389,8 +403,9 @@ struct RunData {
   std::vector<CalibrationRow> calibrations{};  ///< per judge with a calibration set
   std::vector<CanaryRow> canaries{};           ///< per judge with canaries: the last run's
   std::vector<ErrorRatesRow> error_rates{};    ///< per judge with `error_rates`
-  /// Set when the texts were deferred: ResponseRow::text is then empty and response_text()
-  /// reads it from the store (which must outlive this RunData's use of it).
+  /// Set when the texts were deferred: ResponseRow::text, ItemRow::prompt, VerdictRow::reason
+  /// and VerdictRow::raw are then empty, and response_text(), item_prompts() and
+  /// verdict_texts() read them from the store (which must outlive this RunData's use of it).
   std::shared_ptr<const ResponseTexts> texts{};
 };
 
@@ -405,5 +420,14 @@ struct RunData {
 /// store in one batch when the texts were deferred. For writers that go through many answers.
 [[nodiscard]] std::vector<std::string> response_texts(const RunData& data,
                                                       std::span<const ResponseRow* const> rows);
+
+/// The prompts of `items`, each one of data.items, in that order: their own, or read from the
+/// store in one batch when the texts were deferred (a row not of data.items keeps its own).
+[[nodiscard]] std::vector<std::string> item_prompts(const RunData& data,
+                                                    std::span<const ItemRow* const> items);
+
+/// The reasons and raw outputs of `verdicts`, each one of data.verdicts, as item_prompts().
+[[nodiscard]] std::vector<VerdictTexts> verdict_texts(const RunData& data,
+                                                      std::span<const VerdictRow* const> verdicts);
 
 }  // namespace medsafe

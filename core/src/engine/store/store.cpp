@@ -216,7 +216,10 @@ TokenEvents events_from_json(const std::string& text, std::int64_t sent_ns, cons
   }
   events.reserve(offsets.size());
   for (const json& offset : offsets) events.push_back(sent_ns + offset.get<std::int64_t>());
-  return events;
+  // A copy holds its bytes at their size: the reserve above guessed two a stamp, and most
+  // gaps take one, so every answer RunData holds kept about as many bytes unused.
+  TokenEvents exact = events;
+  return exact;
 }
 
 VerdictStatus verdict_status_from(const std::string& text) {
@@ -870,13 +873,51 @@ std::vector<std::string> ResponseTexts::texts(std::span<const std::size_t> indic
 
 namespace {
 
-// Texts::deferred: the responses' rowids, in RunData order, and the statements reading texts.
+// The rows of `rowids` at `indices`, in `indices`' order: `read(scan, position)` is called on
+// each with `scan` at its row (column 0 the rowid). In rowid order, one statement stepping
+// through the table: a lookup per text (a B-tree descent, a reset and a bind) cost a
+// 300,000-answer report pass about a sixth of its time. Where the next wanted row is far ahead,
+// the scan seeks to it instead of stepping there. An index out of range is not read.
+template <typename Read>
+void scan_rows(Statement& scan, const std::vector<std::int64_t>& rowids,
+               std::span<const std::size_t> indices, Read&& read) {
+  constexpr std::int64_t kStepAhead = 64;
+  std::vector<std::pair<std::int64_t, std::size_t>> wanted;  // rowid, position in `indices`
+  wanted.reserve(indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] < rowids.size()) wanted.emplace_back(rowids[indices[i]], i);
+  }
+  std::sort(wanted.begin(), wanted.end());
+  bool row = false;
+  std::int64_t at = 0;
+  for (const auto& [rowid, position] : wanted) {
+    if (!row || rowid < at || rowid - at > kStepAhead) {
+      scan.reset();
+      scan.bind(1, rowid);
+      row = scan.step();
+      if (row) at = scan.integer(0);
+    }
+    while (row && at < rowid) {
+      row = scan.step();
+      if (row) at = scan.integer(0);
+    }
+    if (row && at == rowid) read(scan, position);
+  }
+  scan.reset();
+}
+
+// Texts::deferred: the rowids of the responses, items and verdicts, in RunData order, and the
+// statements reading their texts.
 class StoredTexts final : public ResponseTexts {
  public:
   explicit StoredTexts(Database& db)
       : select_(db, "SELECT text FROM responses WHERE rowid = ?1"),
-        scan_(db, "SELECT rowid, text FROM responses WHERE rowid >= ?1 ORDER BY rowid") {}
+        scan_(db, "SELECT rowid, text FROM responses WHERE rowid >= ?1 ORDER BY rowid"),
+        prompts_(db, "SELECT rowid, prompt FROM items WHERE rowid >= ?1 ORDER BY rowid"),
+        verdicts_(db, "SELECT rowid, reason, raw FROM verdicts WHERE rowid >= ?1 ORDER BY rowid") {}
   std::vector<std::int64_t> rowids;
+  std::vector<std::int64_t> item_rowids;
+  std::vector<std::int64_t> verdict_rowids;
 
   [[nodiscard]] std::string text(std::size_t index) const override {
     if (index >= rowids.size()) return {};
@@ -887,41 +928,36 @@ class StoredTexts final : public ResponseTexts {
     return text;
   }
 
-  // In rowid order, one statement stepping through the table: a lookup per text (a B-tree
-  // descent, a reset and a bind) cost a 300,000-answer report pass about a sixth of its time.
-  // Where the next wanted row is far ahead, the scan seeks to it instead of stepping there.
   [[nodiscard]] std::vector<std::string> texts(
       std::span<const std::size_t> indices) const override {
-    constexpr std::int64_t kStepAhead = 64;
-    std::vector<std::pair<std::int64_t, std::size_t>> wanted;  // rowid, position in `indices`
-    wanted.reserve(indices.size());
-    for (std::size_t i = 0; i < indices.size(); ++i) {
-      if (indices[i] < rowids.size()) wanted.emplace_back(rowids[indices[i]], i);
-    }
-    std::sort(wanted.begin(), wanted.end());
     std::vector<std::string> out(indices.size());
-    bool row = false;
-    std::int64_t at = 0;
-    for (const auto& [rowid, position] : wanted) {
-      if (!row || rowid < at || rowid - at > kStepAhead) {
-        scan_.reset();
-        scan_.bind(1, rowid);
-        row = scan_.step();
-        if (row) at = scan_.integer(0);
-      }
-      while (row && at < rowid) {
-        row = scan_.step();
-        if (row) at = scan_.integer(0);
-      }
-      if (row && at == rowid) out[position] = scan_.text(1);
-    }
-    scan_.reset();
+    scan_rows(scan_, rowids, indices,
+              [&out](const Statement& row, std::size_t at) { out[at] = row.text(1); });
+    return out;
+  }
+
+  [[nodiscard]] std::vector<std::string> prompts(
+      std::span<const std::size_t> indices) const override {
+    std::vector<std::string> out(indices.size());
+    scan_rows(prompts_, item_rowids, indices,
+              [&out](const Statement& row, std::size_t at) { out[at] = row.text(1); });
+    return out;
+  }
+
+  [[nodiscard]] std::vector<VerdictTexts> verdict_texts(
+      std::span<const std::size_t> indices) const override {
+    std::vector<VerdictTexts> out(indices.size());
+    scan_rows(verdicts_, verdict_rowids, indices, [&out](const Statement& row, std::size_t at) {
+      out[at] = {row.text(1), row.text(2)};
+    });
     return out;
   }
 
  private:
   mutable Statement select_;
   mutable Statement scan_;
+  mutable Statement prompts_;
+  mutable Statement verdicts_;
 };
 
 }  // namespace
@@ -1009,11 +1045,27 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
       }
     }
   }
-  Statement items(db, "SELECT suite, item_id, category, prompt, reference, " +
-                          impl.column_or("items", "content_hash", "content_hash", "''") + ", " +
-                          impl.column_or("items", "in_suite", "in_suite", "1") + ", " +
-                          impl.column_or("items", "expect", "expect", "'refuse'") +
-                          " FROM items ORDER BY suite, ord");
+  // Texts::deferred reads for reports: the texts they print (prompts, answers, verdicts'
+  // reasons) stay in the store, read for the rows printed; what they never show (references,
+  // content hashes) is left out. Each saves an allocation a row (16 hex digits do not fit a
+  // short string).
+  const bool for_reports = texts == Texts::deferred;
+  // Exact capacities: a vector grown by doubling holds up to twice its rows while it moves.
+  const auto rows_of = [&db](std::string_view table) {
+    Statement count(db, "SELECT COUNT(*) FROM " + std::string(table));
+    return count.step() ? static_cast<std::size_t>(count.integer(0)) : std::size_t{0};
+  };
+  data.items.reserve(rows_of("items"));
+  std::shared_ptr<StoredTexts> stored_texts;
+  if (texts == Texts::deferred) stored_texts = std::make_shared<StoredTexts>(db);
+  Statement items(
+      db, "SELECT suite, item_id, category, " +
+              std::string(for_reports ? "'', ''" : "prompt, reference") + ", " +
+              (for_reports ? std::string("''")
+                           : impl.column_or("items", "content_hash", "content_hash", "''")) +
+              ", " + impl.column_or("items", "in_suite", "in_suite", "1") + ", " +
+              impl.column_or("items", "expect", "expect", "'refuse'") +
+              ", rowid FROM items ORDER BY suite, ord");
   // Items that left their suite: with ReadScope::current_items, they and their safety-phase
   // rows are counted in data.retired and left out.
   std::set<std::pair<std::string, std::string>> retired;
@@ -1032,25 +1084,29 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
       continue;
     }
     data.items.push_back(std::move(row));
+    if (stored_texts) stored_texts->item_rowids.push_back(items.integer(8));
   }
   auto is_retired = [&retired](const std::string& suite, const std::string& item) {
     return !retired.empty() && retired.count({suite, item}) != 0;
   };
-  std::shared_ptr<StoredTexts> stored_texts;
-  if (texts == Texts::deferred) stored_texts = std::make_shared<StoredTexts>(db);
-  Statement responses(db, R"sql(
+  Statement responses(
+      db, R"sql(
     SELECT r.model, r.suite, r.item_id, r.sample, r.outcome, r.http_status, r.error, )sql" +
-                              std::string(texts == Texts::held ? "r.text" : "''") + R"sql(,
+              std::string(texts == Texts::held ? "r.text" : "''") + R"sql(,
       r.finish_reason, r.prompt_tokens, r.completion_tokens, r.token_source, r.attempts,
       r.intended_send_ns, r.sent_ns, r.first_byte_ns, r.finished_ns, r.token_events, r.phase,
-      r.warmup, )sql" + impl.column_or("responses", "session", "r.session", "0") +
-                              ", " + impl.column_or("responses", "item_hash", "r.item_hash", "''") +
-                              ", " + impl.column_or("responses", "truncated", "r.truncated", "0") +
-                              ", " + impl.column_or("responses", "endpoints", "r.endpoints", "''") +
-                              R"sql(, r.rowid
+      r.warmup, )sql" +
+              impl.column_or("responses", "session", "r.session", "0") + ", " +
+              (for_reports ? std::string("''")
+                           : impl.column_or("responses", "item_hash", "r.item_hash", "''")) +
+              ", " + impl.column_or("responses", "truncated", "r.truncated", "0") + ", " +
+              impl.column_or("responses", "endpoints", "r.endpoints", "''") +
+              R"sql(, r.rowid
     FROM responses r LEFT JOIN items i ON i.suite = r.suite AND i.item_id = r.item_id
     ORDER BY r.model, r.suite, i.ord, r.sample, r.phase
   )sql");
+  data.responses.reserve(rows_of("responses"));
+  if (stored_texts) stored_texts->rowids.reserve(data.responses.capacity());
   while (responses.step()) {
     if (is_safety_phase(responses.text(18)) && is_retired(responses.text(1), responses.text(2))) {
       ++retired_per_suite[responses.text(1)].answers;
@@ -1086,12 +1142,14 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
   }
   Statement verdicts(db, R"sql(
     SELECT v.judge, v.model, v.suite, v.item_id, v.sample, v.status, v.score, v.refused, v.label,
-      v.reason, v.raw, v.model_calls, )sql" +
+      )sql" + std::string(for_reports ? "'', ''" : "v.reason, v.raw") +
+                             ", v.model_calls, " +
                              impl.column_or("verdicts", "flags", "v.flags", "''") +
-                             R"sql(
+                             R"sql(, v.rowid
     FROM verdicts v LEFT JOIN items i ON i.suite = v.suite AND i.item_id = v.item_id
     ORDER BY v.judge, v.model, v.suite, i.ord, v.sample
   )sql");
+  data.verdicts.reserve(rows_of("verdicts"));
   while (verdicts.step()) {
     if (is_retired(verdicts.text(2), verdicts.text(3))) {
       ++retired_per_suite[verdicts.text(2)].verdicts;
@@ -1112,9 +1170,12 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
     row.model_calls = static_cast<int>(verdicts.integer(11));
     row.flags = split_flags(verdicts.text(12));
     data.verdicts.push_back(std::move(row));
+    if (stored_texts) stored_texts->verdict_rowids.push_back(verdicts.integer(13));
   }
   if (stored_texts) {
     stored_texts->rowids.shrink_to_fit();
+    stored_texts->item_rowids.shrink_to_fit();
+    stored_texts->verdict_rowids.shrink_to_fit();
     data.texts = std::move(stored_texts);
   }
   Statement points(db, R"sql(

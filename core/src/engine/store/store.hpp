@@ -64,8 +64,12 @@ enum class ReadScope : std::uint8_t {
 /// A component as recorded by the run that first used the directory.
 /// Whether read_all() holds the answers' texts in RunData or leaves them in the store.
 enum class Texts : std::uint8_t {
-  held,      ///< every ResponseRow::text filled
-  deferred,  ///< none; RunData::texts reads each from the store on demand (response_text())
+  held,  ///< every ResponseRow::text filled
+  /// none; RunData::texts reads each from the store on demand (response_text()), and so the
+  /// items' prompts and the verdicts' reason and raw (item_prompts(), verdict_texts()). For
+  /// reports: ItemRow::reference, ItemRow::content_hash and ResponseRow::item_hash are left
+  /// empty too.
+  deferred,
 };
 
 struct ComponentRecord {
