@@ -210,7 +210,7 @@ TEST(WriteReports, DeferredTextsAreReadInBatchesInAnyOrder) {
 // Items' prompts and verdicts' reasons and raw outputs, deferred, are read back in batches the
 // same way: each row its own, in any order, with repeats; a row not of the RunData keeps its own.
 TEST(WriteReports, DeferredPromptsAndVerdictTextsAreReadInBatchesInAnyOrder) {
-  test_data::TempDir dir;
+  testing::TempDir dir;
   Store store(dir.path() / "run");
   store.record_component({"model", "m", "sim", "{}"}, "{}");
   store.record_component({"suite", "s", "table", "{}"}, "{}");
