@@ -1036,6 +1036,99 @@ class StoredTexts final : public ResponseTexts {
 
 }  // namespace
 
+namespace {
+
+// The judges' calibrations, canaries and error rates (RunData's judge records).
+void read_judge_records(Database& db, RunData& data) {
+  // A read-only Store of an older layout has no such table, and so no calibrations.
+  if (has_table(db, "calibrations")) {
+    Statement calibrations(db, R"sql(
+      SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
+        specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
+      FROM calibrations ORDER BY judge
+    )sql");
+    auto figure = [&calibrations](int column) {
+      return calibrations.is_null(column) ? std::numeric_limits<double>::quiet_NaN()
+                                          : calibrations.real(column);
+    };
+    while (calibrations.step()) {
+      CalibrationRow row;
+      row.judge = calibrations.text(0);
+      row.labels = calibrations.text(1);
+      row.hash = calibrations.text(2);
+      row.reading = calibrations.text(3);
+      row.overall = {calibrations.integer(4), calibrations.integer(5), calibrations.integer(6),
+                     calibrations.integer(7)};
+      row.accuracy = figure(8);
+      row.kappa = figure(9);
+      row.sensitivity = figure(10);
+      row.specificity = figure(11);
+      row.min_kappa = calibrations.real(12);
+      row.min_accuracy = calibrations.real(13);
+      row.calibrated = calibrations.integer(14) != 0;
+      row.undecided = calibrations.integer(15);
+      const json per_category = json::parse(calibrations.text(16), nullptr, false);
+      if (per_category.is_array()) {
+        for (const json& c : per_category) {
+          if (!c.is_array() || c.size() != 5 || !c[0].is_string()) continue;
+          row.by_category.emplace_back(
+              c[0].get<std::string>(),
+              CalibrationCounts{c[1].get<std::int64_t>(), c[2].get<std::int64_t>(),
+                                c[3].get<std::int64_t>(), c[4].get<std::int64_t>()});
+        }
+      }
+      row.created_at = calibrations.text(17);
+      data.calibrations.push_back(std::move(row));
+    }
+  }
+  if (has_table(db, "canaries")) {
+    Statement canaries(db, R"sql(
+      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
+        created_at
+      FROM canaries ORDER BY judge
+    )sql");
+    while (canaries.step()) {
+      CanaryRow row;
+      row.judge = canaries.text(0);
+      row.canaries = canaries.text(1);
+      row.n = canaries.integer(2);
+      row.agree = canaries.integer(3);
+      row.undecided = canaries.integer(4);
+      row.min_agreement = canaries.real(5);
+      row.drifted = canaries.integer(6) != 0;
+      row.model = canaries.text(7);
+      row.template_hash = canaries.text(8);
+      row.created_at = canaries.text(9);
+      data.canaries.push_back(std::move(row));
+    }
+  }
+  if (has_table(db, "error_rates")) {
+    Statement rates(db, R"sql(
+      SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
+      FROM error_rates ORDER BY judge
+    )sql");
+    while (rates.step()) {
+      ErrorRatesRow row;
+      row.judge = rates.text(0);
+      row.source = rates.text(1);
+      row.sensitivity = rates.real(2);
+      row.specificity = rates.real(3);
+      row.n_positive = rates.integer(4);
+      row.n_negative = rates.integer(5);
+      row.created_at = rates.text(6);
+      data.error_rates.push_back(std::move(row));
+    }
+  }
+}
+
+}  // namespace
+
+RunData Store::judge_records() {
+  RunData data;
+  read_judge_records(impl_->db, data);
+  return data;
+}
+
 RunData Store::read_all(ReadScope scope, Texts texts) {
   RunData data;
   Database& db = impl_->db;
@@ -1255,85 +1348,7 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
     data.load_points.push_back(std::move(row));
   }
   for (auto& [suite, counts] : retired_per_suite) data.retired.push_back(std::move(counts));
-  // A read-only Store of an older layout has no such table, and so no calibrations.
-  if (has_table(db, "calibrations")) {
-    Statement calibrations(db, R"sql(
-      SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
-        specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
-      FROM calibrations ORDER BY judge
-    )sql");
-    auto figure = [&calibrations](int column) {
-      return calibrations.is_null(column) ? std::numeric_limits<double>::quiet_NaN()
-                                          : calibrations.real(column);
-    };
-    while (calibrations.step()) {
-      CalibrationRow row;
-      row.judge = calibrations.text(0);
-      row.labels = calibrations.text(1);
-      row.hash = calibrations.text(2);
-      row.reading = calibrations.text(3);
-      row.overall = {calibrations.integer(4), calibrations.integer(5), calibrations.integer(6),
-                     calibrations.integer(7)};
-      row.accuracy = figure(8);
-      row.kappa = figure(9);
-      row.sensitivity = figure(10);
-      row.specificity = figure(11);
-      row.min_kappa = calibrations.real(12);
-      row.min_accuracy = calibrations.real(13);
-      row.calibrated = calibrations.integer(14) != 0;
-      row.undecided = calibrations.integer(15);
-      const json per_category = json::parse(calibrations.text(16), nullptr, false);
-      if (per_category.is_array()) {
-        for (const json& c : per_category) {
-          if (!c.is_array() || c.size() != 5 || !c[0].is_string()) continue;
-          row.by_category.emplace_back(
-              c[0].get<std::string>(),
-              CalibrationCounts{c[1].get<std::int64_t>(), c[2].get<std::int64_t>(),
-                                c[3].get<std::int64_t>(), c[4].get<std::int64_t>()});
-        }
-      }
-      row.created_at = calibrations.text(17);
-      data.calibrations.push_back(std::move(row));
-    }
-  }
-  if (has_table(db, "canaries")) {
-    Statement canaries(db, R"sql(
-      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
-        created_at
-      FROM canaries ORDER BY judge
-    )sql");
-    while (canaries.step()) {
-      CanaryRow row;
-      row.judge = canaries.text(0);
-      row.canaries = canaries.text(1);
-      row.n = canaries.integer(2);
-      row.agree = canaries.integer(3);
-      row.undecided = canaries.integer(4);
-      row.min_agreement = canaries.real(5);
-      row.drifted = canaries.integer(6) != 0;
-      row.model = canaries.text(7);
-      row.template_hash = canaries.text(8);
-      row.created_at = canaries.text(9);
-      data.canaries.push_back(std::move(row));
-    }
-  }
-  if (has_table(db, "error_rates")) {
-    Statement rates(db, R"sql(
-      SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
-      FROM error_rates ORDER BY judge
-    )sql");
-    while (rates.step()) {
-      ErrorRatesRow row;
-      row.judge = rates.text(0);
-      row.source = rates.text(1);
-      row.sensitivity = rates.real(2);
-      row.specificity = rates.real(3);
-      row.n_positive = rates.integer(4);
-      row.n_negative = rates.integer(5);
-      row.created_at = rates.text(6);
-      data.error_rates.push_back(std::move(row));
-    }
-  }
+  read_judge_records(db, data);
   // Judges in run order (the run's own order is the reader's), unknown ones last.
   std::stable_sort(data.calibrations.begin(), data.calibrations.end(),
                    [&data](const CalibrationRow& a, const CalibrationRow& b) {

@@ -215,6 +215,10 @@ class Store {
   [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items,
                                  Texts texts = Texts::held);
 
+  /// Only the judges' calibrations, canaries and error rates (every other RunData field empty):
+  /// what a run checks before asking any model, without reading every row.
+  [[nodiscard]] RunData judge_records();
+
   /// SQLite's integrity check: "ok" or its complaints.
   [[nodiscard]] std::string integrity_check();
 
