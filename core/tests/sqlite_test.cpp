@@ -110,6 +110,36 @@ TEST(Sqlite, ATransactionRollsBackUnlessCommittedAndWhenItsBodyThrows) {
   EXPECT_EQ(count_rows(db), 2);
 }
 
+// record_run holds one transaction around writes that open their own: those nest as
+// savepoints, which the outer one commits or rolls back with everything else.
+TEST(Sqlite, ATransactionInsideAnotherIsASavepointOfIt) {
+  TempDir dir;
+  Database db(dir.path() / "x.db");
+  db.exec("CREATE TABLE t (i INTEGER)");
+  {
+    Transaction outer(db);
+    {
+      Transaction inner(db);
+      db.exec("INSERT INTO t VALUES (1)");
+      inner.commit();
+    }
+    {
+      Transaction dropped(db);  // rolled back alone: the outer one goes on
+      db.exec("INSERT INTO t VALUES (2)");
+    }
+    EXPECT_EQ(count_rows(db), 1);
+    outer.commit();
+  }
+  EXPECT_EQ(count_rows(db), 1);
+  {
+    Transaction outer(db);
+    Transaction inner(db);
+    db.exec("INSERT INTO t VALUES (3)");
+    inner.commit();
+  }  // the outer one rolls back what the inner one committed
+  EXPECT_EQ(count_rows(db), 1);
+}
+
 TEST(Sqlite, AReadOnlyConnectionChangesNoByteOfTheFileOrItsWal) {
   TempDir dir;
   const auto live = dir.path() / "live.db";

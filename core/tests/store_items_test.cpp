@@ -203,6 +203,75 @@ TEST(StoreItems, DropAnswersDeletesTheItemsSafetyAnswersAndVerdictsOnly) {
   EXPECT_EQ(data.verdicts[0].item_id, "b");
 }
 
+// The runner reads a suite page by page instead of holding it: items in their suite's order
+// (places, not ids), those that left the suite skipped, with their fields.
+TEST(StoreItems, PagesThroughASuitesItemsInOrderSkippingThoseThatLeftIt) {
+  TempDir dir;
+  Store store(dir.path());
+  store.begin_items("s");
+  const std::vector<PromptItem> first = {{"z", "1", "prompt z", "ref", {{"source", "x"}}},
+                                         {"a", "2", "prompt a", "", {}}};
+  const std::vector<std::size_t> places = {0, 2};
+  store.add_items("s", first, places);
+  const std::vector<PromptItem> second = {{"m", "1", "prompt m", "", {}}};
+  const std::vector<std::size_t> place = {5};
+  store.add_items("s", second, place);
+  EXPECT_EQ(store.count_items("s"), 3);
+  const std::vector<StoredPrompt> page = store.items_after("s", -1, 2);
+  ASSERT_EQ(page.size(), 2U);
+  EXPECT_EQ(page[0].item.id, "z");
+  EXPECT_EQ(page[0].item.reference, "ref");
+  ASSERT_EQ(page[0].item.fields.size(), 1U);
+  EXPECT_EQ(page[0].item.fields[0].second, "x");
+  EXPECT_EQ(page[1].item.id, "a");
+  const std::vector<StoredPrompt> rest = store.items_after("s", page[1].ord, 2);
+  ASSERT_EQ(rest.size(), 1U);
+  EXPECT_EQ(rest[0].item.id, "m");
+  EXPECT_TRUE(store.items_after("s", rest[0].ord, 2).empty());
+  // Recorded again without "a": it is kept, but no page holds it.
+  store.put_items("s", {{"z", "1", "prompt z", "", {}}, {"m", "1", "prompt m", "", {}}});
+  const std::vector<StoredPrompt> now = store.items_after("s", -1, 10);
+  ASSERT_EQ(now.size(), 2U);
+  EXPECT_EQ(now[1].item.id, "m");
+  EXPECT_EQ(store.count_items("s"), 2);
+}
+
+// What the runner asks of the store instead of reading every row: one slot's state, how many
+// answers are done, and the answers still to judge (ok ones without a verdict, or an error).
+TEST(StoreItems, AnswersStatesCountsAndWhatIsLeftToJudge) {
+  TempDir dir;
+  Store store(dir.path());
+  store.put_items("s", {{"a", "1", "prompt a", "", {}},
+                        {"b", "1", "prompt b", "", {}},
+                        {"c", "1", "prompt c", "", {}}});
+  store.put_response(answer("a"));
+  ResponseRow failed = answer("b");
+  failed.outcome = Outcome::http_error;
+  failed.attempts = 3;
+  store.put_response(failed);
+  ResponseRow cancelled = answer("c");
+  cancelled.outcome = Outcome::cancelled;
+  store.put_response(cancelled);
+  const auto state = store.response_state({"m", "s", "b", 0, "safety"});
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->outcome, Outcome::http_error);
+  EXPECT_EQ(state->attempts, 3);
+  EXPECT_FALSE(store.response_state({"m", "s", "b", 1, "safety"}).has_value());
+  EXPECT_EQ(store.count_answers("m", "s", 1, AnswerFilter::ok), 1);
+  EXPECT_EQ(store.count_answers("m", "s", 1, AnswerFilter::not_cancelled), 2);
+  EXPECT_EQ(store.count_answers("m", "s", 1, AnswerFilter::any), 3);
+  EXPECT_EQ(store.count_answers("m", "s", 0, AnswerFilter::any), 0);  // samples below 0: none
+  ASSERT_EQ(store.answers_to_judge("harm", "m", "s", 1).size(), 1U);
+  EXPECT_EQ(store.answers_to_judge("harm", "m", "s", 1)[0].prompt.item.prompt, "prompt a");
+  VerdictRow error = verdict_on("a");
+  error.status = VerdictStatus::error;
+  store.put_verdict(error);
+  EXPECT_EQ(store.answers_to_judge("harm", "m", "s", 1).size(), 1U);  // an error is judged again
+  store.put_verdict(verdict_on("a"));
+  EXPECT_TRUE(store.answers_to_judge("harm", "m", "s", 1).empty());
+  EXPECT_EQ(store.answers_to_judge("other", "m", "s", 1).size(), 1U);
+}
+
 TEST(StoreReadOnly, ReadsAnOlderLayoutAndChangesNoByte) {
   TempDir dir;
   {

@@ -163,6 +163,41 @@ TEST(Store, MigratesAVersionOneStoreInPlace) {
 namespace medsafe {
 namespace {
 
+// What a run reads before its safety phase: the judge records alone, none of the items or
+// answers (read_all would hold every one of them).
+TEST(Store, JudgeRecordsReadsOnlyCalibrationsCanariesAndErrorRates) {
+  TempDir dir;
+  Store store(dir.path());
+  store.put_items("s", {{"a", "1", "prompt a", "", {}}});
+  ResponseRow answer;
+  answer.model = "m";
+  answer.suite = "s";
+  answer.item_id = "a";
+  answer.phase = "safety";
+  store.put_response(answer);
+  CalibrationRow calibration;
+  calibration.judge = "harm";
+  calibration.hash = "abc";
+  store.put_calibration(calibration);
+  CanaryRow canaries;
+  canaries.judge = "harm";
+  canaries.n = 4;
+  store.put_canaries(canaries);
+  ErrorRatesRow rates;
+  rates.judge = "refusal";
+  rates.sensitivity = 0.9;
+  store.put_error_rates(rates);
+  const RunData records = store.judge_records();
+  ASSERT_EQ(records.calibrations.size(), 1U);
+  EXPECT_EQ(records.calibrations[0].hash, "abc");
+  ASSERT_EQ(records.canaries.size(), 1U);
+  EXPECT_EQ(records.canaries[0].n, 4);
+  ASSERT_EQ(records.error_rates.size(), 1U);
+  EXPECT_DOUBLE_EQ(records.error_rates[0].sensitivity, 0.9);
+  EXPECT_TRUE(records.items.empty());
+  EXPECT_TRUE(records.responses.empty());
+}
+
 TEST(Store, KeepsAJudgesCalibrationWithUndefinedFiguresAsNaN) {
   TempDir dir;
   {

@@ -62,12 +62,12 @@ struct Fixture {
   testing::TempDir dir;
   std::unique_ptr<Log> log = make_console_log(LogLevel::off);
 
-  std::unique_ptr<Assembly> assemble(const std::string& text = run_file_text()) {
+  std::unique_ptr<Assembly> assemble(const std::string& text = run_file_text(), bool load = true) {
     const auto file = dir.write("run.toml", text);
     auto assembly = std::make_unique<Assembly>(
         load_run_file(file, {}), std::vector<std::filesystem::path>{MEDSAFE_PLUGIN_BUILD_DIR}, *log,
         dir.path() / "cache");
-    assembly->load_suites();
+    if (load) assembly->load_suites();
     return assembly;
   }
   [[nodiscard]] std::filesystem::path out() const { return dir.path() / "out"; }
@@ -117,6 +117,55 @@ TEST(Runner, AsksEveryModelForEveryItemOnceAndJudgesEachAnswerWithEveryJudge) {
     verdicts.emplace(v.judge, AnswerSlot{v.model, v.suite, v.item_id, v.sample});
   }
   EXPECT_EQ(verdicts.size(), static_cast<std::size_t>(2 * 2 * kItems));
+}
+
+// As `medsafe run` does it: the suite is not loaded first but streamed into the store by
+// record_run, which keeps only a window of it, and the runner pages through the store (more
+// items than a page and the window, two samples each), asking every slot once, in suite order.
+TEST(Runner, StreamsASuiteLargerThanItsWindowIntoTheStoreAndAsksEveryItemFromThere) {
+  constexpr int kMany = 2'500;
+  Fixture f;
+  auto assembly = f.assemble(R"([run]
+name = "many"
+samples = 2
+
+[models.alpha]
+plugin = "sim"
+output_tokens = 2
+concurrency = 16
+
+[suites.syn]
+plugin = "synthetic"
+count = )" + std::to_string(kMany) +
+                                 R"(
+
+[judges.refusal]
+plugin = "refusal"
+)",
+                             false);
+  Store store(f.out());
+  record_run(store, *assembly, *f.log);
+  const SuiteSlot& suite = assembly->suites().front();
+  EXPECT_EQ(suite.item_count, static_cast<std::size_t>(kMany));
+  EXPECT_EQ(suite.items.size(), kItemWindow) << "the run holds a window, not the suite";
+  EXPECT_EQ(store.count_items("syn"), kMany);
+
+  const InvocationCounts counts = run_missing(*assembly, store, RunnerOptions{});
+  EXPECT_EQ(counts.planned, 2 * kMany);
+  EXPECT_EQ(counts.answered, 2 * kMany);
+  EXPECT_EQ(counts.judged, 2 * kMany);
+  const RunData run = store.read_all();
+  EXPECT_EQ(stored_answers(run).size(), static_cast<std::size_t>(2 * kMany));
+  // Asked in the suite's order: the window's first item was the first request.
+  std::int64_t first_sent = -1;
+  std::string first_item;
+  for (const ResponseRow& r : run.responses) {
+    if (first_sent < 0 || r.sent_ns < first_sent) {
+      first_sent = r.sent_ns;
+      first_item = r.item_id;
+    }
+  }
+  EXPECT_EQ(first_item, suite.items.front().id);
 }
 
 TEST(Runner, ASecondInvocationAsksNothingAndCountsWhatTheStoreHolds) {

@@ -91,7 +91,7 @@ fs::path run_directory(const RunOptions& options, const RunFile& run) {
 std::size_t count_items(Assembly& assembly) {
   std::size_t n = 0;
   for (const SuiteSlot& s : assembly.suites()) {
-    if (s.spec->core.boolean("safety")) n += s.items.size();
+    if (s.spec->core.boolean("safety")) n += s.item_count;
   }
   return n;
 }
@@ -268,17 +268,19 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   const fs::path out = shard ? base / shard->folder_name() : base;
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
-  assembly.load_suites();
-  std::optional<ShardPlan> plan;
-  if (shard) plan = apply_shard(assembly, *shard);
 
   const std::string command = run_command_line(options, common, base, shard);
   const RunLock lock(out, command);
   Store store(out);
-  check_shard(store, plan ? &*plan : nullptr);
-  RecordOptions record{options.rerun_changed};
+  const std::optional<ShardPlan> asked =
+      shard ? std::optional<ShardPlan>(ShardPlan{*shard, {}}) : std::nullopt;
+  check_shard(store, asked ? &*asked : nullptr);
+  RecordOptions record;
+  record.rerun_changed = options.rerun_changed;
   record.load_phases = !shard || shard->measures_load();
-  record_run(store, assembly, *log, record);
+  record.shard = shard;
+  // The suites stream into the store here: the run never holds a whole suite.
+  const std::optional<ShardPlan> plan = record_run(store, assembly, *log, record);
   if (plan) record_shard(store, *plan);
   store.set_meta("resume_command", command);
   (void)store.begin_session(command);

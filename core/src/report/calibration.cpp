@@ -385,7 +385,9 @@ CalibrationRow calibration_row(const CalibrationSpec& spec, const JudgeEvalResul
 CalibrationRunCounts calibrate_judges(Assembly& assembly, Store& store, Log& log,
                                       const std::vector<std::string>& judges) {
   CalibrationRunCounts counts;
-  const RunData stored = store.read_all();
+  // Only the judge records: before the safety phase, reading every row would cost a large
+  // run's whole store in memory.
+  const RunData stored = store.judge_records();
   for (JudgeSlot& slot : assembly.judges()) {
     if (!judges.empty() &&
         std::find(judges.begin(), judges.end(), slot.spec->name) == judges.end()) {

@@ -420,24 +420,44 @@ Assembly::~Assembly() {
 
 void Assembly::load_suites() {
   for (SuiteSlot& slot : suites_) {
-    if (!slot.items.empty()) continue;
-    const std::string name = "suite '" + slot.spec->name + "' (plugin '" + slot.spec->plugin + "')";
-    // Through stream(): a suite that makes its items as it goes hands them over batch by batch,
-    // moved, so they are never held twice.
-    guarded_call(name, "stream()", [&] {
-      slot.suite->stream(
-          [&slot](std::span<PromptItem> batch) {
-            slot.items.insert(slot.items.end(), std::make_move_iterator(batch.begin()),
-                              std::make_move_iterator(batch.end()));
-          },
-          kDefaultItemBatch);
+    if (slot.loaded) continue;
+    slot.items.clear();
+    slot.positions.clear();
+    stream_suite(slot, [&slot](std::span<PromptItem> batch) {
+      slot.items.insert(slot.items.end(), std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.end()));
     });
-    slot.categories = guarded_call(name, "categories()", [&] { return slot.suite->categories(); });
-    slot.domain = guarded_call(name, "domain()", [&] { return slot.suite->domain(); });
-    if (slot.items.empty()) {
-      throw located_error(ErrorKind::data, slot.spec->where,
-                          "suite '" + slot.spec->name + "' has no items");
-    }
+    slot.item_count = slot.items.size();
+    slot.loaded = true;
+  }
+}
+
+void Assembly::stream_suites(const std::function<void(SuiteSlot&, std::span<PromptItem>)>& sink) {
+  for (SuiteSlot& slot : suites_) {
+    if (slot.loaded) continue;
+    stream_suite(slot, [&slot, &sink](std::span<PromptItem> batch) { sink(slot, batch); });
+  }
+}
+
+void Assembly::stream_suite(SuiteSlot& slot,
+                            const std::function<void(std::span<PromptItem>)>& sink) {
+  const std::string name = "suite '" + slot.spec->name + "' (plugin '" + slot.spec->plugin + "')";
+  // Through stream(): a suite that makes its items as it goes hands them over batch by batch,
+  // moved, so they are never held twice.
+  std::size_t streamed = 0;
+  guarded_call(name, "stream()", [&] {
+    slot.suite->stream(
+        [&sink, &streamed](std::span<PromptItem> batch) {
+          streamed += batch.size();
+          sink(batch);
+        },
+        kDefaultItemBatch);
+  });
+  slot.categories = guarded_call(name, "categories()", [&] { return slot.suite->categories(); });
+  slot.domain = guarded_call(name, "domain()", [&] { return slot.suite->domain(); });
+  if (streamed == 0) {
+    throw located_error(ErrorKind::data, slot.spec->where,
+                        "suite '" + slot.spec->name + "' has no items");
   }
 }
 
@@ -445,6 +465,7 @@ void Assembly::release_items() {
   for (SuiteSlot& s : suites_) {
     std::vector<PromptItem>().swap(s.items);
     std::vector<std::size_t>().swap(s.positions);
+    s.loaded = false;
   }
 }
 
@@ -456,6 +477,8 @@ void Assembly::use_stored_items(const RunData& data) {
         slot.items.push_back({row.item_id, row.category, row.prompt, row.reference, {}});
       }
     }
+    slot.item_count = slot.items.size();
+    slot.loaded = true;
     for (const SuiteInfo& info : data.info.suites) {
       if (info.name == slot.spec->name) {
         slot.categories = info.categories;

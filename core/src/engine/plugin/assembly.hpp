@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,13 +48,25 @@ struct ModelSlot {
   std::size_t max_response_bytes = 0;  ///< its max_response_bytes, checked (0: no limit)
 };
 
+/// How many of a suite's items a run keeps in memory (SuiteSlot::items): its memory must not
+/// grow with the suite.
+inline constexpr std::size_t kItemWindow = 1'000;
+
 struct SuiteSlot {
   const ComponentSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Suite> suite;
-  std::vector<PromptItem> items;  ///< filled by load_suites()
+  /// load_suites(): every item. A run (record_run) keeps only the first kItemWindow of those it
+  /// asks, for the load phases and the few prompts sent before the safety phase: the safety
+  /// phase reads its items from the store, page by page.
+  std::vector<PromptItem> items;
   /// With a shard (engine/shard.hpp): each item's position in the whole suite; empty: its index.
   std::vector<std::size_t> positions;
+  /// How many items the run asks of this suite (a shard's share), however many `items` holds.
+  std::size_t item_count = 0;
+  /// True once load_suites() (or use_stored_items()) filled `items` whole: record_run records
+  /// them as they are (a caller may have taken some out) instead of streaming the suite.
+  bool loaded = false;
   std::vector<Category> categories;
   std::string domain;
 };
@@ -86,6 +100,10 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
 
   /// Loads every suite's items (once).
   void load_suites();
+  /// Hands the items of every suite not loaded (SuiteSlot::loaded) to `sink` batch by batch as
+  /// the suite streams them (keeping none), then takes its categories and domain. A suite
+  /// without items is an error.
+  void stream_suites(const std::function<void(SuiteSlot&, std::span<PromptItem>)>& sink);
   /// Takes every suite's items and categories from a stored run instead of loading them (for
   /// judging a stored run: the data set may since have changed or gone).
   void use_stored_items(const RunData& data);
@@ -133,6 +151,8 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   /// there is none.
   template <typename Slot>
   Slot* made(std::string_view name, const SourceLocation& where);
+  /// Streams `slot`'s items to `sink`, then takes its categories and domain.
+  void stream_suite(SuiteSlot& slot, const std::function<void(std::span<PromptItem>)>& sink);
   /// "models.a -> models.b -> models.a": the components being made from `owner` on, then it.
   [[nodiscard]] std::string cycle_through(const std::string& owner) const;
 

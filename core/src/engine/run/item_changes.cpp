@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 
 #include "engine/store/item_hash.hpp"
 
@@ -31,6 +32,128 @@ ItemChanges compare_items(Store& store, const std::string& suite,
       changes.changed_answers += stored.answers;
       changes.changed_verdicts += stored.verdicts;
     }
+  }
+  return changes;
+}
+
+namespace {
+
+// The stored items of a suite that have answers or verdicts, for a resume to compare with the
+// dataset: a fresh run holds none.
+struct StoredItems {
+  std::vector<StoredItem> items;  ///< in the store's order
+  std::map<std::string, std::size_t> index;
+  std::vector<bool> seen;
+};
+
+StoredItems answered_items(Store& store, const std::string& suite) {
+  StoredItems stored;
+  if (!store.has_answers(suite)) return stored;
+  for (StoredItem& item : store.stored_items(suite)) {
+    if (item.answers == 0 && item.verdicts == 0) continue;  // may change freely
+    stored.index.emplace(item.item_id, stored.items.size());
+    stored.items.push_back(std::move(item));
+  }
+  stored.seen.assign(stored.items.size(), false);
+  return stored;
+}
+
+}  // namespace
+
+std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPlan* plan) {
+  auto& suites = assembly.suites();
+  std::vector<ItemChanges> changes(suites.size());
+  std::vector<StoredItems> stored;
+  std::vector<SuiteDigest> digests(suites.size());
+  std::vector<std::size_t> totals(suites.size(), 0);
+  std::map<const SuiteSlot*, std::size_t> slot_index;
+  for (std::size_t s = 0; s < suites.size(); ++s) {
+    SuiteSlot& slot = suites[s];
+    changes[s].suite = slot.spec->name;
+    stored.push_back(answered_items(store, slot.spec->name));
+    store.begin_items(slot.spec->name);
+    slot_index.emplace(&slot, s);
+  }
+  // Compares one item of suite `s` now with what the store holds of it.
+  const auto compare = [&](std::size_t s, const PromptItem& item) {
+    StoredItems& before = stored[s];
+    const auto found = before.index.find(item.id);
+    if (found == before.index.end()) return;
+    before.seen[found->second] = true;
+    const StoredItem& old = before.items[found->second];
+    const std::string now = item_content_hash(item);
+    const bool other_answers = std::any_of(old.answer_hashes.begin(), old.answer_hashes.end(),
+                                           [&now](const std::string& hash) { return hash != now; });
+    if (old.content_hash != now || other_answers) {
+      changes[s].changed.push_back(old.item_id);
+      changes[s].changed_answers += old.answers;
+      changes[s].changed_verdicts += old.verdicts;
+    }
+  };
+  std::vector<std::size_t> places;
+  // Suites loaded whole (load_suites(), perhaps trimmed or sharded by the caller): recorded as
+  // they are held, in batches.
+  for (std::size_t s = 0; s < suites.size(); ++s) {
+    SuiteSlot& slot = suites[s];
+    if (!slot.loaded) continue;
+    for (const PromptItem& item : slot.items) compare(s, item);
+    for (std::size_t at = 0; at < slot.items.size(); at += kDefaultItemBatch) {
+      const std::size_t n = std::min(kDefaultItemBatch, slot.items.size() - at);
+      places.clear();
+      for (std::size_t i = at; i < at + n; ++i) {
+        places.push_back(slot.positions.size() == slot.items.size() ? slot.positions[i] : i);
+      }
+      store.add_items(slot.spec->name, std::span<const PromptItem>(slot.items).subspan(at, n),
+                      places, slot.spec->core.string("expect"));
+    }
+    slot.item_count = slot.items.size();
+    totals[s] = slot.items.size();
+    if (plan != nullptr) {
+      for (const PromptItem& item : slot.items) digests[s].add(item);
+    }
+  }
+  for (SuiteSlot& slot : suites) {
+    if (slot.loaded) continue;
+    slot.items.clear();
+    slot.positions.clear();
+    slot.item_count = 0;
+  }
+  std::vector<PromptItem> kept;
+  assembly.stream_suites([&](SuiteSlot& slot, std::span<PromptItem> batch) {
+    const std::size_t s = slot_index.at(&slot);
+    const std::string& suite = slot.spec->name;
+    const bool split = plan != nullptr && slot.spec->core.boolean("safety");
+    kept.clear();
+    places.clear();
+    for (PromptItem& item : batch) {
+      const std::size_t place = totals[s]++;
+      if (plan != nullptr) digests[s].add(item);
+      if (split && shard_of(suite, item.id, plan->shard.count) != plan->shard.index) continue;
+      compare(s, item);
+      places.push_back(place);
+      kept.push_back(std::move(item));
+    }
+    store.add_items(suite, kept, places, slot.spec->core.string("expect"));
+    slot.item_count += kept.size();
+    for (std::size_t i = 0; i < kept.size() && slot.items.size() < kItemWindow; ++i) {
+      slot.items.push_back(std::move(kept[i]));
+      slot.positions.push_back(places[i]);
+    }
+  });
+  for (std::size_t s = 0; s < suites.size(); ++s) {
+    const StoredItems& before = stored[s];
+    for (std::size_t i = 0; i < before.items.size(); ++i) {
+      if (before.seen[i] || before.items[i].answers == 0) continue;
+      changes[s].gone.push_back(before.items[i].item_id);
+      changes[s].gone_answers += before.items[i].answers;
+    }
+    if (plan == nullptr) continue;
+    ShardedSuite sharded;
+    sharded.suite = suites[s].spec->name;
+    sharded.items = static_cast<std::int64_t>(totals[s]);
+    sharded.kept = static_cast<std::int64_t>(suites[s].item_count);
+    sharded.digest = digests[s].value();
+    plan->suites.push_back(std::move(sharded));
   }
   return changes;
 }

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/plugin/assembly.hpp"
+#include "engine/run/shard.hpp"
 #include "engine/store/store.hpp"
 
 namespace medsafe {
@@ -25,6 +27,15 @@ struct ItemChanges {
 /// verdicts may change freely: nothing would be mixed.
 [[nodiscard]] ItemChanges compare_items(Store& store, const std::string& suite,
                                         const std::vector<PromptItem>& items);
+
+/// Records every suite's items in the store as `assembly`'s suites stream them, batch by batch,
+/// comparing each with what the store holds (only a store with answers for the suite holds
+/// anything to compare), so that no suite is ever held whole. With `plan` (its shard set), a
+/// safety suite records only the shard's items, and `plan` gets every suite's counts and digest.
+/// Each SuiteSlot keeps its item count and its first kItemWindow items (for the load phases).
+/// Writes inside the caller's transaction, if any: a refused run rolls back what this wrote.
+[[nodiscard]] std::vector<ItemChanges> record_items(Store& store, Assembly& assembly,
+                                                    ShardPlan* plan);
 
 /// "1 answer", "3 answers": `n` with the word that agrees with it.
 [[nodiscard]] std::string count_of(std::int64_t n, std::string_view one, std::string_view many);

@@ -26,10 +26,20 @@ using nlohmann::json;
 constexpr std::string_view kSafetyPhase = "safety";
 constexpr auto kIdleTick = std::chrono::milliseconds(100);
 
+// How many items the runner reads from the store at a time, per model: it holds at most about
+// two pages of prompts (plus retries and what is in flight), whatever the suite's size.
+constexpr std::size_t kPageItems = 1'000;
+
+// While this many verdicts wait for a judge, no model is asked more: answers (with their
+// items) would otherwise pile up in the judges' queues as fast as a model outruns its judges.
+constexpr std::size_t kMaxJudgeBacklog = 4 * kPageItems;
+
+using ItemRef = std::shared_ptr<const PromptItem>;
+
 struct AnswerTask {
   std::size_t model = 0;
   std::size_t suite = 0;
-  std::size_t item = 0;
+  ItemRef item;  ///< from the page it was read in; shared with its judge tasks
   int sample = 0;
   int attempts = 0;  ///< attempts made so far, in this and earlier invocations
 };
@@ -38,7 +48,7 @@ struct JudgeTask {
   std::size_t judge = 0;
   std::size_t model = 0;
   std::size_t suite = 0;
-  std::size_t item = 0;
+  ItemRef item;
   int sample = 0;
   std::string answer;
 };
@@ -52,6 +62,12 @@ struct ModelState {
   FailFast fail_fast;
   std::deque<AnswerTask> queue;
   std::multimap<TimePoint, AnswerTask> retries;  ///< waiting for their backoff to pass
+  // Where the next page of missing answers is read from the store: suite index, and the place
+  // of the last item read in it.
+  std::size_t next_suite = 0;
+  std::int64_t after_ord = -1;
+  bool exhausted = false;    ///< every page read
+  std::int64_t fetched = 0;  ///< planned answers read into the queue so far
   std::int64_t planned = 0;
   std::int64_t answered = 0;
   std::int64_t failed = 0;
@@ -121,7 +137,9 @@ class SafetyLoop {
 
   void drop_waiting_work() {
     for (ModelState& m : models_) {
-      counts_.unfinished += static_cast<std::int64_t>(m.queue.size() + m.retries.size());
+      counts_.unfinished += static_cast<std::int64_t>(m.queue.size() + m.retries.size()) +
+                            std::max<std::int64_t>(m.planned - m.fetched, 0);
+      m.exhausted = true;
       m.queue.clear();
       m.retries.clear();
     }
@@ -137,7 +155,7 @@ class SafetyLoop {
 
   bool nothing_waiting() const {
     for (const ModelState& m : models_) {
-      if (!m.queue.empty() || !m.retries.empty()) return false;
+      if (!m.queue.empty() || !m.retries.empty() || !m.exhausted) return false;
     }
     for (const JudgeState& j : judges_) {
       if (!j.queue.empty()) return false;
@@ -145,109 +163,113 @@ class SafetyLoop {
     return true;
   }
 
-  // Decides what is missing: answers not in the store (or failed, when retry_failed), and
-  // verdicts missing (or errors) for every stored answer.
+  // Whether model `m` asks suite `s` in this invocation.
+  bool asks(std::size_t m, std::size_t s) const {
+    return options_.ask_models && assembly_.models()[m].under_test &&
+           assembly_.suites()[s].spec->core.boolean("safety");
+  }
+
+  // Counts what is missing: answers not in the store (or failed, when retry_failed), which
+  // refill() then reads page by page; and queues the verdicts missing (or errors) for stored
+  // answers, from their stored text.
   void plan() {
-    std::map<ResponseKey, ResponseState> stored;
-    for (ResponseState& s : store_.response_states()) stored.emplace(s.key, s);
-    std::set<std::tuple<std::string, std::string, std::string, std::string, int>> verdicts_done;
-    for (const VerdictState& v : store_.verdict_states()) {
-      if (v.status != VerdictStatus::error) {
-        verdicts_done.emplace(v.judge, v.response.model, v.response.suite, v.response.item_id,
-                              v.response.sample);
-      }
-    }
     const RunSettings& settings = assembly_.run().run;
     auto& models = assembly_.models();
     auto& suites = assembly_.suites();
-    std::set<ResponseKey> stored_answers;
+    // A cancelled answer was stopped by an interrupt, not refused by the model: it is asked
+    // again even when failures are not.
+    const AnswerFilter done = !options_.ask_models    ? AnswerFilter::any
+                              : settings.retry_failed ? AnswerFilter::ok
+                                                      : AnswerFilter::not_cancelled;
     for (std::size_t m = 0; m < models.size(); ++m) {
       if (!models[m].under_test) continue;
       for (std::size_t s = 0; s < suites.size(); ++s) {
         if (!suites[s].spec->core.boolean("safety")) continue;
-        const auto& items = suites[s].items;
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          for (int sample = 0; sample < settings.samples; ++sample) {
-            const ResponseKey key{models[m].spec->name, suites[s].spec->name, items[i].id, sample,
-                                  std::string(kSafetyPhase)};
-            const auto found = stored.find(key);
-            // A cancelled answer was stopped by an interrupt, not refused by the model: it is
-            // asked again even when failures are not.
-            const bool keep_failure = !settings.retry_failed && found != stored.end() &&
-                                      found->second.outcome != Outcome::cancelled;
-            if (found != stored.end() &&
-                (found->second.outcome == Outcome::ok || keep_failure || !options_.ask_models)) {
-              ++counts_.already_done;
-              if (found->second.outcome == Outcome::ok) stored_answers.insert(key);
-              continue;
-            }
-            if (!options_.ask_models) continue;
-            const int before = found != stored.end() ? found->second.attempts : 0;
-            models_[m].queue.push_back({m, s, i, sample, before});
-            ++models_[m].planned;
-            ++counts_.planned;
+        const std::string& suite = suites[s].spec->name;
+        const std::int64_t stored =
+            store_.count_answers(models[m].spec->name, suite, settings.samples, done);
+        counts_.already_done += stored;
+        if (!options_.ask_models) continue;
+        const std::int64_t missing = store_.count_items(suite) * settings.samples - stored;
+        models_[m].planned += missing;
+        counts_.planned += missing;
+      }
+      if (!options_.ask_models) models_[m].exhausted = true;
+    }
+    for (std::size_t m = 0; m < models.size(); ++m) {
+      if (!models[m].under_test) models_[m].exhausted = true;
+    }
+    for (std::size_t j = 0; j < assembly_.judges().size(); ++j) {
+      const JudgeSlot& judge = assembly_.judges()[j];
+      if (!selected(judge)) continue;
+      for (std::size_t m = 0; m < models.size(); ++m) {
+        if (!models[m].under_test) continue;
+        for (std::size_t s = 0; s < suites.size(); ++s) {
+          const std::string& suite = suites[s].spec->name;
+          if (!suites[s].spec->core.boolean("safety") || !judge.judges_suite(suite)) continue;
+          for (StoredAnswer& a : store_.answers_to_judge(judge.spec->name, models[m].spec->name,
+                                                         suite, settings.samples)) {
+            judges_[j].queue.push_back(
+                {j, m, s, std::make_shared<const PromptItem>(std::move(a.prompt.item)), a.sample,
+                 std::move(a.text)});
           }
         }
       }
     }
-    if (stored_answers.empty() || assembly_.judges().empty()) return;
-    // Stored answers that lack a verdict are judged from their stored text.
-    const RunData data = store_.read_all();
-    for (const ResponseRow& row : data.responses) {
-      if (row.phase != kSafetyPhase || row.outcome != Outcome::ok) continue;
-      if (stored_answers.count({row.model, row.suite, row.item_id, row.sample, row.phase}) == 0) {
-        continue;
-      }
-      const auto indexes = locate(row.model, row.suite, row.item_id);
-      if (!indexes) continue;  // the item left the suite: keep the answer, judge nothing
-      const auto [m, s, i] = *indexes;
-      for (std::size_t j = 0; j < assembly_.judges().size(); ++j) {
-        const JudgeSlot& judge = assembly_.judges()[j];
-        if (!judge.judges_suite(row.suite) || !selected(judge)) continue;
-        if (verdicts_done.count(
-                {judge.spec->name, row.model, row.suite, row.item_id, row.sample})) {
-          continue;
-        }
-        judges_[j].queue.push_back({j, m, s, i, row.sample, row.text});
-      }
-    }
   }
 
-  std::optional<std::tuple<std::size_t, std::size_t, std::size_t>> locate(const std::string& model,
-                                                                          const std::string& suite,
-                                                                          const std::string& item) {
-    auto& models = assembly_.models();
+  // Reads model `m`'s next pages of missing answers from the store until its queue holds a
+  // page's worth, or every page is read. Items asked in this invocation come before the cursor,
+  // so what a page finds missing is what plan() counted.
+  void refill(std::size_t m) {
+    ModelState& state = models_[m];
+    const RunSettings& settings = assembly_.run().run;
     auto& suites = assembly_.suites();
-    if (item_index_.empty()) {
-      item_index_.resize(suites.size());
-      for (std::size_t s = 0; s < suites.size(); ++s) {
-        for (std::size_t i = 0; i < suites[s].items.size(); ++i) {
-          item_index_[s].emplace(suites[s].items[i].id, i);
+    while (!state.exhausted && state.queue.size() < kPageItems) {
+      if (state.next_suite >= suites.size()) {
+        state.exhausted = true;
+        break;
+      }
+      const std::size_t s = state.next_suite;
+      std::vector<StoredPrompt> page;
+      if (asks(m, s)) page = store_.items_after(suites[s].spec->name, state.after_ord, kPageItems);
+      if (page.empty()) {
+        ++state.next_suite;
+        state.after_ord = -1;
+        continue;
+      }
+      for (StoredPrompt& p : page) {
+        state.after_ord = p.ord;
+        auto item = std::make_shared<const PromptItem>(std::move(p.item));
+        for (int sample = 0; sample < settings.samples; ++sample) {
+          const auto found =
+              store_.response_state({assembly_.models()[m].spec->name, suites[s].spec->name,
+                                     item->id, sample, std::string(kSafetyPhase)});
+          const bool keep_failure =
+              !settings.retry_failed && found && found->outcome != Outcome::cancelled;
+          if (found && (found->outcome == Outcome::ok || keep_failure)) continue;
+          state.queue.push_back({m, s, item, sample, found ? found->attempts : 0});
+          ++state.fetched;
         }
       }
     }
-    for (std::size_t m = 0; m < models.size(); ++m) {
-      if (models[m].spec->name != model) continue;
-      for (std::size_t s = 0; s < suites.size(); ++s) {
-        if (suites[s].spec->name != suite) continue;
-        const auto found = item_index_[s].find(item);
-        if (found != item_index_[s].end()) return std::make_tuple(m, s, found->second);
-      }
-    }
-    return std::nullopt;
   }
 
   // Starts what may start now; returns when something next may start (retries, rate limits).
   TimePoint dispatch() {
     const TimePoint now = Clock::now();
     TimePoint next = TimePoint::max();
-    for (ModelState& m : models_) {
+    std::size_t backlog = 0;
+    for (const JudgeState& j : judges_) backlog += j.queue.size();
+    for (std::size_t index = 0; index < models_.size() && backlog < kMaxJudgeBacklog; ++index) {
+      ModelState& m = models_[index];
       // Retries whose backoff is over go first: they are the oldest work.
       while (!m.retries.empty() && m.retries.begin()->first <= now) {
         m.queue.push_front(m.retries.begin()->second);
         m.retries.erase(m.retries.begin());
       }
       if (!m.retries.empty()) next = std::min(next, m.retries.begin()->first);
+      refill(index);
       while (!m.queue.empty()) {
         const AnswerTask& task = m.queue.front();
         const double tokens = estimate_tokens(item_of(task).prompt);
@@ -259,6 +281,7 @@ class SafetyLoop {
         m.gate.started(now, tokens);
         submit(m.queue.front());
         m.queue.pop_front();
+        if (m.queue.empty()) refill(index);
       }
     }
     auto& judges = assembly_.judges();
@@ -277,9 +300,7 @@ class SafetyLoop {
                                                 judge.spec->name) != options_.judges.end();
   }
 
-  const PromptItem& item_of(const AnswerTask& task) const {
-    return assembly_.suites()[task.suite].items[task.item];
-  }
+  static const PromptItem& item_of(const AnswerTask& task) { return *task.item; }
 
   ResponseSlot slot_of(const AnswerTask& task) const {
     return {assembly_.models()[task.model].spec->name, assembly_.suites()[task.suite].spec->name,
@@ -369,7 +390,7 @@ class SafetyLoop {
     input.model = assembly_.models()[task.model].spec->name;
     input.suite = suite.spec->name;
     input.domain = suite.domain;
-    input.item = suite.items[task.item];
+    input.item = *task.item;
     input.response = std::move(task.answer);
     task.answer.clear();
     ++judges_[task.judge].in_flight;
@@ -387,7 +408,7 @@ class SafetyLoop {
     row.judge = assembly_.judges()[task.judge].spec->name;
     row.model = assembly_.models()[task.model].spec->name;
     row.suite = assembly_.suites()[task.suite].spec->name;
-    row.item_id = assembly_.suites()[task.suite].items[task.item].id;
+    row.item_id = task.item->id;
     row.sample = task.sample;
     row.status = verdict.status;
     row.score = verdict.score;
@@ -457,7 +478,6 @@ class SafetyLoop {
   std::vector<std::function<void()>> arrived_;  ///< the batch being run
   std::deque<ModelState> models_;
   std::vector<JudgeState> judges_;
-  std::vector<std::map<std::string, std::size_t>> item_index_;
   InvocationCounts counts_;
   std::uint64_t random_state_;
   TimePoint started_{};
@@ -527,19 +547,22 @@ std::string format_duration(double seconds) {
   return out.str();
 }
 
-void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions& options) {
+std::optional<ShardPlan> record_run(Store& store, Assembly& assembly, Log& log,
+                                    const RecordOptions& options) {
   const RunFile& run = assembly.run();
-  // Every check first, so that a refused run changes nothing.
+  // One transaction for the whole record: the items are written batch by batch as the suites
+  // stream (never held whole), and a run refused after that still leaves the store as it was.
+  Transaction record = store.batch();
   for (ModelSlot& m : assembly.models()) {
     check_same(store, {"model", m.spec->name, m.spec->plugin, m.spec->fingerprint}, *m.spec);
   }
   for (SuiteSlot& s : assembly.suites()) {
     check_same(store, {"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint}, *s.spec);
   }
-  std::vector<ItemChanges> item_changes;
-  for (const SuiteSlot& s : assembly.suites()) {
-    item_changes.push_back(compare_items(store, s.spec->name, s.items));
-  }
+  std::optional<ShardPlan> plan;
+  if (options.shard) plan = ShardPlan{*options.shard, {}};
+  const std::vector<ItemChanges> item_changes =
+      record_items(store, assembly, plan ? &*plan : nullptr);
   check_items(item_changes, assembly, store, options.rerun_changed);
   for (ModelSlot& m : assembly.models()) {
     // The model tested, for reports rebuilt from the store alone (already without secrets).
@@ -574,7 +597,6 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
     (void)store.record_component({"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint},
                                  extra.dump());
     store.put_categories(s.spec->name, s.categories);
-    store.put_items(s.spec->name, s.items, s.positions, expect);
   }
   for (JudgeSlot& j : assembly.judges()) {
     // A judge whose configuration changed judges again: verdicts of two set-ups never mix.
@@ -607,6 +629,8 @@ void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions&
                                             .dump());
   if (!store.meta("started_at")) store.set_meta("started_at", utc_now());
   store.set_meta("updated_at", utc_now());
+  record.commit();
+  return plan;
 }
 
 void record_judges(Store& store, Assembly& assembly, Log& log,

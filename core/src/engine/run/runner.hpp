@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/plugin/assembly.hpp"
+#include "engine/run/shard.hpp"
 #include "engine/store/store.hpp"
 
 namespace medsafe {
@@ -55,14 +56,19 @@ struct RecordOptions {
   bool rerun_changed = false;
   /// False: this invocation measures no load phase (a shard other than 0), so it plans none.
   bool load_phases = true;
+  /// Set: only this shard's items of each safety suite are recorded (and asked).
+  std::optional<Shard> shard;
 };
 
 /// Records the run's components and items in the store and refuses to mix answers from a
 /// changed model or suite configuration (naming the keys that differ), or from an edited
 /// dataset row (naming the items; a data Error), into an existing run directory. A judge whose
 /// configuration changed has its stored verdicts dropped, so they are made again. Items gone
-/// from a suite's dataset keep their answers in the store, left out of the reports.
-void record_run(Store& store, Assembly& assembly, Log& log, const RecordOptions& options = {});
+/// from a suite's dataset keep their answers in the store, left out of the reports. The suites
+/// are read here, streamed into the store (SuiteSlot keeps counts and a small window); returns
+/// the shard's plan when options.shard is set (the caller records it with record_shard()).
+std::optional<ShardPlan> record_run(Store& store, Assembly& assembly, Log& log,
+                                    const RecordOptions& options = {});
 
 /// Records the given judges only (for `medsafe judge`): a judge whose configuration changed, or
 /// every judge named in `replace`, has its stored verdicts dropped so they are made again.

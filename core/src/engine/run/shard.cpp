@@ -92,16 +92,22 @@ std::optional<Shard> kubernetes_shard(const EnvironmentLookup& environment) {
 
 // The digest of a whole suite: every shard of one run must have read the same dataset.
 std::string suite_digest(const std::vector<PromptItem>& items) {
-  std::uint64_t hash = kFnv1aBasis;
-  for (const PromptItem& item : items) {
-    hash = fnv1a(hash, item.id);
-    hash = fnv1a(hash, std::string_view("\0", 1));
-    hash = fnv1a(hash, item_content_hash(item));
-  }
-  return hex16(mix64(hash));
+  SuiteDigest digest;
+  for (const PromptItem& item : items) digest.add(item);
+  return digest.value();
 }
 
 }  // namespace
+
+SuiteDigest::SuiteDigest() : hash_(kFnv1aBasis) {}
+
+void SuiteDigest::add(const PromptItem& item) {
+  hash_ = fnv1a(hash_, item.id);
+  hash_ = fnv1a(hash_, std::string_view("\0", 1));
+  hash_ = fnv1a(hash_, item_content_hash(item));
+}
+
+std::string SuiteDigest::value() const { return hex16(mix64(hash_)); }
 
 std::string Shard::text() const { return std::to_string(index) + "/" + std::to_string(count); }
 
@@ -168,6 +174,7 @@ ShardPlan apply_shard(Assembly& assembly, const Shard& shard) {
     }
     slot.items = std::move(kept);
     slot.positions = std::move(positions);
+    slot.item_count = slot.items.size();
     suite.kept = static_cast<std::int64_t>(slot.items.size());
     plan.suites.push_back(std::move(suite));
   }

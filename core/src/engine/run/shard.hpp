@@ -12,6 +12,7 @@
 namespace medsafe {
 
 class Assembly;
+struct PromptItem;
 class Store;
 
 /// One shard of a run: the items whose shard_of() is `index`.
@@ -60,6 +61,17 @@ struct ShardedSuite {
   std::int64_t items = 0;  ///< items of the whole suite
   std::int64_t kept = 0;   ///< of which in this shard
   std::string digest;      ///< 16 hex digits over every item's id and content hash, in order
+};
+
+/// ShardedSuite::digest made as the suite streams: add() every item of the whole suite, in order.
+class SuiteDigest {
+ public:
+  SuiteDigest();
+  void add(const PromptItem& item);
+  [[nodiscard]] std::string value() const;
+
+ private:
+  std::uint64_t hash_;
 };
 
 /// A shard as applied to a run's suites, and as recorded in a store's meta ("shard").

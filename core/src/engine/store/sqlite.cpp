@@ -110,23 +110,29 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-Transaction::Transaction(Database& db) : db_(&db) { db_->exec("BEGIN IMMEDIATE"); }
+// Inside another transaction (record_run wraps a whole record in one, so that a refused run
+// leaves the store as it was) a Transaction is a savepoint of it.
+Transaction::Transaction(Database& db)
+    : db_(&db), nested_(sqlite3_get_autocommit(db.handle()) == 0) {
+  db_->exec(nested_ ? "SAVEPOINT medsafe_nested" : "BEGIN IMMEDIATE");
+}
 
-Transaction::Transaction(Transaction&& other) noexcept : db_(other.db_), done_(other.done_) {
+Transaction::Transaction(Transaction&& other) noexcept
+    : db_(other.db_), done_(other.done_), nested_(other.nested_) {
   other.done_ = true;
 }
 
 Transaction::~Transaction() {
   if (!done_) {
     try {
-      db_->exec("ROLLBACK");
+      db_->exec(nested_ ? "ROLLBACK TO medsafe_nested; RELEASE medsafe_nested" : "ROLLBACK");
     } catch (...) {  // a destructor must not throw; the store stays consistent either way
     }
   }
 }
 
 void Transaction::commit() {
-  db_->exec("COMMIT");
+  db_->exec(nested_ ? "RELEASE medsafe_nested" : "COMMIT");
   done_ = true;
 }
 

@@ -75,7 +75,8 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
-/// Runs the body in a transaction; rolls back if it throws.
+/// Runs the body in a transaction; rolls back if it throws. Within another transaction it is a
+/// savepoint of that one: committed with it, or rolled back alone.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -89,6 +90,7 @@ class Transaction {
  private:
   Database* db_;
   bool done_ = false;
+  bool nested_ = false;  ///< a savepoint within an enclosing transaction
 };
 
 }  // namespace medsafe

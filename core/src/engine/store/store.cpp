@@ -198,6 +198,8 @@ CREATE TABLE IF NOT EXISTS error_rates (
   n_negative INTEGER NOT NULL,
   created_at TEXT NOT NULL
 );
+-- The runner pages through a suite's items in order (Store::items_after).
+CREATE INDEX IF NOT EXISTS items_by_ord ON items (suite, ord);
 )sql";
 
 std::string events_to_json(const ResponseRow& row) {
@@ -382,6 +384,7 @@ struct Store::Impl {
   std::int64_t session = 0;  ///< the session begun on this Store; responses carry it
   std::optional<Statement> insert_response;
   std::optional<Statement> insert_verdict;
+  std::optional<Statement> response_state;  ///< the runner asks it once per item and sample
 
   // `qualified` when `table` has `column`, else `fallback`: a read-only Store cannot add the
   // columns an older store lacks, so it reads their defaults instead.
@@ -537,8 +540,23 @@ void Store::put_categories(std::string_view suite, const std::vector<Category>& 
 void Store::put_items(std::string_view suite, const std::vector<PromptItem>& items,
                       const std::vector<std::size_t>& positions, std::string_view expect) {
   Transaction tx(impl_->db);
-  // Every stored item is out of the suite until `items` names it again.
+  begin_items(suite);
+  std::vector<std::size_t> places = positions;
+  if (places.size() != items.size()) {
+    places.resize(items.size());
+    for (std::size_t i = 0; i < places.size(); ++i) places[i] = i;
+  }
+  add_items(suite, items, places, expect);
+  tx.commit();
+}
+
+void Store::begin_items(std::string_view suite) {
   Statement(impl_->db, "UPDATE items SET in_suite = 0 WHERE suite = ?1").bind(1, suite).run();
+}
+
+void Store::add_items(std::string_view suite, std::span<const PromptItem> items,
+                      std::span<const std::size_t> positions, std::string_view expect) {
+  Transaction tx(impl_->db);
   Statement insert(impl_->db, R"sql(
     INSERT INTO items (suite, item_id, ord, category, prompt, reference, fields, content_hash,
       in_suite, expect)
@@ -551,10 +569,9 @@ void Store::put_items(std::string_view suite, const std::vector<PromptItem>& ite
     const PromptItem& item = items[i];
     json fields = json::object();
     for (const auto& [key, value] : item.fields) fields[key] = value;
-    const std::size_t ord = positions.size() == items.size() ? positions[i] : i;
     insert.bind(1, suite)
         .bind(2, item.id)
-        .bind(3, static_cast<std::int64_t>(ord))
+        .bind(3, static_cast<std::int64_t>(positions[i]))
         .bind(4, item.category)
         .bind(5, item.prompt)
         .bind(6, item.reference)
@@ -564,6 +581,107 @@ void Store::put_items(std::string_view suite, const std::vector<PromptItem>& ite
         .run();
   }
   tx.commit();
+}
+
+bool Store::has_answers(std::string_view suite) {
+  Statement s(impl_->db,
+              "SELECT EXISTS (SELECT 1 FROM responses WHERE suite = ?1 AND phase = 'safety') OR "
+              "EXISTS (SELECT 1 FROM verdicts WHERE suite = ?1)");
+  s.bind(1, suite);
+  return s.step() && s.integer(0) != 0;
+}
+
+std::int64_t Store::count_items(std::string_view suite) {
+  Statement s(impl_->db, "SELECT COUNT(*) FROM items WHERE suite = ?1 AND " +
+                             impl_->column_or("items", "in_suite", "in_suite", "1") + " = 1");
+  s.bind(1, suite);
+  return s.step() ? s.integer(0) : 0;
+}
+
+namespace {
+
+// Columns 0..5 of an item query: ord, item_id, category, prompt, reference, fields.
+StoredPrompt stored_prompt(const Statement& row, int first) {
+  StoredPrompt p;
+  p.ord = row.integer(first);
+  p.item.id = row.text(first + 1);
+  p.item.category = row.text(first + 2);
+  p.item.prompt = row.text(first + 3);
+  p.item.reference = row.text(first + 4);
+  for (auto& [key, value] : fields_from_json(row.text(first + 5))) {
+    p.item.fields.emplace_back(key, std::move(value));
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<StoredPrompt> Store::items_after(std::string_view suite, std::int64_t after_ord,
+                                             std::size_t limit) {
+  Statement s(impl_->db,
+              "SELECT ord, item_id, category, prompt, reference, fields FROM items "
+              "WHERE suite = ?1 AND ord > ?2 AND " +
+                  impl_->column_or("items", "in_suite", "in_suite", "1") +
+                  " = 1 ORDER BY ord LIMIT ?3");
+  s.bind(1, suite).bind(2, after_ord).bind(3, static_cast<std::int64_t>(limit));
+  std::vector<StoredPrompt> page;
+  while (s.step()) page.push_back(stored_prompt(s, 0));
+  return page;
+}
+
+std::optional<ResponseState> Store::response_state(const ResponseKey& key) {
+  Impl& impl = *impl_;
+  if (!impl.response_state) {
+    impl.response_state.emplace(impl.db,
+                                "SELECT outcome, attempts FROM responses WHERE model = ?1 AND "
+                                "suite = ?2 AND item_id = ?3 AND sample = ?4 AND phase = ?5");
+  }
+  Statement& s = *impl.response_state;
+  s.bind(1, key.model)
+      .bind(2, key.suite)
+      .bind(3, key.item_id)
+      .bind(4, key.sample)
+      .bind(5, key.phase);
+  std::optional<ResponseState> state;
+  if (s.step()) {
+    state = ResponseState{key, outcome_from_string(s.text(0)).value_or(Outcome::backend_error),
+                          static_cast<int>(s.integer(1))};
+  }
+  s.reset();
+  return state;
+}
+
+std::int64_t Store::count_answers(std::string_view model, std::string_view suite, int samples,
+                                  AnswerFilter filter) {
+  std::string which;
+  if (filter == AnswerFilter::ok) which = " AND r.outcome = 'ok'";
+  if (filter == AnswerFilter::not_cancelled) which = " AND r.outcome != 'cancelled'";
+  Statement s(impl_->db,
+              "SELECT COUNT(*) FROM responses r JOIN items i ON i.suite = r.suite AND "
+              "i.item_id = r.item_id WHERE r.model = ?1 AND r.suite = ?2 AND r.phase = 'safety' "
+              "AND r.sample < ?3 AND " +
+                  impl_->column_or("items", "in_suite", "i.in_suite", "1") + " = 1" + which);
+  s.bind(1, model).bind(2, suite).bind(3, samples);
+  return s.step() ? s.integer(0) : 0;
+}
+
+std::vector<StoredAnswer> Store::answers_to_judge(std::string_view judge, std::string_view model,
+                                                  std::string_view suite, int samples) {
+  Statement s(impl_->db,
+              "SELECT i.ord, i.item_id, i.category, i.prompt, i.reference, i.fields, r.sample, "
+              "r.text FROM responses r JOIN items i ON i.suite = r.suite AND i.item_id = "
+              "r.item_id WHERE r.model = ?2 AND r.suite = ?3 AND r.phase = 'safety' AND "
+              "r.outcome = 'ok' AND r.sample < ?4 AND " +
+                  impl_->column_or("items", "in_suite", "i.in_suite", "1") +
+                  " = 1 AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.judge = ?1 AND "
+                  "v.model = r.model AND v.suite = r.suite AND v.item_id = r.item_id AND "
+                  "v.sample = r.sample AND v.status != 'error') ORDER BY i.ord, r.sample");
+  s.bind(1, judge).bind(2, model).bind(3, suite).bind(4, samples);
+  std::vector<StoredAnswer> answers;
+  while (s.step()) {
+    answers.push_back({stored_prompt(s, 0), static_cast<int>(s.integer(6)), s.text(7)});
+  }
+  return answers;
 }
 
 std::vector<StoredItem> Store::stored_items(std::string_view suite) {
@@ -962,6 +1080,99 @@ class StoredTexts final : public ResponseTexts {
 
 }  // namespace
 
+namespace {
+
+// The judges' calibrations, canaries and error rates (RunData's judge records).
+void read_judge_records(Database& db, RunData& data) {
+  // A read-only Store of an older layout has no such table, and so no calibrations.
+  if (has_table(db, "calibrations")) {
+    Statement calibrations(db, R"sql(
+      SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
+        specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
+      FROM calibrations ORDER BY judge
+    )sql");
+    auto figure = [&calibrations](int column) {
+      return calibrations.is_null(column) ? std::numeric_limits<double>::quiet_NaN()
+                                          : calibrations.real(column);
+    };
+    while (calibrations.step()) {
+      CalibrationRow row;
+      row.judge = calibrations.text(0);
+      row.labels = calibrations.text(1);
+      row.hash = calibrations.text(2);
+      row.reading = calibrations.text(3);
+      row.overall = {calibrations.integer(4), calibrations.integer(5), calibrations.integer(6),
+                     calibrations.integer(7)};
+      row.accuracy = figure(8);
+      row.kappa = figure(9);
+      row.sensitivity = figure(10);
+      row.specificity = figure(11);
+      row.min_kappa = calibrations.real(12);
+      row.min_accuracy = calibrations.real(13);
+      row.calibrated = calibrations.integer(14) != 0;
+      row.undecided = calibrations.integer(15);
+      const json per_category = json::parse(calibrations.text(16), nullptr, false);
+      if (per_category.is_array()) {
+        for (const json& c : per_category) {
+          if (!c.is_array() || c.size() != 5 || !c[0].is_string()) continue;
+          row.by_category.emplace_back(
+              c[0].get<std::string>(),
+              CalibrationCounts{c[1].get<std::int64_t>(), c[2].get<std::int64_t>(),
+                                c[3].get<std::int64_t>(), c[4].get<std::int64_t>()});
+        }
+      }
+      row.created_at = calibrations.text(17);
+      data.calibrations.push_back(std::move(row));
+    }
+  }
+  if (has_table(db, "canaries")) {
+    Statement canaries(db, R"sql(
+      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
+        created_at
+      FROM canaries ORDER BY judge
+    )sql");
+    while (canaries.step()) {
+      CanaryRow row;
+      row.judge = canaries.text(0);
+      row.canaries = canaries.text(1);
+      row.n = canaries.integer(2);
+      row.agree = canaries.integer(3);
+      row.undecided = canaries.integer(4);
+      row.min_agreement = canaries.real(5);
+      row.drifted = canaries.integer(6) != 0;
+      row.model = canaries.text(7);
+      row.template_hash = canaries.text(8);
+      row.created_at = canaries.text(9);
+      data.canaries.push_back(std::move(row));
+    }
+  }
+  if (has_table(db, "error_rates")) {
+    Statement rates(db, R"sql(
+      SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
+      FROM error_rates ORDER BY judge
+    )sql");
+    while (rates.step()) {
+      ErrorRatesRow row;
+      row.judge = rates.text(0);
+      row.source = rates.text(1);
+      row.sensitivity = rates.real(2);
+      row.specificity = rates.real(3);
+      row.n_positive = rates.integer(4);
+      row.n_negative = rates.integer(5);
+      row.created_at = rates.text(6);
+      data.error_rates.push_back(std::move(row));
+    }
+  }
+}
+
+}  // namespace
+
+RunData Store::judge_records() {
+  RunData data;
+  read_judge_records(impl_->db, data);
+  return data;
+}
+
 RunData Store::read_all(ReadScope scope, Texts texts) {
   RunData data;
   Database& db = impl_->db;
@@ -1206,85 +1417,7 @@ RunData Store::read_all(ReadScope scope, Texts texts) {
     data.load_points.push_back(std::move(row));
   }
   for (auto& [suite, counts] : retired_per_suite) data.retired.push_back(std::move(counts));
-  // A read-only Store of an older layout has no such table, and so no calibrations.
-  if (has_table(db, "calibrations")) {
-    Statement calibrations(db, R"sql(
-      SELECT judge, labels, hash, reading, tp, fp, fn, tn, accuracy, kappa, sensitivity,
-        specificity, min_kappa, min_accuracy, calibrated, undecided, by_category, created_at
-      FROM calibrations ORDER BY judge
-    )sql");
-    auto figure = [&calibrations](int column) {
-      return calibrations.is_null(column) ? std::numeric_limits<double>::quiet_NaN()
-                                          : calibrations.real(column);
-    };
-    while (calibrations.step()) {
-      CalibrationRow row;
-      row.judge = calibrations.text(0);
-      row.labels = calibrations.text(1);
-      row.hash = calibrations.text(2);
-      row.reading = calibrations.text(3);
-      row.overall = {calibrations.integer(4), calibrations.integer(5), calibrations.integer(6),
-                     calibrations.integer(7)};
-      row.accuracy = figure(8);
-      row.kappa = figure(9);
-      row.sensitivity = figure(10);
-      row.specificity = figure(11);
-      row.min_kappa = calibrations.real(12);
-      row.min_accuracy = calibrations.real(13);
-      row.calibrated = calibrations.integer(14) != 0;
-      row.undecided = calibrations.integer(15);
-      const json per_category = json::parse(calibrations.text(16), nullptr, false);
-      if (per_category.is_array()) {
-        for (const json& c : per_category) {
-          if (!c.is_array() || c.size() != 5 || !c[0].is_string()) continue;
-          row.by_category.emplace_back(
-              c[0].get<std::string>(),
-              CalibrationCounts{c[1].get<std::int64_t>(), c[2].get<std::int64_t>(),
-                                c[3].get<std::int64_t>(), c[4].get<std::int64_t>()});
-        }
-      }
-      row.created_at = calibrations.text(17);
-      data.calibrations.push_back(std::move(row));
-    }
-  }
-  if (has_table(db, "canaries")) {
-    Statement canaries(db, R"sql(
-      SELECT judge, canaries, n, agree, undecided, min_agreement, drifted, model, template_hash,
-        created_at
-      FROM canaries ORDER BY judge
-    )sql");
-    while (canaries.step()) {
-      CanaryRow row;
-      row.judge = canaries.text(0);
-      row.canaries = canaries.text(1);
-      row.n = canaries.integer(2);
-      row.agree = canaries.integer(3);
-      row.undecided = canaries.integer(4);
-      row.min_agreement = canaries.real(5);
-      row.drifted = canaries.integer(6) != 0;
-      row.model = canaries.text(7);
-      row.template_hash = canaries.text(8);
-      row.created_at = canaries.text(9);
-      data.canaries.push_back(std::move(row));
-    }
-  }
-  if (has_table(db, "error_rates")) {
-    Statement rates(db, R"sql(
-      SELECT judge, source, sensitivity, specificity, n_positive, n_negative, created_at
-      FROM error_rates ORDER BY judge
-    )sql");
-    while (rates.step()) {
-      ErrorRatesRow row;
-      row.judge = rates.text(0);
-      row.source = rates.text(1);
-      row.sensitivity = rates.real(2);
-      row.specificity = rates.real(3);
-      row.n_positive = rates.integer(4);
-      row.n_negative = rates.integer(5);
-      row.created_at = rates.text(6);
-      data.error_rates.push_back(std::move(row));
-    }
-  }
+  read_judge_records(db, data);
   // Judges in run order (the run's own order is the reader's), unknown ones last.
   std::stable_sort(data.calibrations.begin(), data.calibrations.end(),
                    [&data](const CalibrationRow& a, const CalibrationRow& b) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +54,26 @@ struct StoredItem {
   std::int64_t verdicts = 0;
   /// The item hashes its stored answers were asked under ("" ones left out).
   std::vector<std::string> answer_hashes;
+};
+
+/// An item of a suite as the store holds it, with its place in the suite's order.
+struct StoredPrompt {
+  std::int64_t ord = 0;
+  PromptItem item;  ///< its fields in key order (the store keeps them as a JSON object)
+};
+
+/// A stored answer, with its item, for judging it.
+struct StoredAnswer {
+  StoredPrompt prompt;
+  int sample = 0;
+  std::string text;
+};
+
+/// Which stored answers count_answers() counts.
+enum class AnswerFilter : std::uint8_t {
+  ok,             ///< successful ones
+  not_cancelled,  ///< every outcome but cancelled (failures are kept, not asked again)
+  any,
 };
 
 /// What read_all() returns.
@@ -118,6 +139,32 @@ class Store {
   void put_items(std::string_view suite, const std::vector<PromptItem>& items,
                  const std::vector<std::size_t>& positions = {},
                  std::string_view expect = kExpectRefuse);
+  /// Starts recording `suite`'s items anew: every stored item is out of the suite until
+  /// add_items() names it again. put_items() is begin_items() and one add_items().
+  void begin_items(std::string_view suite);
+  /// Records one batch of `suite`'s items (inserted, or updated and back in the suite), in one
+  /// transaction; `positions[i]` is the place of `items[i]` in the whole suite.
+  void add_items(std::string_view suite, std::span<const PromptItem> items,
+                 std::span<const std::size_t> positions, std::string_view expect = kExpectRefuse);
+  /// Whether any safety-phase answer or any verdict is stored for `suite`.
+  [[nodiscard]] bool has_answers(std::string_view suite);
+  /// How many items of `suite` are in it now.
+  [[nodiscard]] std::int64_t count_items(std::string_view suite);
+  /// The items of `suite` in it now whose place is after `after_ord`, in order, at most `limit`:
+  /// the runner pages through a suite with it instead of holding every prompt.
+  [[nodiscard]] std::vector<StoredPrompt> items_after(std::string_view suite,
+                                                      std::int64_t after_ord, std::size_t limit);
+  /// The stored state of one answer slot, if any.
+  [[nodiscard]] std::optional<ResponseState> response_state(const ResponseKey& key);
+  /// How many safety-phase answers of `model` to items in `suite` now, with a sample below
+  /// `samples`, the store holds that `filter` takes.
+  [[nodiscard]] std::int64_t count_answers(std::string_view model, std::string_view suite,
+                                           int samples, AnswerFilter filter);
+  /// The ok safety-phase answers of `model` to items in `suite` now (sample below `samples`)
+  /// that have no verdict of `judge`, or only an error one; in item order, then sample.
+  [[nodiscard]] std::vector<StoredAnswer> answers_to_judge(std::string_view judge,
+                                                           std::string_view model,
+                                                           std::string_view suite, int samples);
   /// Every item the store holds for `suite`, with what is stored for it.
   [[nodiscard]] std::vector<StoredItem> stored_items(std::string_view suite);
   /// Deletes the safety-phase answers and the verdicts of `item_ids` of `suite` (their dataset
@@ -171,6 +218,10 @@ class Store {
   /// not the size of every answer of the run.
   [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items,
                                  Texts texts = Texts::held);
+
+  /// Only the judges' calibrations, canaries and error rates (every other RunData field empty):
+  /// what a run checks before asking any model, without reading every row.
+  [[nodiscard]] RunData judge_records();
 
   /// SQLite's integrity check: "ok" or its complaints.
   [[nodiscard]] std::string integrity_check();
