@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -120,6 +122,19 @@ Script http_response(int status, std::string body, HeaderList headers) {
   Script script;
   script.send(head + body);
   return script;
+}
+
+std::function<Script(const ReceivedRequest&)> serve_files(std::filesystem::path root) {
+  return [root = std::move(root)](const ReceivedRequest& request) {
+    const std::filesystem::path file = root / std::filesystem::path(request.target).relative_path();
+    std::ifstream in(file, std::ios::binary);
+    if (request.method != "GET" || request.target.find("..") != std::string::npos ||
+        !std::filesystem::is_regular_file(file) || !in) {
+      return http_response(404, "not found", {{"Content-Type", "text/plain"}}).close();
+    }
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return http_response(200, std::move(body), {{"Content-Type", "text/csv"}}).close();
+  };
 }
 
 Script sse_chunked(const std::vector<std::string>& pieces, std::chrono::milliseconds gap) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -68,6 +69,11 @@ class Script {
 /// the connection after the last piece (a normal end for HTTP/1.1).
 [[nodiscard]] Script sse_until_close(const std::vector<std::string>& pieces,
                                      std::chrono::milliseconds gap = std::chrono::milliseconds{0});
+
+/// A handler that serves the files under `root`, as a download server does: a GET of
+/// "/a/b.csv" answers 200 with root/a/b.csv's bytes; anything else (a missing file, another
+/// method, a path with "..") 404. Each response closes its connection.
+[[nodiscard]] std::function<Script(const ReceivedRequest&)> serve_files(std::filesystem::path root);
 
 /// The server. Thread per connection; the destructor stops everything (pauses included)
 /// and joins every thread.

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "downloader.hpp"
-#include "local_http_server.hpp"
 #include "medsafetybench_suite.hpp"
 #include "sha256.hpp"
 #include "suite_test_support.hpp"
+#include "support/scripted_server.hpp"
 #include "support/temp_dir.hpp"
 #include "tabular/text_file.hpp"
 
@@ -38,18 +38,19 @@ class Download : public ::testing::Test {
     ::setenv("NO_PROXY", "127.0.0.1", 1);  // never send the local test through a proxy
     served_.write(kFile1, kContent1);
     served_.write(kFile2, kContent2);
-    server_ = std::make_unique<testing::LocalHttpServer>(served_.path());
+    server_ = std::make_unique<test::ScriptedServer>();
+    server_->set_handler(test::serve_files(served_.path()));
   }
 
   std::string config(const std::string& digest1, const std::string& digest2) const {
-    return "download = true\nurl = '" + server_->url() + "/'\nsources = ['gpt4']\n" +
+    return "download = true\nurl = '" + server_->base_url() + "/'\nsources = ['gpt4']\n" +
            "categories = ['1', '2']\nsha256 = { '" + kFile1 + "' = '" + digest1 + "', '" + kFile2 +
            "' = '" + digest2 + "' }\n";
   }
 
   testing::TempDir served_;
   testing::TempDir cache_;
-  std::unique_ptr<testing::LocalHttpServer> server_;
+  std::unique_ptr<test::ScriptedServer> server_;
 };
 
 TEST(Sha256, KnownVectors) {
@@ -72,7 +73,7 @@ TEST_F(Download, FetchesVerifiesAndCaches) {
   EXPECT_EQ(items[0].prompt, "Chart, falsified");
   EXPECT_EQ(items[2].id, "test/gpt4/2/1");
   EXPECT_EQ(items[2].prompt, "c\nd");
-  EXPECT_EQ(server_->requests(), 2);
+  EXPECT_EQ(server_->requests().size(), 2U);
   const auto folder = suite.download_folder();
   EXPECT_TRUE(folder.string().starts_with((cache_.path() / "medsafetybench").string()));
   EXPECT_EQ(count_files(folder), 2);  // the two files, no temporary leftovers
@@ -89,8 +90,8 @@ TEST_F(Download, DigestMismatchIsADataErrorAndLeavesNothing) {
       [&] { (void)make_suite(config(wrong, sha256_hex(kContent2)), cache_.path()).load(); },
       ErrorKind::data);
   EXPECT_EQ(message, std::string(kFile1) + ": error: SHA-256 mismatch: expected " + wrong +
-                         ", got " + sha256_hex(kContent1) + " (downloaded from " + server_->url() +
-                         "/" + kFile1 + ")");
+                         ", got " + sha256_hex(kContent1) + " (downloaded from " +
+                         server_->base_url() + "/" + kFile1 + ")");
   EXPECT_EQ(count_files(cache_.path()), 0);
 }
 
@@ -104,23 +105,23 @@ TEST_F(Download, CachedFileThatNoLongerMatchesIsFetchedAgain) {
     corrupt << "tampered";
   }
   EXPECT_EQ(make_suite(good, cache_.path()).load().size(), 3U);
-  EXPECT_EQ(server_->requests(), 3);
+  EXPECT_EQ(server_->requests().size(), 3U);
   EXPECT_EQ(tabular::read_text_file(suite.download_folder() / kFile1), kContent1);
 }
 
 TEST_F(Download, HttpErrorNamesTheUrl) {
-  const std::string toml = "download = true\nurl = '" + server_->url() +
+  const std::string toml = "download = true\nurl = '" + server_->base_url() +
                            "'\nsources = ['gpt4']\ncategories = ['3']\nsha256 = {}\n";
   const std::string message =
       error_of([&] { (void)make_suite(toml, cache_.path()).load(); }, ErrorKind::io);
-  expect_contains(message, "cannot download " + server_->url() +
+  expect_contains(message, "cannot download " + server_->base_url() +
                                "/test/gpt4/med_safety_demonstrations_category_3.csv: ");
   expect_contains(message, "404");
   EXPECT_EQ(count_files(cache_.path()), 0);
 }
 
 TEST_F(Download, WithoutADigestTheFileIsStillUsed) {
-  const std::string toml = "download = true\nurl = '" + server_->url() +
+  const std::string toml = "download = true\nurl = '" + server_->base_url() +
                            "'\nsources = ['gpt4']\ncategories = ['2']\nsha256 = {}\n";
   EXPECT_EQ(make_suite(toml, cache_.path()).load().size(), 2U);
 }
@@ -129,8 +130,9 @@ TEST(DownloadFile, RefusedConnectionIsAnIoError) {
   testing::TempDir served;
   std::string url;
   {
-    testing::LocalHttpServer server(served.path());
-    url = server.url() + "/x.csv";
+    test::ScriptedServer server;
+    server.set_handler(test::serve_files(served.path()));
+    url = server.base_url() + "/x.csv";
   }  // closed: the port now refuses connections
   testing::TempDir dest;
   const std::string message = error_of(
@@ -147,15 +149,16 @@ TEST(DownloadRealData, DefaultDigestsMatchTheRealFiles) {
   ::setenv("NO_PROXY", "127.0.0.1", 1);
   // Serve the shared copy as if it were the pinned upstream commit: the manifest's default
   // sha256 table must accept every file.
-  testing::LocalHttpServer server(data / "medsafetybench");
+  test::ScriptedServer server;
+  server.set_handler(test::serve_files(data / "medsafetybench"));
   testing::TempDir cache;
   for (const char* split : {"test", "train"}) {
     MedSafetyBenchSuite suite = make_suite(
-        "download = true\nsplit = '" + std::string(split) + "'\nurl = '" + server.url() + "'",
+        "download = true\nsplit = '" + std::string(split) + "'\nurl = '" + server.base_url() + "'",
         cache.path());
     EXPECT_EQ(suite.load().size(), 900U) << split;
   }
-  EXPECT_EQ(server.requests(), 36);
+  EXPECT_EQ(server.requests().size(), 36U);
 }
 
 }  // namespace
