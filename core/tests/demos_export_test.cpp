@@ -221,7 +221,7 @@ TEST(DemosExport, ALaterExportReplacesTheFilesOfAnEarlierOne) {
 }
 
 TEST(DemosExport, AnEmptyReferenceNamesTheSuiteAndTheRow) {
-  ComponentSpec spec;
+  SuiteSpec spec;
   spec.section = "suites";
   spec.name = "train";
   spec.plugin = "table";

@@ -160,8 +160,8 @@ class LoadPointTest : public ::testing::Test {
 
   testing::TempDir dir_;
   Store store_{dir_.path()};
-  ComponentSpec model_spec_;
-  ComponentSpec suite_spec_;
+  ModelSpec model_spec_;
+  SuiteSpec suite_spec_;
   ModelSlot model_;
   SuiteSlot suite_;
   LoadSpec load_;

@@ -76,9 +76,9 @@ class SlowInlineBackend final : public Backend {
 TEST(LoadProgressLine, APointReportsAsItMeasuresAndWhenItEnds) {
   testing::TempDir dir;
   Store store(dir.path());
-  ComponentSpec model_spec;
+  ModelSpec model_spec;
   model_spec.name = "m";
-  ComponentSpec suite_spec;
+  SuiteSpec suite_spec;
   suite_spec.name = "s";
   ModelSlot model;
   model.spec = &model_spec;

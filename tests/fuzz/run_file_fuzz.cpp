@@ -71,9 +71,9 @@ void read_every_key(const medsafe::Config& config, const medsafe::ConfigSchema& 
   static_cast<void>(config.fingerprint());
 }
 
-void validate_components(const std::vector<medsafe::ComponentSpec>& specs,
-                         const medsafe::Manifest& manifest, const medsafe::ConfigSchema& core,
-                         const std::filesystem::path& dir) {
+template <typename Spec>
+void validate_components(const std::vector<Spec>& specs, const medsafe::Manifest& manifest,
+                         const medsafe::ConfigSchema& core, const std::filesystem::path& dir) {
   for (const medsafe::ComponentSpec& spec : specs) {
     MEDSAFE_FUZZ_CHECK(spec.table != nullptr);
     read_every_key(spec.core, core);

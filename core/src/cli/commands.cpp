@@ -91,7 +91,7 @@ fs::path run_directory(const RunOptions& options, const RunFile& run) {
 std::size_t count_items(Assembly& assembly) {
   std::size_t n = 0;
   for (const SuiteSlot& s : assembly.suites()) {
-    if (s.spec->core.boolean("safety")) n += s.item_count;
+    if (s.spec->safety) n += s.item_count;
   }
   return n;
 }

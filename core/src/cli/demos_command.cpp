@@ -121,7 +121,7 @@ std::unique_ptr<LeakageIndex> leakage_index(const DemosOptions& o, const CommonO
     for (const SuiteSlot& s : evaluation.suites()) {
       const bool skipped =
           same && std::find(exported.begin(), exported.end(), s.spec->name) != exported.end();
-      if (!s.spec->core.boolean("safety") || skipped) continue;
+      if (!s.spec->safety || skipped) continue;
       suites.push_back({{"suite", s.spec->name}, {"items", s.items.size()}});
     }
     settings.against.push_back({{"run_file", evaluation.run().file.string()}, {"suites", suites}});

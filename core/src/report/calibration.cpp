@@ -43,8 +43,8 @@ std::string calibration_hash(const CalibrationSpec& spec, const Assembly& assemb
   std::uint64_t h = fnv1a(stable_hash(bytes), toml_to_json(spec.config.values()));
   h = fnv1a(h, judge.spec->plugin);
   h = fnv1a(h, judge.spec->fingerprint);
-  for (const ComponentSpec& model : assembly.run().models) {
-    if (!model.core.boolean("under_test")) h = fnv1a(fnv1a(h, model.name), model.fingerprint);
+  for (const ModelSpec& model : assembly.run().models) {
+    if (!model.under_test) h = fnv1a(fnv1a(h, model.name), model.fingerprint);
   }
   return hex(mix64(h));
 }

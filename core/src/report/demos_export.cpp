@@ -179,7 +179,7 @@ std::vector<LeakageTarget> leakage_targets(Assembly& evaluation,
   std::vector<LeakageTarget> targets;
   const std::string file = evaluation.run().file.string();
   for (const SuiteSlot& suite : evaluation.suites()) {
-    if (!suite.spec->core.boolean("safety")) continue;
+    if (!suite.spec->safety) continue;
     if (std::find(skip.begin(), skip.end(), suite.spec->name) != skip.end()) continue;
     for (const PromptItem& item : suite.items) {
       targets.push_back(

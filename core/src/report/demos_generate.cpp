@@ -109,7 +109,7 @@ GenerationPlan prepare_generation(Assembly& assembly, const GenerateSetup& setup
   for (ModelSlot& m : assembly.models()) m.under_test = m.spec->name == setup.teacher;
   GenerationPlan plan;
   for (SuiteSlot& suite : assembly.suites()) {
-    if (!suite.spec->core.boolean("safety")) continue;
+    if (!suite.spec->safety) continue;
     const auto has_reference = [](const PromptItem& item) {
       return item.reference.find_first_not_of(" \t\r\n") != std::string::npos;
     };

@@ -271,23 +271,24 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   // backend (guard, system-prompt, few-shot) names its inner model, a guard its judge, a judge
   // its judge model or other judges, and each is made when first named (a depth-first
   // topological order over the run's models and judges), the rest in run-file order.
-  std::vector<ComponentSpec> none;
   const bool all = parts == Parts::all;
-  for (ComponentSpec& spec : all ? run_.models : none) {
+  for (ModelSpec& spec : run_.models) {
+    if (!all) break;
     ModelSlot& slot = add<ModelSlot>(spec);
-    slot.under_test = spec.core.boolean("under_test");
+    slot.under_test = spec.under_test;
     slot.target = model_target(slot.config, *pending_models_.back().factory->manifest, log_);
     slot.flow = FlowSettings::from_config(spec.core);
     slot.max_response_bytes = max_response_bytes(spec.core);
   }
-  for (ComponentSpec& spec : run_.suites) {
+  for (SuiteSpec& spec : run_.suites) {
     add<SuiteSlot>(spec);
     make<SuiteSlot>(suites_.size() - 1);
   }
-  for (ComponentSpec& spec : all ? run_.judges : none) {
+  for (JudgeSpec& spec : run_.judges) {
+    if (!all) break;
     JudgeSlot& slot = add<JudgeSlot>(spec);
-    slot.concurrency = static_cast<int>(spec.core.integer("concurrency"));
-    slot.suites = spec.core.strings("suites");
+    slot.concurrency = spec.concurrency;
+    slot.suites = spec.suites;
   }
   for (std::size_t i = 0; i < models_.size(); ++i) make<ModelSlot>(i);
   for (std::size_t i = 0; i < judges_.size(); ++i) make<JudgeSlot>(i);
@@ -309,8 +310,8 @@ Assembly::Assembly(RunFile run, const std::vector<std::filesystem::path>& extra_
   check_trait(run_.run.refusal_judge, "refusal_judge", false);
 }
 
-template <typename Slot>
-Slot& Assembly::add(ComponentSpec& spec) {
+template <typename Slot, typename Spec>
+Slot& Assembly::add(Spec& spec) {
   const ComponentFactory& factory =
       catalog_.load(spec.plugin, Kind<Slot>::kind, spec.core.where("plugin"));
   const ConfigSchema& core = Kind<Slot>::core();
@@ -502,7 +503,7 @@ Backend& Assembly::model(std::string_view name, const SourceLocation& where) {
 Judge& Assembly::judge(std::string_view name, const SourceLocation& where) {
   if (JudgeSlot* slot = made<JudgeSlot>(name, where)) return *slot->judge;
   std::string known;
-  for (const ComponentSpec& s : run_.judges) known += (known.empty() ? "" : ", ") + s.name;
+  for (const JudgeSpec& s : run_.judges) known += (known.empty() ? "" : ", ") + s.name;
   throw located_error(ErrorKind::config, where,
                       "no judge named '" + std::string(name) + "' in this run; its judges: " +
                           (known.empty() ? std::string("none") : known));

@@ -39,7 +39,7 @@ struct ModelTarget {
                                        const Log& log);
 
 struct ModelSlot {
-  const ComponentSpec* spec = nullptr;
+  const ModelSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Backend> backend;  ///< guarded: plugin exceptions become failed responses
   FlowSettings flow;                 ///< concurrency, rate limits, retries, fail_fast_after
@@ -53,12 +53,12 @@ struct ModelSlot {
 inline constexpr std::size_t kItemWindow = 1'000;
 
 struct SuiteSlot {
-  const ComponentSpec* spec = nullptr;
+  const SuiteSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Suite> suite;
   /// load_suites(): every item. A run (record_run) keeps only the first kItemWindow of those it
-  /// asks, for the load phases and the few prompts sent before the safety phase: the safety
-  /// phase reads its items from the store, page by page.
+  /// asks, for the load phases and the few prompts
+  /// sent before the safety phase: the safety phase reads its items from the store, page by page.
   std::vector<PromptItem> items;
   /// With a shard (engine/shard.hpp): each item's position in the whole suite; empty: its index.
   std::vector<std::size_t> positions;
@@ -72,7 +72,7 @@ struct SuiteSlot {
 };
 
 struct JudgeSlot {
-  const ComponentSpec* spec = nullptr;
+  const JudgeSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Judge> judge;  ///< guarded: plugin exceptions become error verdicts
   JudgeTraits traits;
@@ -142,8 +142,8 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   };
 
   /// Checks `spec`'s configuration against its manifest and adds its slot (not made yet).
-  template <typename Slot>
-  Slot& add(ComponentSpec& spec);
+  template <typename Slot, typename Spec>
+  Slot& add(Spec& spec);
   /// Makes slot `index` (and, through model() and judge(), whatever it names first).
   template <typename Slot>
   void make(std::size_t index);

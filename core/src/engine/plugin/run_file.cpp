@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -206,6 +207,21 @@ std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root
   return specs;
 }
 
+// The section's specs as `Spec`s, each given its typed core keys by `read` (which throws a
+// located Error for a bad value).
+template <typename Spec, typename Read>
+std::vector<Spec> typed(std::vector<ComponentSpec> specs, Read read) {
+  std::vector<Spec> out;
+  out.reserve(specs.size());
+  for (ComponentSpec& spec : specs) {
+    Spec typed_spec;
+    static_cast<ComponentSpec&>(typed_spec) = std::move(spec);
+    read(typed_spec);
+    out.push_back(std::move(typed_spec));
+  }
+  return out;
+}
+
 // Why `name` cannot name a folder under runs/ ("" when it can): the default run directory must
 // stay inside it. --out and [run] out may point anywhere: they say so explicitly.
 std::string unsafe_run_name(const std::string& name) {
@@ -222,9 +238,9 @@ std::string unsafe_run_name(const std::string& name) {
 
 void check_unique_names(const RunFile& run) {
   std::vector<std::pair<std::string, const ComponentSpec*>> all;
-  for (const auto* list : {&run.models, &run.suites, &run.judges}) {
-    for (const ComponentSpec& spec : *list) all.emplace_back(spec.name, &spec);
-  }
+  for (const ComponentSpec& spec : run.models) all.emplace_back(spec.name, &spec);
+  for (const ComponentSpec& spec : run.suites) all.emplace_back(spec.name, &spec);
+  for (const ComponentSpec& spec : run.judges) all.emplace_back(spec.name, &spec);
   for (std::size_t i = 0; i < all.size(); ++i) {
     for (std::size_t j = i + 1; j < all.size(); ++j) {
       if (all[i].first == all[j].first && all[i].second->section != all[j].second->section) {
@@ -239,6 +255,10 @@ void check_unique_names(const RunFile& run) {
 }
 
 }  // namespace
+
+std::string_view to_string(Expect expect) noexcept {
+  return expect == Expect::comply ? "comply" : "refuse";
+}
 
 const ConfigSchema& run_schema() {
   static const ConfigSchema schema{{
@@ -570,40 +590,49 @@ RunFile parse_run_file(const fs::path& file, std::string text,
   if (http_threads < 0 || http_threads > 64) throw settings.error("http_threads", "must be 0..64");
   run.run.http_threads = static_cast<int>(http_threads);
 
-  run.models = read_section(root, "models", model_core_schema(), run.dir, replaced);
-  run.suites = read_section(root, "suites", suite_core_schema(), run.dir, replaced);
-  run.judges = read_section(root, "judges", judge_core_schema(), run.dir, replaced);
+  run.models = typed<ModelSpec>(
+      read_section(root, "models", model_core_schema(), run.dir, replaced), [](ModelSpec& model) {
+        if (model.core.integer("concurrency") < 1) {
+          throw model.core.error("concurrency", "must be at least 1");
+        }
+        model.under_test = model.core.boolean("under_test");
+      });
+  run.suites = typed<SuiteSpec>(
+      read_section(root, "suites", suite_core_schema(), run.dir, replaced), [](SuiteSpec& suite) {
+        suite.safety = suite.core.boolean("safety");
+        const std::string expect = suite.core.string("expect");
+        if (expect != "refuse" && expect != "comply") {
+          throw suite.core.error("expect",
+                                 "must be \"refuse\" or \"comply\", got \"" + expect + "\"");
+        }
+        suite.expect = expect == "comply" ? Expect::comply : Expect::refuse;
+      });
+  run.judges = typed<JudgeSpec>(
+      read_section(root, "judges", judge_core_schema(), run.dir, replaced), [](JudgeSpec& judge) {
+        const std::int64_t concurrency = judge.core.integer("concurrency");
+        if (concurrency < 1) {
+          throw judge.core.error("concurrency", "must be at least 1");
+        }
+        judge.concurrency =
+            static_cast<int>(std::min<std::int64_t>(concurrency, std::numeric_limits<int>::max()));
+        judge.suites = judge.core.strings("suites");
+      });
   check_unique_names(run);
   run.loads = read_loads(root, run);
 
-  for (const ComponentSpec& model : run.models) {
-    if (model.core.integer("concurrency") < 1) {
-      throw model.core.error("concurrency", "must be at least 1");
-    }
-  }
-  for (const ComponentSpec& suite : run.suites) {
-    const std::string expect = suite.core.string("expect");
-    if (expect != "refuse" && expect != "comply") {
-      throw suite.core.error("expect", "must be \"refuse\" or \"comply\", got \"" + expect + "\"");
-    }
-  }
-  for (const ComponentSpec& judge : run.judges) {
-    if (judge.core.integer("concurrency") < 1) {
-      throw judge.core.error("concurrency", "must be at least 1");
-    }
+  for (const JudgeSpec& judge : run.judges) {
     const double canary_bound = judge.core.number("canary_min_agreement");
     if (!(canary_bound >= 0.0 && canary_bound <= 1.0)) {
       throw judge.core.error("canary_min_agreement", "must be between 0 and 1");
     }
-    for (const std::string& suite : judge.core.strings("suites")) {
+    for (const std::string& suite : judge.suites) {
       const bool known = std::any_of(run.suites.begin(), run.suites.end(),
-                                     [&suite](const ComponentSpec& s) { return s.name == suite; });
+                                     [&suite](const SuiteSpec& s) { return s.name == suite; });
       if (!known) throw judge.core.error("suites", "names a suite '" + suite + "' the run lacks");
     }
   }
-  const auto models_under_test =
-      std::count_if(run.models.begin(), run.models.end(),
-                    [](const ComponentSpec& m) { return m.core.boolean("under_test"); });
+  const auto models_under_test = std::count_if(run.models.begin(), run.models.end(),
+                                               [](const ModelSpec& m) { return m.under_test; });
   if (models_under_test == 0) {
     throw located_error(ErrorKind::config, SourceLocation{run.file.string()},
                         "the run has no model under test; add a [models.NAME] table with "

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "medsafe/config.hpp"
@@ -31,6 +32,30 @@ struct ComponentSpec {
   std::string replaced_plugin;
 
   [[nodiscard]] std::string owner() const { return section + "." + name; }
+};
+
+/// What a suite's items should get: refusals (harmful requests: the harm rates' denominators)
+/// or answers (benign prompts: the over-refusal rate's).
+enum class Expect : std::uint8_t { refuse, comply };
+/// "refuse" or "comply", as the run file and the store write it.
+[[nodiscard]] std::string_view to_string(Expect expect) noexcept;
+
+/// A [models.X] table, its core keys read once (flow control's are FlowSettings', read from
+/// `core` by the assembly).
+struct ModelSpec : ComponentSpec {
+  bool under_test = true;  ///< its answers are scored (false: a judge's or a wrapper's model)
+};
+
+/// A [suites.X] table, its core keys read once.
+struct SuiteSpec : ComponentSpec {
+  bool safety = true;              ///< its items are asked in the safety phase
+  Expect expect = Expect::refuse;  ///< what its items should get, unless an item says otherwise
+};
+
+/// A [judges.X] table, its core keys read once.
+struct JudgeSpec : ComponentSpec {
+  int concurrency = 1;              ///< answers judged at once
+  std::vector<std::string> suites;  ///< the suites it judges; empty: all
 };
 
 /// The [run] table.
@@ -82,9 +107,9 @@ struct RunFile {
   std::filesystem::path file;  ///< absolute
   std::filesystem::path dir;   ///< relative paths resolve against it
   RunSettings run;
-  std::vector<ComponentSpec> models;  ///< in file order
-  std::vector<ComponentSpec> suites;
-  std::vector<ComponentSpec> judges;
+  std::vector<ModelSpec> models;  ///< in file order
+  std::vector<SuiteSpec> suites;
+  std::vector<JudgeSpec> judges;
   std::vector<LoadSpec> loads;         ///< in file order, run after the safety phase
   std::string text;                    ///< the file as read
   std::vector<std::string> overrides;  ///< the --set assignments applied to it, in order

@@ -104,7 +104,7 @@ std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPla
         places.push_back(slot.positions.size() == slot.items.size() ? slot.positions[i] : i);
       }
       store.add_items(slot.spec->name, std::span<const PromptItem>(slot.items).subspan(at, n),
-                      places, slot.spec->core.string("expect"));
+                      places, std::string(to_string(slot.spec->expect)));
     }
     slot.item_count = slot.items.size();
     totals[s] = slot.items.size();
@@ -122,7 +122,7 @@ std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPla
   assembly.stream_suites([&](SuiteSlot& slot, std::span<PromptItem> batch) {
     const std::size_t s = slot_index.at(&slot);
     const std::string& suite = slot.spec->name;
-    const bool split = plan != nullptr && slot.spec->core.boolean("safety");
+    const bool split = plan != nullptr && slot.spec->safety;
     kept.clear();
     places.clear();
     for (PromptItem& item : batch) {
@@ -133,7 +133,7 @@ std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPla
       places.push_back(place);
       kept.push_back(std::move(item));
     }
-    store.add_items(suite, kept, places, slot.spec->core.string("expect"));
+    store.add_items(suite, kept, places, std::string(to_string(slot.spec->expect)));
     slot.item_count += kept.size();
     for (std::size_t i = 0; i < kept.size() && slot.items.size() < kItemWindow; ++i) {
       slot.items.push_back(std::move(kept[i]));

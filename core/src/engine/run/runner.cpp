@@ -15,9 +15,9 @@
 #include "engine/run/item_changes.hpp"
 #include "engine/run/load_runner.hpp"
 #include "engine/run/response_row.hpp"
+#include "engine/run/sampling.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/version.hpp"
-#include "engine/run/sampling.hpp"
 
 namespace medsafe {
 namespace {
@@ -166,7 +166,7 @@ class SafetyLoop {
   // Whether model `m` asks suite `s` in this invocation.
   bool asks(std::size_t m, std::size_t s) const {
     return options_.ask_models && assembly_.models()[m].under_test &&
-           assembly_.suites()[s].spec->core.boolean("safety");
+           assembly_.suites()[s].spec->safety;
   }
 
   // Counts what is missing: answers not in the store (or failed, when retry_failed), which
@@ -184,7 +184,7 @@ class SafetyLoop {
     for (std::size_t m = 0; m < models.size(); ++m) {
       if (!models[m].under_test) continue;
       for (std::size_t s = 0; s < suites.size(); ++s) {
-        if (!suites[s].spec->core.boolean("safety")) continue;
+        if (!suites[s].spec->safety) continue;
         const std::string& suite = suites[s].spec->name;
         const std::int64_t stored =
             store_.count_answers(models[m].spec->name, suite, settings.samples, done);
@@ -206,7 +206,7 @@ class SafetyLoop {
         if (!models[m].under_test) continue;
         for (std::size_t s = 0; s < suites.size(); ++s) {
           const std::string& suite = suites[s].spec->name;
-          if (!suites[s].spec->core.boolean("safety") || !judge.judges_suite(suite)) continue;
+          if (!suites[s].spec->safety || !judge.judges_suite(suite)) continue;
           for (StoredAnswer& a : store_.answers_to_judge(judge.spec->name, models[m].spec->name,
                                                          suite, settings.samples)) {
             judges_[j].queue.push_back(
@@ -591,9 +591,8 @@ std::optional<ShardPlan> record_run(Store& store, Assembly& assembly, Log& log,
     }
   }
   for (SuiteSlot& s : assembly.suites()) {
-    const std::string expect = s.spec->core.string("expect");
-    const json extra = {
-        {"domain", s.domain}, {"safety", s.spec->core.boolean("safety")}, {"expect", expect}};
+    const std::string expect = std::string(to_string(s.spec->expect));
+    const json extra = {{"domain", s.domain}, {"safety", s.spec->safety}, {"expect", expect}};
     (void)store.record_component({"suite", s.spec->name, s.spec->plugin, s.spec->fingerprint},
                                  extra.dump());
     store.put_categories(s.spec->name, s.categories);

@@ -160,7 +160,7 @@ ShardPlan apply_shard(Assembly& assembly, const Shard& shard) {
     suite.suite = slot.spec->name;
     suite.items = static_cast<std::int64_t>(slot.items.size());
     suite.digest = suite_digest(slot.items);
-    if (!slot.spec->core.boolean("safety")) {
+    if (!slot.spec->safety) {
       suite.kept = suite.items;  // only load phases send it: nothing to split
       plan.suites.push_back(std::move(suite));
       continue;
