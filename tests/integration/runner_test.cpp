@@ -3,12 +3,14 @@
 // directory, and the counts each invocation returns checked against what the store holds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "engine/plugin/assembly.hpp"
 #include "engine/plugin/run_file.hpp"
@@ -165,7 +167,48 @@ plugin = "refusal"
       first_item = r.item_id;
     }
   }
-  EXPECT_EQ(first_item, suite.items.front().id);
+  // (RunData's items are in suite order: the first is the suite's first item.)
+  ASSERT_FALSE(run.items.empty());
+  EXPECT_EQ(first_item, run.items.front().item_id);
+}
+
+TEST(Runner, TheWindowOfALargeSuiteIsASeededSampleOfTheWholeSuiteInItsOrder) {
+  constexpr int kMany = 2'500;
+  const auto window_of = [](std::uint64_t seed) {
+    Fixture f;
+    auto assembly = f.assemble("[run]\nname = \"window\"\nseed = " + std::to_string(seed) +
+                                   "\n\n[models.alpha]\nplugin = \"sim\"\n\n[suites.syn]\n"
+                                   "plugin = \"synthetic\"\ncount = " +
+                                   std::to_string(kMany) +
+                                   "\n\n[judges.refusal]\nplugin = "
+                                   "\"refusal\"\n",
+                               false);
+    Store store(f.out());
+    record_run(store, *assembly, *f.log);
+    const SuiteSlot& suite = assembly->suites().front();
+    EXPECT_EQ(suite.items.size(), kItemWindow);
+    EXPECT_EQ(suite.positions.size(), kItemWindow);
+    return std::make_pair(suite.positions, suite.items.empty() ? std::string() : suite.items[0].id);
+  };
+  const auto [positions, first] = window_of(7);
+  ASSERT_EQ(positions.size(), kItemWindow);
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end())) << "kept in suite order";
+  EXPECT_EQ(std::adjacent_find(positions.begin(), positions.end()), positions.end())
+      << "no repeats";
+  // Spread over the whole suite, not its first kItemWindow items: about 40 % of each third.
+  const auto in = [&positions = positions](std::size_t from, std::size_t to) {
+    return std::count_if(positions.begin(), positions.end(),
+                         [&](std::size_t p) { return p >= from && p < to; });
+  };
+  EXPECT_GT(positions.back(), static_cast<std::size_t>(2 * kMany / 3));
+  for (const std::size_t third : {0, 1, 2}) {
+    const auto n = in(third * kMany / 3, (third + 1) * kMany / 3);
+    EXPECT_GT(n, 250) << "third " << third;
+    EXPECT_LT(n, 420) << "third " << third;
+  }
+  // The same seed keeps the same prompts; another seed takes others.
+  EXPECT_EQ(window_of(7).first, positions);
+  EXPECT_NE(window_of(8).first, positions);
 }
 
 TEST(Runner, ASecondInvocationAsksNothingAndCountsWhatTheStoreHolds) {

@@ -56,8 +56,8 @@ struct SuiteSlot {
   const SuiteSpec* spec = nullptr;
   Config config;
   std::unique_ptr<Suite> suite;
-  /// load_suites(): every item. A run (record_run) keeps only the first kItemWindow of those it
-  /// asks, for the load phases and the few prompts
+  /// load_suites(): every item. A run (record_run) keeps only kItemWindow of those it asks (a
+  /// seeded uniform sample, in suite order; record_items), for the load phases and the few prompts
   /// sent before the safety phase: the safety phase reads its items from the store, page by page.
   std::vector<PromptItem> items;
   /// With a shard (engine/shard.hpp): each item's position in the whole suite; empty: its index.

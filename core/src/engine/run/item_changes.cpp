@@ -4,6 +4,7 @@
 #include <map>
 #include <span>
 
+#include "engine/run/sampling.hpp"
 #include "engine/store/item_hash.hpp"
 
 namespace medsafe {
@@ -118,6 +119,16 @@ std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPla
     slot.positions.clear();
     slot.item_count = 0;
   }
+  // The window of a streamed suite: a uniform sample of kItemWindow of the items the run asks
+  // (reservoir sampling, Algorithm R), seeded by the run's seed and the suite's name so that a
+  // rerun keeps the same prompts, and put back in suite order below. A suite no larger than the
+  // window keeps every item; a larger one (sorted by category, as MedSafetyBench is) is not
+  // represented by its first items alone.
+  std::vector<Xoshiro256> reservoir;
+  reservoir.reserve(suites.size());
+  for (const SuiteSlot& slot : suites) {
+    reservoir.emplace_back(cell_seed(assembly.run().run.seed, {"item window", slot.spec->name}));
+  }
   std::vector<PromptItem> kept;
   assembly.stream_suites([&](SuiteSlot& slot, std::span<PromptItem> batch) {
     const std::size_t s = slot_index.at(&slot);
@@ -134,12 +145,37 @@ std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPla
       kept.push_back(std::move(item));
     }
     store.add_items(suite, kept, places, std::string(to_string(slot.spec->expect)));
-    slot.item_count += kept.size();
-    for (std::size_t i = 0; i < kept.size() && slot.items.size() < kItemWindow; ++i) {
-      slot.items.push_back(std::move(kept[i]));
-      slot.positions.push_back(places[i]);
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      const std::size_t seen = slot.item_count + i;  // items before this one
+      if (slot.items.size() < kItemWindow) {
+        slot.items.push_back(std::move(kept[i]));
+        slot.positions.push_back(places[i]);
+      } else if (const std::uint64_t j = reservoir[s].below(seen + 1); j < kItemWindow) {
+        slot.items[j] = std::move(kept[i]);
+        slot.positions[j] = places[i];
+      }
     }
+    slot.item_count += kept.size();
   });
+  // Each streamed window back in suite order (its positions ascending).
+  for (SuiteSlot& slot : suites) {
+    if (slot.loaded || std::is_sorted(slot.positions.begin(), slot.positions.end())) continue;
+    std::vector<std::size_t> order(slot.positions.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&slot](std::size_t a, std::size_t b) {
+      return slot.positions[a] < slot.positions[b];
+    });
+    std::vector<PromptItem> items;
+    std::vector<std::size_t> positions;
+    items.reserve(order.size());
+    positions.reserve(order.size());
+    for (const std::size_t i : order) {
+      items.push_back(std::move(slot.items[i]));
+      positions.push_back(slot.positions[i]);
+    }
+    slot.items = std::move(items);
+    slot.positions = std::move(positions);
+  }
   for (std::size_t s = 0; s < suites.size(); ++s) {
     const StoredItems& before = stored[s];
     for (std::size_t i = 0; i < before.items.size(); ++i) {

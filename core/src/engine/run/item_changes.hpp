@@ -32,7 +32,8 @@ struct ItemChanges {
 /// comparing each with what the store holds (only a store with answers for the suite holds
 /// anything to compare), so that no suite is ever held whole. With `plan` (its shard set), a
 /// safety suite records only the shard's items, and `plan` gets every suite's counts and digest.
-/// Each SuiteSlot keeps its item count and its first kItemWindow items (for the load phases).
+/// Each SuiteSlot keeps its item count and a window of kItemWindow of its items, for the load
+/// phases: a seeded uniform sample (all of them when the suite is no larger), in suite order.
 /// Writes inside the caller's transaction, if any: a refused run rolls back what this wrote.
 [[nodiscard]] std::vector<ItemChanges> record_items(Store& store, Assembly& assembly,
                                                     ShardPlan* plan);
