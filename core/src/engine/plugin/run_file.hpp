@@ -84,7 +84,7 @@ struct LoadSpec {
   SourceLocation where;
   Config core;                      ///< the validated table
   std::vector<std::string> models;  ///< models it drives (default: every model under test)
-  std::string suite;                ///< the suite whose prompts are sent, cycled
+  std::string suite;  ///< the suite whose prompts are sent, cycled (at most kItemWindow)
   LoadMode mode = LoadMode::concurrency;
   std::vector<double> levels;  ///< concurrencies, or rates in requests per second
   bool poisson = true;         ///< rate mode: Poisson arrivals, else constant spacing
