@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/store/run_data.hpp"
@@ -35,6 +37,41 @@ TEST(TokenEvents, EveryStampComesBackExactly) {
             (std::vector<std::int64_t>{1'700'000'000'000'000'000, 1'700'000'000'012'345'678}));
   EXPECT_EQ(listed, (TokenEvents{1'700'000'000'000'000'000, 1'700'000'000'012'345'678}));
   EXPECT_FALSE(listed == TokenEvents{});
+}
+
+// Names are interned: equal values share one copy, so a row member is a pointer, and they
+// read, compare and join like the strings they name.
+TEST(Name, EqualValuesShareOneCopyAndReadAsStrings) {
+  const std::string built = std::string("synth") + "etic";
+  const Name a = built;
+  const Name b = std::string_view("synthetic");
+  const Name c = "other";
+  EXPECT_EQ(a.data(), b.data());  // one copy
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_EQ(a, "synthetic");
+  EXPECT_EQ(a, std::string("synthetic"));
+  EXPECT_EQ(std::string_view("synthetic"), a);
+  EXPECT_LT(c, a);
+  EXPECT_LT(a, "z");
+  EXPECT_EQ(a + "/" + c, "synthetic/other");
+  EXPECT_EQ(std::string("x") + a, "xsynthetic");
+  const std::string& as_string = a;
+  EXPECT_EQ(as_string, "synthetic");
+  EXPECT_EQ(static_cast<std::string_view>(a).size(), 9U);
+  const Name empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty, Name(""));
+  EXPECT_EQ(empty.str(), "");
+  EXPECT_EQ(sizeof(Name), sizeof(void*));
+}
+
+// The rows a million-item report holds: each byte here is a megabyte there. Their repeated
+// names are Names (was 232, 416, 280 bytes).
+TEST(RunDataRows, StaySmall) {
+  EXPECT_LE(sizeof(ItemRow), 160U);
+  EXPECT_LE(sizeof(ResponseRow), 320U);
+  EXPECT_LE(sizeof(VerdictRow), 184U);
 }
 
 }  // namespace
