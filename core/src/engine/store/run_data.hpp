@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/store/name.hpp"
+#include "engine/store/text_field.hpp"
 #include "medsafe/backend.hpp"
 #include "medsafe/judge.hpp"
 #include "medsafe/suite.hpp"
@@ -121,9 +122,9 @@ struct ItemRow {
   Name suite;
   std::string item_id;
   Name category;
-  std::string prompt;
-  std::string reference;
-  std::string content_hash{};  ///< item_content_hash() of the text above
+  TextField prompt;
+  TextField reference;
+  TextField content_hash{};    ///< item_content_hash() of the text above
   bool in_suite = true;        ///< false: the item left its suite's dataset (kept, not counted)
   Name expect{kExpectRefuse};  ///< kExpectRefuse or kExpectComply
 };
@@ -232,8 +233,8 @@ struct ResponseRow {
   int sample = 0;
   Outcome outcome = Outcome::ok;
   int http_status = 0;
-  std::string error;
-  std::string text;
+  TextField error;
+  TextField text;
   Name finish_reason;
   std::int64_t prompt_tokens = -1;
   std::int64_t completion_tokens = -1;
@@ -249,7 +250,7 @@ struct ResponseRow {
   bool warmup = false;       ///< a load point's warm-up request: stored, left out of its figures
   bool truncated = false;    ///< the answer outgrew max_response_bytes: `text` is cut
   std::int64_t session = 0;  ///< the SessionInfo::id that stored it (0: before sessions)
-  std::string item_hash{};   ///< its item's content hash when it was stored ("" if unknown)
+  TextField item_hash{};     ///< its item's content hash when it was stored ("" if unknown)
   /// A model with several endpoints: the replicas its last attempt was sent to, in order.
   std::vector<EndpointAttempt> endpoints{};
 };
@@ -265,8 +266,8 @@ struct VerdictRow {
   std::optional<int> score;
   std::optional<bool> refused;
   Name label;
-  std::string reason;
-  std::string raw;
+  TextField reason;
+  TextField raw;
   int model_calls = 0;
   std::vector<std::string> flags;  ///< Verdict::flags ("uncertain", "injection_suspect")
 };
