@@ -424,7 +424,7 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
   std::vector<const ItemRow*> refuse_items;
   for (const auto& item : data.items) {
     if (item.expect == kExpectComply) continue;
-    item_category[join_key({item.suite, item.item_id})] = &item.category;
+    item_category[join_key({item.suite, item.item_id})] = &item.category.str();
     refuse_items.push_back(&item);
   }
   const std::set<std::string> comply = comply_items(data);
@@ -675,7 +675,7 @@ std::vector<LatencyStats> compute_latency_table(const RunData& data) {
       groups;
   for (const auto& r : data.responses) {
     seen.insert(r.model);
-    const std::string phase = r.phase.empty() ? std::string(kDefaultPhase) : r.phase;
+    const std::string phase = r.phase.empty() ? std::string(kDefaultPhase) : r.phase.str();
     auto& phases = groups[r.model];
     auto it =
         std::find_if(phases.begin(), phases.end(), [&](const auto& p) { return p.first == phase; });

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/store/name.hpp"
+#include "engine/store/text_field.hpp"
 #include "medsafe/backend.hpp"
 #include "medsafe/judge.hpp"
 #include "medsafe/suite.hpp"
@@ -117,14 +119,14 @@ struct RunInfo {
 
 /// One prompt as sent.
 struct ItemRow {
-  std::string suite;
+  Name suite;
   std::string item_id;
-  std::string category;
-  std::string prompt;
-  std::string reference;
-  std::string content_hash{};  ///< item_content_hash() of the text above
+  Name category;
+  TextField prompt;
+  TextField reference;
+  TextField content_hash{};    ///< item_content_hash() of the text above
   bool in_suite = true;        ///< false: the item left its suite's dataset (kept, not counted)
-  std::string expect{kExpectRefuse};  ///< kExpectRefuse or kExpectComply
+  Name expect{kExpectRefuse};  ///< kExpectRefuse or kExpectComply
 };
 
 /// The steady-clock nanoseconds of an answer's token-bearing events, ascending, kept as
@@ -225,15 +227,15 @@ class TokenEvents {
 
 /// One model × item × sample: the answer or the failure, with its timing.
 struct ResponseRow {
-  std::string model;
-  std::string suite;
+  Name model;
+  Name suite;
   std::string item_id;
   int sample = 0;
   Outcome outcome = Outcome::ok;
   int http_status = 0;
-  std::string error;
-  std::string text;
-  std::string finish_reason;
+  TextField error;
+  TextField text;
+  Name finish_reason;
   std::int64_t prompt_tokens = -1;
   std::int64_t completion_tokens = -1;
   TokenSource token_source = TokenSource::none;
@@ -244,28 +246,28 @@ struct ResponseRow {
   std::int64_t first_byte_ns = 0;
   std::int64_t finished_ns = 0;
   TokenEvents token_event_ns;  ///< each token-bearing stream event
-  std::string phase;         ///< which part of the run made it ("safety", or a load point's label)
+  Name phase;                ///< which part of the run made it ("safety", or a load point's label)
   bool warmup = false;       ///< a load point's warm-up request: stored, left out of its figures
   bool truncated = false;    ///< the answer outgrew max_response_bytes: `text` is cut
   std::int64_t session = 0;  ///< the SessionInfo::id that stored it (0: before sessions)
-  std::string item_hash{};   ///< its item's content hash when it was stored ("" if unknown)
+  TextField item_hash{};     ///< its item's content hash when it was stored ("" if unknown)
   /// A model with several endpoints: the replicas its last attempt was sent to, in order.
   std::vector<EndpointAttempt> endpoints{};
 };
 
 /// One judge's verdict on one response.
 struct VerdictRow {
-  std::string judge;
-  std::string model;
-  std::string suite;
+  Name judge;
+  Name model;
+  Name suite;
   std::string item_id;
   int sample = 0;
   VerdictStatus status = VerdictStatus::ok;
   std::optional<int> score;
   std::optional<bool> refused;
-  std::string label;
-  std::string reason;
-  std::string raw;
+  Name label;
+  TextField reason;
+  TextField raw;
   int model_calls = 0;
   std::vector<std::string> flags;  ///< Verdict::flags ("uncertain", "injection_suspect")
 };
