@@ -8,6 +8,21 @@
 #include "engine/store/item_hash.hpp"
 
 namespace medsafe {
+namespace {
+
+// The one rule `medsafe run` and `medsafe doctor` share: a stored item whose text now hashes to
+// `now` changed when its own hash or the hash any answer was asked with differs; its answers
+// and verdicts are then counted as changed.
+void count_if_changed(ItemChanges& changes, const StoredItem& stored, const std::string& now) {
+  const bool other_answers = std::any_of(stored.answer_hashes.begin(), stored.answer_hashes.end(),
+                                         [&now](const std::string& hash) { return hash != now; });
+  if (stored.content_hash == now && !other_answers) return;
+  changes.changed.push_back(stored.item_id);
+  changes.changed_answers += stored.answers;
+  changes.changed_verdicts += stored.verdicts;
+}
+
+}  // namespace
 
 ItemChanges compare_items(Store& store, const std::string& suite,
                           const std::vector<PromptItem>& items) {
@@ -25,14 +40,7 @@ ItemChanges compare_items(Store& store, const std::string& suite,
       continue;
     }
     if (stored.answers == 0 && stored.verdicts == 0) continue;
-    const bool other_answers =
-        std::any_of(stored.answer_hashes.begin(), stored.answer_hashes.end(),
-                    [&found](const std::string& hash) { return hash != found->second; });
-    if (stored.content_hash != found->second || other_answers) {
-      changes.changed.push_back(stored.item_id);
-      changes.changed_answers += stored.answers;
-      changes.changed_verdicts += stored.verdicts;
-    }
+    count_if_changed(changes, stored, found->second);
   }
   return changes;
 }
@@ -81,15 +89,7 @@ std::vector<ItemChanges> record_items(Store& store, Assembly& assembly, ShardPla
     const auto found = before.index.find(item.id);
     if (found == before.index.end()) return;
     before.seen[found->second] = true;
-    const StoredItem& old = before.items[found->second];
-    const std::string now = item_content_hash(item);
-    const bool other_answers = std::any_of(old.answer_hashes.begin(), old.answer_hashes.end(),
-                                           [&now](const std::string& hash) { return hash != now; });
-    if (old.content_hash != now || other_answers) {
-      changes[s].changed.push_back(old.item_id);
-      changes[s].changed_answers += old.answers;
-      changes[s].changed_verdicts += old.verdicts;
-    }
+    count_if_changed(changes[s], before.items[found->second], item_content_hash(item));
   };
   std::vector<std::size_t> places;
   // Suites loaded whole (load_suites(), perhaps trimmed or sharded by the caller): recorded as
