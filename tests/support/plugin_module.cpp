@@ -59,6 +59,12 @@ LoadedModules& loaded_modules() {
 
 Error plugin_error(const std::string& message) { return Error(ErrorKind::plugin, message); }
 
+Error wrong_kind(const Manifest& manifest, ComponentKind wanted) {
+  return plugin_error(manifest.file.string() + ": '" + manifest.name + "' is a " +
+                      std::string(to_string(manifest.kind)) + " plugin, not a " +
+                      std::string(to_string(wanted)));
+}
+
 std::string manifests_in(const fs::path& folder) {
   std::string names;
   std::error_code ec;
@@ -137,11 +143,7 @@ const ModuleComponent& load_module_component(const fs::path& folder, std::string
   const std::lock_guard<std::mutex> lock(modules.mutex);
   const fs::path file = folder / (std::string(name) + ".toml");
   if (auto found = modules.components.find(file); found != modules.components.end()) {
-    if (found->second.manifest.kind != kind) {
-      throw plugin_error(file.string() + ": '" + std::string(name) + "' is a " +
-                         std::string(to_string(found->second.manifest.kind)) + " plugin, not a " +
-                         std::string(to_string(kind)));
-    }
+    if (found->second.manifest.kind != kind) throw wrong_kind(found->second.manifest, kind);
     return found->second;
   }
 
@@ -155,11 +157,7 @@ const ModuleComponent& load_module_component(const fs::path& folder, std::string
     throw plugin_error(file.string() + ": names the component '" + manifest.name + "', not '" +
                        std::string(name) + "'");
   }
-  if (manifest.kind != kind) {
-    throw plugin_error(file.string() + ": '" + std::string(name) + "' is a " +
-                       std::string(to_string(manifest.kind)) + " plugin, not a " +
-                       std::string(to_string(kind)));
-  }
+  if (manifest.kind != kind) throw wrong_kind(manifest, kind);
   const std::string who = "plugin '" + manifest.name + "' (" + manifest.library.string() + ")";
   if (manifest.abi != kAbiVersion) {
     throw plugin_error(who + ": its manifest " + file.string() + " says ABI " +
