@@ -2,6 +2,10 @@
 # tools/check-plugin-includes.sh must fail on a plugin that includes the engine: a plugin source
 # with #include "engine/...", a plugin test with <engine/...>, and a plugin CMake file that puts
 # core/src/engine on an include path, each alone in a scratch tree; and pass on a clean tree.
+# The test helpers plugin tests include (tests/support) count as theirs: the check must fail on
+# the loaded_plugin.hpp that included the engine's catalog (before issue 15), on a helper reached
+# through another helper, and on the .cpp beside an included helper header; a helper no plugin
+# includes may use the engine.
 #   include_check_test.sh <check script> <scratch folder>
 set -uo pipefail
 check=$1
@@ -40,5 +44,25 @@ expect 1 "plugins/x/CMakeLists.txt:1:" \
   "$(tree cmake CMakeLists.txt 'target_include_directories(x PRIVATE ${PROJECT_SOURCE_DIR}/core/src/engine)')"
 expect 1 "plugins/x/CMakeLists.txt:1:" \
   "$(tree cmake-report CMakeLists.txt 'target_include_directories(x PRIVATE ${PROJECT_SOURCE_DIR}/core/src/report)')"
+
+helper() {  # helper <tree> <file under tests/support> <its text>: adds a test helper to a tree
+  mkdir -p "$1/tests/support"
+  printf '%s\n' "$3" >"$1/tests/support/$2"
+  echo "$1"
+}
+uses_loaded_plugin=$(tree old-loaded-plugin tests/t.cpp '#include "support/loaded_plugin.hpp"')
+expect 1 "tests/support/loaded_plugin.hpp:3:" "$(helper "$uses_loaded_plugin" loaded_plugin.hpp \
+  "$(printf '%s\n' '#pragma once' '#include <filesystem>' \
+     '#include "engine/plugin/plugin_catalog.hpp"' '#include "medsafe/plugin.hpp"')")"
+through=$(tree helper-of-helper tests/t.cpp '#include <support/outer.hpp>')
+helper "$through" outer.hpp '#include "support/inner.hpp"' >/dev/null
+expect 1 "tests/support/inner.hpp:1:" "$(helper "$through" inner.hpp '#include "report/metrics.hpp"')"
+beside=$(tree helper-source tests/t.cpp '#include "support/loader.hpp"')
+helper "$beside" loader.hpp '#pragma once' >/dev/null
+expect 1 "tests/support/loader.cpp:1:" \
+  "$(helper "$beside" loader.cpp '#include "engine/plugin/plugin_catalog.hpp"')"
+unused=$(tree unused-helper tests/t.cpp '#include "support/temp_dir.hpp"')
+helper "$unused" temp_dir.hpp '#pragma once' >/dev/null
+expect 0 "" "$(helper "$unused" engine_only.hpp '#include "engine/run/runner.hpp"')"
 expect 2 "" "$scratch/no-such-tree"
 exit $((failures > 0))

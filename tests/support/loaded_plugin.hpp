@@ -1,16 +1,17 @@
 #pragma once
-/// Test support: loads one of the built plugin modules through the engine's catalog (as a run
-/// does) and makes its component, to check the module's entry and registration.
+/// Test support: loads one of the built plugin modules from the build's plugin folder, with the
+/// SDK only (support/plugin_module.hpp, not the engine's catalog), and makes its component, to
+/// check the module's entry and registration.
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "engine/plugin/plugin_catalog.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/http/transport.hpp"
 #include "medsafe/log.hpp"
 #include "medsafe/plugin.hpp"
+#include "support/plugin_module.hpp"
 
 namespace medsafe::testing {
 
@@ -19,13 +20,12 @@ class LoadedPlugin {
  public:
   /// Loads `name` of `kind` from the build's plugin folder (MEDSAFE_PLUGIN_BUILD_DIR).
   LoadedPlugin(std::string_view name, ComponentKind kind)
-      : catalog_(PluginCatalog::discover({MEDSAFE_PLUGIN_BUILD_DIR})),
-        factory_(&catalog_.load(name, kind, SourceLocation{"test", 0, 0})),
+      : component_(&load_module_component(MEDSAFE_PLUGIN_BUILD_DIR, name, kind)),
         log_(make_console_log(LogLevel::off)) {}
 
   /// A configuration validated against the loaded manifest, from TOML text.
   [[nodiscard]] Config config(std::string_view toml) const {
-    return Config::from_toml(toml, factory_->manifest->config, "run.toml");
+    return Config::from_toml(toml, component_->manifest.config, "run.toml");
   }
 
   /// The context a run would give a component named `name`.
@@ -41,11 +41,11 @@ class LoadedPlugin {
                             .judges = judges};
   }
 
-  [[nodiscard]] const ComponentFactory& factory() const noexcept { return *factory_; }
+  /// The component's manifest and factory (only the one of its kind is set).
+  [[nodiscard]] const ModuleComponent& factory() const noexcept { return *component_; }
 
  private:
-  PluginCatalog catalog_;
-  const ComponentFactory* factory_;
+  const ModuleComponent* component_;
   HttpTransport http_;
   std::unique_ptr<Log> log_;
 };
