@@ -4,13 +4,11 @@
 #include <map>
 #include <set>
 #include <string_view>
-#include <tuple>
+
+#include "report/slot_index.hpp"
 
 namespace medsafe {
 namespace {
-
-// model, suite, item, sample; views of RunData's strings (a million slots: copies doubled them)
-using Slot = std::tuple<std::string_view, std::string_view, std::string_view, int>;
 
 bool safety_phase(const std::string& phase) { return phase.empty() || phase == "safety"; }
 
@@ -23,28 +21,21 @@ bool judges(const JudgeInfo& judge, const std::string& suite) {
 
 Completeness compute_completeness(const RunData& data) {
   Completeness c;
-  // The slots the run plans, with what the store holds for each.
-  std::map<Slot, const ResponseRow*> slots;
-  const int samples = std::max(1, data.info.samples);
-  for (const ModelInfo& model : data.info.models) {
-    if (!model.under_test) continue;
-    for (const SuiteInfo& suite : data.info.suites) {
-      if (!suite.safety) continue;
-      for (const ItemRow& item : data.items) {
-        if (item.suite != suite.name) continue;
-        for (int sample = 0; sample < samples; ++sample) {
-          slots.emplace(Slot{model.name, suite.name, item.item_id, sample}, nullptr);
-        }
-      }
-    }
-  }
-  std::set<std::int64_t> sessions;
+  // The safety-phase answers and the verdicts, found by slot (16 bytes a row: maps keyed by the
+  // slots' names were the reports' peak at a million items).
+  SlotIndex<ResponseRow> answers;
   for (const ResponseRow& r : data.responses) {
-    sessions.insert(r.session);
-    if (!safety_phase(r.phase)) continue;
-    const auto slot = slots.find(Slot{r.model, r.suite, r.item_id, r.sample});
-    if (slot != slots.end()) slot->second = &r;
+    if (safety_phase(r.phase)) answers.add(slot_hash({r.model, r.suite, r.item_id}, r.sample), &r);
   }
+  answers.seal();
+  SlotIndex<VerdictRow> verdicts;
+  verdicts.reserve(data.verdicts.size());
+  for (const VerdictRow& v : data.verdicts) {
+    verdicts.add(slot_hash({v.judge, v.model, v.suite, v.item_id}, v.sample), &v);
+  }
+  verdicts.seal();
+  std::set<std::int64_t> sessions;
+  for (const ResponseRow& r : data.responses) sessions.insert(r.session);
   c.sessions = static_cast<std::int64_t>(sessions.size());
   // A merged store holds each shard's sessions: the run was resumed when one shard has several.
   std::map<std::int64_t, std::string> shard_of_session;
@@ -58,26 +49,42 @@ Completeness compute_completeness(const RunData& data) {
   }
   c.shards = data.info.shards;
   c.missing_shards = data.info.missing_shards;
-  c.planned_answers = static_cast<std::int64_t>(slots.size());
-
-  std::set<std::tuple<std::string_view, std::string_view, std::string_view, std::string_view, int>>
-      verdicts;
-  for (const VerdictRow& v : data.verdicts) {
-    verdicts.emplace(v.judge, v.model, v.suite, v.item_id, v.sample);
-  }
+  // Each slot the run plans (every model under test × safety suite × item × sample), with the
+  // answer the store holds for it and the judges that still owe it a verdict.
   std::vector<std::int64_t> owed(data.info.judges.size(), 0);
-  for (const auto& [slot, row] : slots) {
-    if (row == nullptr || row->outcome == Outcome::cancelled) {
-      ++c.missing_answers;
-      if (row != nullptr) ++c.cancelled_answers;
-      continue;
-    }
-    if (row->outcome != Outcome::ok) continue;  // a failure is a result: nothing to judge
-    for (std::size_t j = 0; j < data.info.judges.size(); ++j) {
-      const JudgeInfo& judge = data.info.judges[j];
-      if (!judges(judge, row->suite)) continue;
-      if (verdicts.count({judge.name, row->model, row->suite, row->item_id, row->sample}) == 0) {
-        ++owed[j];
+  const int samples = std::max(1, data.info.samples);
+  for (const ModelInfo& model : data.info.models) {
+    if (!model.under_test) continue;
+    for (const SuiteInfo& suite : data.info.suites) {
+      if (!suite.safety) continue;
+      for (const ItemRow& item : data.items) {
+        if (item.suite != suite.name) continue;
+        for (int sample = 0; sample < samples; ++sample) {
+          ++c.planned_answers;
+          const ResponseRow* row = answers.find(
+              slot_hash({model.name, suite.name, item.item_id}, sample), [&](const ResponseRow& r) {
+                return r.model == model.name && r.suite == suite.name &&
+                       r.item_id == item.item_id && r.sample == sample;
+              });
+          if (row == nullptr || row->outcome == Outcome::cancelled) {
+            ++c.missing_answers;
+            if (row != nullptr) ++c.cancelled_answers;
+            continue;
+          }
+          if (row->outcome != Outcome::ok) continue;  // a failure is a result: nothing to judge
+          for (std::size_t j = 0; j < data.info.judges.size(); ++j) {
+            const JudgeInfo& judge = data.info.judges[j];
+            if (!judges(judge, suite.name)) continue;
+            const bool judged =
+                verdicts.find(slot_hash({judge.name, model.name, suite.name, item.item_id}, sample),
+                              [&](const VerdictRow& v) {
+                                return v.judge == judge.name && v.model == model.name &&
+                                       v.suite == suite.name && v.item_id == item.item_id &&
+                                       v.sample == sample;
+                              }) != nullptr;
+            if (!judged) ++owed[j];
+          }
+        }
       }
     }
   }

@@ -2,13 +2,13 @@
 
 #include "report/endpoint_stats.hpp"
 #include "report/error_correction.hpp"
+#include "report/slot_index.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 #include "medsafe/json_text.hpp"
 
@@ -32,16 +32,6 @@ std::string join_key(std::initializer_list<std::string_view> parts) {
   return key;
 }
 
-// A verdict's slot (judge, model, suite, item, sample) as one number, for VerdictIndex.
-std::uint64_t verdict_hash(std::string_view judge, std::string_view model, std::string_view suite,
-                           std::string_view item_id, int sample) {
-  std::uint64_t h = 0;
-  for (const std::string_view part : {judge, model, suite, item_id}) {
-    h = (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
-  }
-  return (h ^ static_cast<std::uint64_t>(sample)) * 0x100000001B3ULL;
-}
-
 // The declared names in their order, then any other name seen in the data, sorted: the run
 // file fixes the order, and data the run file does not mention is shown, never dropped.
 std::vector<std::string> declared_then_sorted(std::vector<std::string> declared,
@@ -57,38 +47,26 @@ bool valid_score(const std::optional<int>& score) { return score && *score >= 1 
 
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-/// The verdicts of a run, found by judge and response: 16 bytes a verdict (its slot's hash and
-/// a pointer), where a map keyed by the slot's names took about 140.
+/// The verdicts of a run, found by judge and response.
 class VerdictIndex {
  public:
   explicit VerdictIndex(const std::vector<VerdictRow>& verdicts) {
-    by_hash_.reserve(verdicts.size());
+    index_.reserve(verdicts.size());
     for (const auto& v : verdicts) {
-      by_hash_.emplace_back(verdict_hash(v.judge, v.model, v.suite, v.item_id, v.sample), &v);
+      index_.add(slot_hash({v.judge, v.model, v.suite, v.item_id}, v.sample), &v);
     }
-    // Stable: of two verdicts on one slot, the later one is found, as a map assigned in order
-    // kept it.
-    std::stable_sort(by_hash_.begin(), by_hash_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    index_.seal();
   }
   [[nodiscard]] const VerdictRow* find(std::string_view judge, const ResponseRow& r) const {
-    const std::uint64_t h = verdict_hash(judge, r.model, r.suite, r.item_id, r.sample);
-    auto it = std::upper_bound(by_hash_.begin(), by_hash_.end(), h,
-                               [](std::uint64_t value, const auto& e) { return value < e.first; });
-    while (it != by_hash_.begin()) {
-      --it;
-      if (it->first != h) break;
-      const VerdictRow& v = *it->second;
-      if (v.judge == judge && v.model == r.model && v.suite == r.suite && v.item_id == r.item_id &&
-          v.sample == r.sample) {
-        return &v;
-      }
-    }
-    return nullptr;
+    return index_.find(slot_hash({judge, r.model, r.suite, r.item_id}, r.sample),
+                       [&](const VerdictRow& v) {
+                         return v.judge == judge && v.model == r.model && v.suite == r.suite &&
+                                v.item_id == r.item_id && v.sample == r.sample;
+                       });
   }
 
  private:
-  std::vector<std::pair<std::uint64_t, const VerdictRow*>> by_hash_;
+  SlotIndex<VerdictRow> index_;
 };
 
 struct JudgeAccumulator {
@@ -287,14 +265,31 @@ std::vector<std::string> suite_categories(const SuiteInfo* suite, std::string_vi
   return declared_then_sorted(std::move(declared), seen);
 }
 
-// The (suite, item) keys of the items a safe model complies with.
-std::set<std::string> comply_items(const RunData& data) {
-  std::set<std::string> keys;
-  for (const auto& item : data.items) {
-    if (item.expect == kExpectComply) keys.insert(join_key({item.suite, item.item_id}));
+/// Items of a run found by suite and id (16 bytes an item; at a million items a map keyed by
+/// their joined names was the safety table's peak).
+class ItemIndex {
+ public:
+  /// Every item of `data` for which `keep(item)` holds.
+  template <typename Keep>
+  ItemIndex(const RunData& data, Keep&& keep) {
+    for (const auto& item : data.items) {
+      if (keep(item)) index_.add(slot_hash({item.suite, item.item_id}), &item);
+    }
+    index_.seal();
   }
-  return keys;
-}
+  /// The item `r` answers, nullptr when it is not one of those kept.
+  [[nodiscard]] const ItemRow* find(const ResponseRow& r) const {
+    return index_.find(slot_hash({r.suite, r.item_id}), [&](const ItemRow& item) {
+      return item.suite == r.suite && item.item_id == r.item_id;
+    });
+  }
+  [[nodiscard]] bool empty() const noexcept { return index_.size() == 0; }
+
+ private:
+  SlotIndex<ItemRow> index_;
+};
+
+bool expects_compliance(const ItemRow& item) { return item.expect == kExpectComply; }
 
 bool comply_suite(const RunData& data, std::string_view suite_name) {
   return std::any_of(data.items.begin(), data.items.end(), [&](const ItemRow& item) {
@@ -419,21 +414,18 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
     ctx.error_draws = &draws;
   }
 
-  // Pointers into data.items, not copies: at a million items the copies were the peak.
-  std::unordered_map<std::string, const std::string*> item_category;
   std::vector<const ItemRow*> refuse_items;
   for (const auto& item : data.items) {
-    if (item.expect == kExpectComply) continue;
-    item_category[join_key({item.suite, item.item_id})] = &item.category.str();
-    refuse_items.push_back(&item);
+    if (!expects_compliance(item)) refuse_items.push_back(&item);
   }
-  const std::set<std::string> comply = comply_items(data);
+  const ItemIndex items(data, [](const ItemRow&) { return true; });
   std::map<std::string, std::vector<const ResponseRow*>> by_model_suite;
   // Only the safety phase is judged; load points re-ask the same items for timing alone.
   // Answers to benign (`comply`) items are the over-refusal table's, not the harmful rate's.
   for (const auto& r : data.responses) {
-    if ((r.phase.empty() || r.phase == kDefaultPhase) &&
-        !comply.contains(join_key({r.suite, r.item_id})))
+    if (!(r.phase.empty() || r.phase == kDefaultPhase)) continue;
+    const ItemRow* item = items.find(r);
+    if (item == nullptr || !expects_compliance(*item))
       by_model_suite[join_key({r.model, r.suite})].push_back(&r);
   }
 
@@ -449,9 +441,9 @@ SafetyTable compute_safety(const RunData& data, int resamples) {
       CellAccumulator overall(data.info.judges.size());
       for (const ResponseRow* r : by_model_suite[join_key({model, suite_name})]) {
         add_response(overall, *r, ctx);
-        const auto cat = item_category.find(join_key({r->suite, r->item_id}));
-        if (cat == item_category.end()) continue;
-        const auto pos = std::find(categories.begin(), categories.end(), *cat->second);
+        const ItemRow* item = items.find(*r);
+        if (item == nullptr) continue;
+        const auto pos = std::find(categories.begin(), categories.end(), item->category.str());
         if (pos != categories.end()) add_response(cells[pos - categories.begin()], *r, ctx);
       }
       for (std::size_t c = 0; c < categories.size(); ++c) {
@@ -564,6 +556,70 @@ Distribution NanosecondCounts::summarize_ms() {
   return d;
 }
 
+namespace {
+
+// The per-request figures of a latency group, each summarized on its own pass over the group:
+// six lists of a million doubles at once were the latency table's peak.
+enum class RequestFigure : std::uint8_t { ttft, ttft_intended, e2e, tpot, tokens_per_event, lag };
+
+// A successful response's output tokens: its usage count, else its token events; -1: unknown.
+std::int64_t output_tokens(const ResponseRow& r) {
+  if (r.completion_tokens >= 0) return r.completion_tokens;
+  return r.token_event_ns.empty() ? -1 : static_cast<std::int64_t>(r.token_event_ns.size());
+}
+
+// The figure of one response, in milliseconds (tokens for tokens_per_event); empty when the
+// response has none (a failure has only a send lag; a non-streaming answer no TTFT or TPOT).
+std::optional<double> request_figure(const ResponseRow& r, RequestFigure figure) {
+  if (figure == RequestFigure::lag) {
+    if (r.sent_ns > 0 && r.intended_send_ns > 0) return ms(r.sent_ns - r.intended_send_ns);
+    return std::nullopt;
+  }
+  if (r.outcome != Outcome::ok) return std::nullopt;
+  const auto& events = r.token_event_ns;
+  const std::int64_t tokens = output_tokens(r);
+  switch (figure) {
+    case RequestFigure::tokens_per_event:
+      if (events.empty() || tokens < 0) return std::nullopt;
+      return static_cast<double>(tokens) / static_cast<double>(events.size());
+    case RequestFigure::ttft_intended:
+      if (events.empty() || r.intended_send_ns <= 0) return std::nullopt;
+      return ms(events.front() - r.intended_send_ns);
+    default:
+      break;
+  }
+  if (r.sent_ns <= 0) return std::nullopt;
+  if (events.empty()) {
+    // Non-streaming: only the whole answer's time.
+    if (figure == RequestFigure::e2e && r.finished_ns > 0) return ms(r.finished_ns - r.sent_ns);
+    return std::nullopt;
+  }
+  const std::int64_t ttft_ns = events.front() - r.sent_ns;
+  const std::int64_t e2e_ns = events.back() - r.sent_ns;
+  switch (figure) {
+    case RequestFigure::ttft:
+      return ms(ttft_ns);
+    case RequestFigure::e2e:
+      return ms(e2e_ns);
+    case RequestFigure::tpot:
+      if (tokens <= 1) return std::nullopt;
+      return ms(e2e_ns - ttft_ns) / static_cast<double>(tokens - 1);
+    default:
+      return std::nullopt;
+  }
+}
+
+// summarize() of `figure` over `responses`, in their order.
+Distribution summarize_figure(std::span<const ResponseRow* const> responses, RequestFigure figure) {
+  std::vector<double> values;
+  for (const ResponseRow* r : responses) {
+    if (const auto value = request_figure(*r, figure)) values.push_back(*value);
+  }
+  return summarize(std::move(values));
+}
+
+}  // namespace
+
 LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std::string model,
                              std::string phase, const Slo& slo) {
   LatencyStats s;
@@ -571,7 +627,6 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
   s.phase = std::move(phase);
   s.mode = s.phase;
   std::int64_t good = 0;
-  std::vector<double> ttft, ttft_intended, e2e, tpot, per_event, lag;
   NanosecondCounts itl;  // pooled: about 47 gaps an answer, counted rather than listed
   // One window per session (invocation): the time between a run's interruption and its resume
   // is no part of any, and steady-clock stamps of two invocations need not be comparable.
@@ -586,56 +641,35 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
     // The window spans failures too: they occupied the backend during the measurement.
     if (r->sent_ns > 0) first_sent = std::min(first_sent, r->sent_ns);
     if (r->finished_ns > 0) last_finished = std::max(last_finished, r->finished_ns);
-    if (r->sent_ns > 0 && r->intended_send_ns > 0)
-      lag.push_back(ms(r->sent_ns - r->intended_send_ns));
     if (r->outcome != Outcome::ok) {
       ++s.failed;
       continue;
     }
     ++s.succeeded;
     const auto& events = r->token_event_ns;
-    const auto event_count = static_cast<std::int64_t>(events.size());
-    const std::int64_t tokens =
-        r->completion_tokens >= 0 ? r->completion_tokens : (events.empty() ? -1 : event_count);
+    const std::int64_t tokens = output_tokens(*r);
     if (tokens >= 0) {
       s.output_tokens += tokens;
     } else {
       ++s.token_counts_unknown;
     }
     if (!events.empty()) {
-      if (tokens >= 0)
-        per_event.push_back(static_cast<double>(tokens) / static_cast<double>(event_count));
       std::int64_t previous = events.front();
       for (auto it = std::next(events.begin()); it != events.end(); ++it) {
         itl.add(*it - previous);
         previous = *it;
       }
-      if (r->intended_send_ns > 0)
-        ttft_intended.push_back(ms(events.front() - r->intended_send_ns));
     }
     if (r->sent_ns <= 0) continue;
-    if (events.empty()) {
-      if (r->finished_ns > 0) {
-        const double e2e_ms = ms(r->finished_ns - r->sent_ns);
-        e2e.push_back(e2e_ms);
-        // Non-streaming: the first token arrives with the whole answer.
-        const bool met = (slo.ttft_ms <= 0 || e2e_ms <= slo.ttft_ms) &&
-                         (slo.e2e_ms <= 0 || e2e_ms <= slo.e2e_ms);
-        good += met ? 1 : 0;
-      }
-      continue;
-    }
-    const std::int64_t ttft_ns = events.front() - r->sent_ns;
-    const std::int64_t e2e_ns = events.back() - r->sent_ns;
-    ttft.push_back(ms(ttft_ns));
-    e2e.push_back(ms(e2e_ns));
-    std::optional<double> request_tpot;
-    if (tokens > 1) {
-      request_tpot = ms(e2e_ns - ttft_ns) / static_cast<double>(tokens - 1);
-      tpot.push_back(*request_tpot);
-    }
-    const bool met = (slo.ttft_ms <= 0 || ms(ttft_ns) <= slo.ttft_ms) &&
-                     (slo.e2e_ms <= 0 || ms(e2e_ns) <= slo.e2e_ms) &&
+    // A non-streaming answer's first token arrives with the whole answer: its TTFT is its E2E.
+    const auto e2e_ms = request_figure(*r, RequestFigure::e2e);
+    if (!e2e_ms) continue;
+    const double ttft_ms =
+        events.empty() ? *e2e_ms : request_figure(*r, RequestFigure::ttft).value_or(*e2e_ms);
+    const auto request_tpot =
+        events.empty() ? std::nullopt : request_figure(*r, RequestFigure::tpot);
+    const bool met = (slo.ttft_ms <= 0 || ttft_ms <= slo.ttft_ms) &&
+                     (slo.e2e_ms <= 0 || *e2e_ms <= slo.e2e_ms) &&
                      (slo.tpot_ms <= 0 || !request_tpot || *request_tpot <= slo.tpot_ms);
     good += met ? 1 : 0;
   }
@@ -656,13 +690,13 @@ LatencyStats compute_latency(std::span<const ResponseRow* const> responses, std:
     s.out_tok_per_s = static_cast<double>(s.output_tokens) / duration;
     if (slo.any()) s.goodput_req_per_s = static_cast<double>(good) / duration;
   }
-  s.ttft_ms = summarize(std::move(ttft));
-  s.ttft_from_intended_ms = summarize(std::move(ttft_intended));
-  s.e2e_ms = summarize(std::move(e2e));
-  s.tpot_ms = summarize(std::move(tpot));
+  s.ttft_ms = summarize_figure(responses, RequestFigure::ttft);
+  s.ttft_from_intended_ms = summarize_figure(responses, RequestFigure::ttft_intended);
+  s.e2e_ms = summarize_figure(responses, RequestFigure::e2e);
+  s.tpot_ms = summarize_figure(responses, RequestFigure::tpot);
   s.itl_ms = itl.summarize_ms();
-  s.tokens_per_event = summarize(std::move(per_event));
-  s.send_lag_ms = summarize(std::move(lag));
+  s.tokens_per_event = summarize_figure(responses, RequestFigure::tokens_per_event);
+  s.send_lag_ms = summarize_figure(responses, RequestFigure::lag);
   return s;
 }
 
@@ -827,13 +861,12 @@ OverRefusalTable compute_over_refusal(const RunData& data, int resamples) {
   table.judge = table.source == RefusalSource::refusal_judge   ? data.info.refusal_judge
                 : table.source == RefusalSource::primary_score ? data.info.primary_judge
                                                                : std::string();
-  const std::set<std::string> comply = comply_items(data);
+  const ItemIndex comply(data, expects_compliance);
   if (comply.empty()) return table;
   const VerdictIndex verdicts(data.verdicts);
   std::map<std::string, std::vector<const ResponseRow*>> by_model_suite;
   for (const auto& r : data.responses) {
-    if ((r.phase.empty() || r.phase == kDefaultPhase) &&
-        comply.contains(join_key({r.suite, r.item_id})))
+    if ((r.phase.empty() || r.phase == kDefaultPhase) && comply.find(r) != nullptr)
       by_model_suite[join_key({r.model, r.suite})].push_back(&r);
   }
   for (const auto& model : models_under_test(data)) {
