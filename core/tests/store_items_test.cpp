@@ -261,15 +261,74 @@ TEST(StoreItems, AnswersStatesCountsAndWhatIsLeftToJudge) {
   EXPECT_EQ(store.count_answers("m", "s", 1, AnswerFilter::not_cancelled), 2);
   EXPECT_EQ(store.count_answers("m", "s", 1, AnswerFilter::any), 3);
   EXPECT_EQ(store.count_answers("m", "s", 0, AnswerFilter::any), 0);  // samples below 0: none
-  ASSERT_EQ(store.answers_to_judge("harm", "m", "s", 1).size(), 1U);
-  EXPECT_EQ(store.answers_to_judge("harm", "m", "s", 1)[0].prompt.item.prompt, "prompt a");
+  const Store::JudgeBacklog harm{"harm", "m", "s", 1};
+  auto to_judge = [&store](const Store::JudgeBacklog& backlog) {
+    return store.answers_to_judge(backlog, {}, 100);
+  };
+  ASSERT_EQ(to_judge(harm).size(), 1U);
+  EXPECT_EQ(to_judge(harm)[0].prompt.item.prompt, "prompt a");
+  EXPECT_EQ(store.count_answers_to_judge(harm), 1);
   VerdictRow error = verdict_on("a");
   error.status = VerdictStatus::error;
   store.put_verdict(error);
-  EXPECT_EQ(store.answers_to_judge("harm", "m", "s", 1).size(), 1U);  // an error is judged again
+  EXPECT_EQ(to_judge(harm).size(), 1U);  // an error is judged again
   store.put_verdict(verdict_on("a"));
-  EXPECT_TRUE(store.answers_to_judge("harm", "m", "s", 1).empty());
-  EXPECT_EQ(store.answers_to_judge("other", "m", "s", 1).size(), 1U);
+  EXPECT_TRUE(to_judge(harm).empty());
+  EXPECT_EQ(store.count_answers_to_judge(harm), 0);
+  EXPECT_EQ(to_judge({"other", "m", "s", 1}).size(), 1U);
+}
+
+// A judge's backlog is read a page at a time, in item order then sample, from where the last
+// page ended; answers of the session still running are left out (they reach the judge as they
+// arrive), so none is read twice.
+TEST(StoreItems, WhatIsLeftToJudgeIsReadInPagesAndLeavesOutTheRunningSessionsAnswers) {
+  TempDir dir;
+  Store store(dir.path());
+  store.put_items("s", {{"a", "1", "prompt a", "", {}},
+                        {"b", "1", "prompt b", "", {}},
+                        {"c", "1", "prompt c", "", {}}});
+  const std::int64_t first = store.begin_session("medsafe run");
+  for (const char* item : {"a", "b", "c"}) {
+    for (int sample = 0; sample < 2; ++sample) {
+      ResponseRow row = answer(item);
+      row.sample = sample;
+      store.put_response(row);
+    }
+  }
+  store.end_session();
+  const Store::JudgeBacklog harm{"harm", "m", "s", 2, first + 1};
+  EXPECT_EQ(store.count_answers_to_judge(harm), 6);
+  std::vector<std::pair<std::string, int>> read;
+  std::int64_t ord_of_a = -1;
+  Store::AnswerPlace after;
+  for (int pages = 0; pages < 10; ++pages) {
+    const std::vector<StoredAnswer> page = store.answers_to_judge(harm, after, 4);
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 4U);
+    for (const StoredAnswer& a : page) {
+      read.emplace_back(a.prompt.item.id, a.sample);
+      if (a.prompt.item.id == "a") ord_of_a = a.prompt.ord;
+    }
+    after = {page.back().prompt.ord, page.back().sample};
+  }
+  const std::vector<std::pair<std::string, int>> expected{{"a", 0}, {"a", 1}, {"b", 0},
+                                                          {"b", 1}, {"c", 0}, {"c", 1}};
+  EXPECT_EQ(read, expected);
+  // A page that ends between an item's samples goes on with the item's next sample.
+  const std::vector<StoredAnswer> middle = store.answers_to_judge(harm, {ord_of_a, 0}, 1);
+  ASSERT_EQ(middle.size(), 1U);
+  EXPECT_EQ(middle[0].prompt.item.id, "a");
+  EXPECT_EQ(middle[0].sample, 1);
+
+  // An answer stored by the running session is not in the backlog of that session.
+  const std::int64_t second = store.begin_session("medsafe run");
+  ResponseRow fresh = answer("c");
+  fresh.sample = 1;
+  store.put_response(fresh);  // stored again, now by the second session
+  const Store::JudgeBacklog now{"harm", "m", "s", 2, second};
+  EXPECT_EQ(store.count_answers_to_judge(now), 5);
+  EXPECT_EQ(store.answers_to_judge(now, {}, 100).size(), 5U);
+  EXPECT_EQ(store.count_answers_to_judge({"harm", "m", "s", 2, 0}), 6) << "0: any session";
 }
 
 TEST(StoreReadOnly, ReadsAnOlderLayoutAndChangesNoByte) {

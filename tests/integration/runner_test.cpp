@@ -291,6 +291,65 @@ TEST(Runner, JudgingOnlyAsksNoModelAndMakesTheMissingVerdictsOfStoredAnswers) {
   EXPECT_EQ(run.verdicts.size(), static_cast<std::size_t>(2 * 2 * kItems));
 }
 
+// A judge added to a stored run of more answers than a page reads them from the store page by
+// page, while the answers of the invocation reach it as they arrive: each answer judged once.
+TEST(Runner, AJudgeAddedToAStoredRunJudgesEveryStoredAndNewAnswerOnceAcrossPages) {
+  constexpr int kMany = 2'500;
+  const std::string suite = R"(
+[suites.syn]
+plugin = "synthetic"
+count = )" + std::to_string(kMany) +
+                            "\n";
+  const std::string alpha = R"([run]
+name = "added-judge"
+
+[models.alpha]
+plugin = "sim"
+seed = 1
+refusal_rate = 0.5
+output_tokens = 2
+concurrency = 16
+
+[judges.refusal]
+plugin = "refusal"
+)";
+  const std::string beta = R"(
+[models.beta]
+plugin = "sim"
+seed = 2
+output_tokens = 2
+concurrency = 16
+
+[judges.strict]
+plugin = "refusal"
+match = "prefix"
+)";
+  Fixture f;
+  {
+    auto assembly = f.assemble(alpha + suite, false);
+    Store store(f.out());
+    (void)store.begin_session("medsafe run");
+    record_run(store, *assembly, *f.log);
+    ASSERT_EQ(run_missing(*assembly, store, RunnerOptions{}).judged, kMany);
+    store.end_session();
+  }
+  // A second model (new answers) and a second judge (owing verdicts on every stored answer).
+  auto assembly = f.assemble(alpha + beta + suite, false);
+  Store store(f.out());
+  (void)store.begin_session("medsafe run");
+  record_run(store, *assembly, *f.log);
+  const InvocationCounts counts = run_missing(*assembly, store, RunnerOptions{});
+  EXPECT_EQ(counts.answered, kMany) << "beta's answers";
+  EXPECT_EQ(counts.judged, 3 * kMany) << "strict on alpha's and beta's, refusal on beta's";
+  const RunData run = store.read_all();
+  std::set<std::tuple<std::string, AnswerSlot>> verdicts;
+  for (const VerdictRow& v : run.verdicts) {
+    verdicts.emplace(v.judge, AnswerSlot{v.model, v.suite, v.item_id, v.sample});
+  }
+  EXPECT_EQ(verdicts.size(), static_cast<std::size_t>(4 * kMany));
+  EXPECT_EQ(run.verdicts.size(), verdicts.size());
+}
+
 TEST(Runner, AServerErrorOnEveryAttemptIsRetriedThenStoredAsAFailureWithoutStoppingTheRun) {
   Fixture f;
   // A 500 is not a configuration failure (fail_fast_after counts 401/403/404 and unreachable

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -75,11 +76,24 @@ struct ModelState {
   TimePoint retry_after_until{};  ///< when the longest wait a server asked for ends
 };
 
+// A model × suite whose stored answers a judge owes verdicts: read a page at a time.
+struct StoredBacklog {
+  std::size_t model = 0;
+  std::size_t suite = 0;
+};
+
 struct JudgeState {
   std::deque<JudgeTask> queue;
   int in_flight = 0;
   std::int64_t done = 0;
   std::int64_t failures = 0;
+  // The answers stored before this invocation that the judge owes verdicts: where the next
+  // page is read from, and how many are not read yet (for the progress line).
+  std::vector<StoredBacklog> backlog;
+  std::size_t next_backlog = 0;
+  Store::AnswerPlace after{};
+  std::int64_t unread = 0;
+  [[nodiscard]] bool exhausted() const noexcept { return next_backlog >= backlog.size(); }
 };
 
 class SafetyLoop {
@@ -143,7 +157,11 @@ class SafetyLoop {
       m.queue.clear();
       m.retries.clear();
     }
-    for (JudgeState& j : judges_) j.queue.clear();
+    for (JudgeState& j : judges_) {
+      j.queue.clear();
+      j.next_backlog = j.backlog.size();
+      j.unread = 0;
+    }
   }
 
   std::size_t in_flight() const {
@@ -158,7 +176,7 @@ class SafetyLoop {
       if (!m.queue.empty() || !m.retries.empty() || !m.exhausted) return false;
     }
     for (const JudgeState& j : judges_) {
-      if (!j.queue.empty()) return false;
+      if (!j.queue.empty() || !j.exhausted()) return false;
     }
     return true;
   }
@@ -207,13 +225,44 @@ class SafetyLoop {
         for (std::size_t s = 0; s < suites.size(); ++s) {
           const std::string& suite = suites[s].spec->name;
           if (!suites[s].spec->safety || !judge.judges_suite(suite)) continue;
-          for (StoredAnswer& a : store_.answers_to_judge(judge.spec->name, models[m].spec->name,
-                                                         suite, settings.samples)) {
-            judges_[j].queue.push_back(
-                {j, m, s, std::make_shared<const PromptItem>(std::move(a.prompt.item)), a.sample,
-                 std::move(a.text)});
-          }
+          judges_[j].backlog.push_back({m, s});
+          judges_[j].unread +=
+              store_.count_answers_to_judge(backlog_of(j, judges_[j].backlog.back()));
         }
+      }
+      // Without a session the store cannot tell this invocation's answers from earlier ones,
+      // so the backlog is read now, before any is added (a Store used without begin_session).
+      if (store_.session() == 0) refill_judge(j, std::numeric_limits<std::size_t>::max());
+    }
+  }
+
+  // What judge `j` owes on one model × suite: the answers stored before this invocation, as
+  // this invocation's reach their judges as they arrive (queue_judges).
+  Store::JudgeBacklog backlog_of(std::size_t j, const StoredBacklog& b) const {
+    return {assembly_.judges()[j].spec->name, assembly_.models()[b.model].spec->name,
+            assembly_.suites()[b.suite].spec->name, assembly_.run().run.samples, store_.session()};
+  }
+
+  // Reads judge `j`'s next pages of stored answers it owes verdicts until its queue holds
+  // `until` (a page's worth), or every page is read: a judge added to a run of a million answers
+  // holds a page of them, not all.
+  void refill_judge(std::size_t j, std::size_t until = kPageItems) {
+    JudgeState& state = judges_[j];
+    while (!state.exhausted() && state.queue.size() < until) {
+      const StoredBacklog& b = state.backlog[state.next_backlog];
+      std::vector<StoredAnswer> page =
+          store_.answers_to_judge(backlog_of(j, b), state.after, kPageItems);
+      if (page.empty()) {
+        ++state.next_backlog;
+        state.after = {};
+        continue;
+      }
+      for (StoredAnswer& a : page) {
+        state.after = {a.prompt.ord, a.sample};
+        state.queue.push_back({j, b.model, b.suite,
+                               std::make_shared<const PromptItem>(std::move(a.prompt.item)),
+                               a.sample, std::move(a.text)});
+        state.unread = std::max<std::int64_t>(state.unread - 1, 0);
       }
     }
   }
@@ -286,6 +335,7 @@ class SafetyLoop {
     }
     auto& judges = assembly_.judges();
     for (std::size_t j = 0; j < judges.size(); ++j) {
+      refill_judge(j);
       while (judges_[j].in_flight < judges[j].concurrency && !judges_[j].queue.empty()) {
         JudgeTask task = std::move(judges_[j].queue.front());
         judges_[j].queue.pop_front();
@@ -463,7 +513,7 @@ class SafetyLoop {
     if (counts_.judge_failures > 0) judged << ", " << counts_.judge_failures << " failures";
     std::size_t waiting = 0;
     for (const JudgeState& j : judges_)
-      waiting += j.queue.size() + static_cast<std::size_t>(j.in_flight);
+      waiting += j.queue.size() + static_cast<std::size_t>(j.in_flight + j.unread);
     if (waiting > 0) judged << ", " << waiting << " waiting";
     if (counts_.already_done > 0) judged << "; " << counts_.already_done << " answers were stored";
     if (final) judged << "; " << format_duration(elapsed);

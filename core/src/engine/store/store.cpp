@@ -665,24 +665,57 @@ std::int64_t Store::count_answers(std::string_view model, std::string_view suite
   return s.step() ? s.integer(0) : 0;
 }
 
-std::vector<StoredAnswer> Store::answers_to_judge(std::string_view judge, std::string_view model,
-                                                  std::string_view suite, int samples) {
+namespace {
+
+// The FROM and WHERE of a judge's backlog from the item at place ?6 on; ?1 judge, ?2 model,
+// ?3 suite, ?4 samples, ?5 before_session (0: any). CROSS JOIN keeps the suite's items (by
+// items_by_ord) the outer loop, so a page reads its items and their answers, not the suite's.
+std::string judge_backlog_sql(const std::string& in_suite) {
+  return "FROM items i CROSS JOIN responses r ON r.model = ?2 AND r.suite = i.suite AND "
+         "r.item_id = i.item_id AND r.phase = 'safety' "
+         "WHERE i.suite = ?3 AND i.ord >= ?6 AND r.outcome = 'ok' AND r.sample < ?4 AND "
+         "(?5 = 0 OR r.session < ?5) AND " +
+         in_suite +
+         " = 1 AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.judge = ?1 AND "
+         "v.model = r.model AND v.suite = r.suite AND v.item_id = r.item_id AND "
+         "v.sample = r.sample AND v.status != 'error')";
+}
+
+void bind_backlog(Statement& s, const Store::JudgeBacklog& backlog) {
+  s.bind(1, backlog.judge)
+      .bind(2, backlog.model)
+      .bind(3, backlog.suite)
+      .bind(4, backlog.samples)
+      .bind(5, backlog.before_session);
+}
+
+}  // namespace
+
+std::vector<StoredAnswer> Store::answers_to_judge(const JudgeBacklog& backlog, AnswerPlace after,
+                                                  std::size_t limit) {
   Statement s(impl_->db,
               "SELECT i.ord, i.item_id, i.category, i.prompt, i.reference, i.fields, r.sample, "
-              "r.text FROM responses r JOIN items i ON i.suite = r.suite AND i.item_id = "
-              "r.item_id WHERE r.model = ?2 AND r.suite = ?3 AND r.phase = 'safety' AND "
-              "r.outcome = 'ok' AND r.sample < ?4 AND " +
-                  impl_->column_or("items", "in_suite", "i.in_suite", "1") +
-                  " = 1 AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.judge = ?1 AND "
-                  "v.model = r.model AND v.suite = r.suite AND v.item_id = r.item_id AND "
-                  "v.sample = r.sample AND v.status != 'error') ORDER BY i.ord, r.sample");
-  s.bind(1, judge).bind(2, model).bind(3, suite).bind(4, samples);
+              "r.text " +
+                  judge_backlog_sql(impl_->column_or("items", "in_suite", "i.in_suite", "1")) +
+                  " AND (i.ord > ?6 OR r.sample > ?7) ORDER BY i.ord, r.sample LIMIT ?8");
+  bind_backlog(s, backlog);
+  s.bind(6, after.ord).bind(7, after.sample).bind(8, static_cast<std::int64_t>(limit));
   std::vector<StoredAnswer> answers;
   while (s.step()) {
     answers.push_back({stored_prompt(s, 0), static_cast<int>(s.integer(6)), s.text(7)});
   }
   return answers;
 }
+
+std::int64_t Store::count_answers_to_judge(const JudgeBacklog& backlog) {
+  Statement s(impl_->db, "SELECT COUNT(*) " + judge_backlog_sql(impl_->column_or(
+                                                  "items", "in_suite", "i.in_suite", "1")));
+  bind_backlog(s, backlog);
+  s.bind(6, std::int64_t{-1});
+  return s.step() ? s.integer(0) : 0;
+}
+
+std::int64_t Store::session() const noexcept { return impl_->session; }
 
 std::vector<StoredItem> Store::stored_items(std::string_view suite) {
   Impl& impl = *impl_;

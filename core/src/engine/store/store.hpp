@@ -160,11 +160,30 @@ class Store {
   /// `samples`, the store holds that `filter` takes.
   [[nodiscard]] std::int64_t count_answers(std::string_view model, std::string_view suite,
                                            int samples, AnswerFilter filter);
-  /// The ok safety-phase answers of `model` to items in `suite` now (sample below `samples`)
-  /// that have no verdict of `judge`, or only an error one; in item order, then sample.
-  [[nodiscard]] std::vector<StoredAnswer> answers_to_judge(std::string_view judge,
-                                                           std::string_view model,
-                                                           std::string_view suite, int samples);
+  /// Which stored answers a judge still owes a verdict, and where a page of them starts.
+  struct JudgeBacklog {
+    std::string_view judge;
+    std::string_view model;
+    std::string_view suite;
+    int samples = 1;  ///< answers with a sample below it
+    /// Only answers stored by an earlier session than this one (0: any): those of the running
+    /// session reach their judges as they arrive.
+    std::int64_t before_session = 0;
+  };
+  /// The place of an answer in its suite: its item's place, then its sample.
+  struct AnswerPlace {
+    std::int64_t ord = -1;
+    int sample = -1;
+  };
+  /// The ok safety-phase answers of `backlog.model` to items in `backlog.suite` now that have no
+  /// verdict of `backlog.judge`, or only an error one; in item order, then sample; those after
+  /// `after`, at most `limit`: the runner pages through them instead of holding every answer.
+  [[nodiscard]] std::vector<StoredAnswer> answers_to_judge(const JudgeBacklog& backlog,
+                                                           AnswerPlace after, std::size_t limit);
+  /// How many answers answers_to_judge() would give from the start without a limit.
+  [[nodiscard]] std::int64_t count_answers_to_judge(const JudgeBacklog& backlog);
+  /// The session begun on this Store (begin_session), 0 before one.
+  [[nodiscard]] std::int64_t session() const noexcept;
   /// Every item the store holds for `suite`, with what is stored for it.
   [[nodiscard]] std::vector<StoredItem> stored_items(std::string_view suite);
   /// Deletes the safety-phase answers and the verdicts of `item_ids` of `suite` (their dataset
