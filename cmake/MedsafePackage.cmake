@@ -1,7 +1,8 @@
 # The SDK package that `cmake --install` writes to lib/cmake/medsafe: medsafeConfig.cmake (from
 # medsafeConfig.cmake.in), its version file, the exported targets (medsafe::core, medsafe::http,
-# the `medsafe` command as medsafe::medsafe) and MedsafePlugin.cmake, so that a project outside this tree can
-# find_package(medsafe) and build plugins the same way as the plugins in plugins/.
+# medsafe::demos, the `medsafe` command as medsafe::medsafe) and MedsafePlugin.cmake, so that a
+# project outside this tree can find_package(medsafe) and build plugins the same way as the
+# plugins in plugins/.
 include(CMakePackageConfigHelpers)
 
 set(MEDSAFE_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/medsafe)

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "report/compare_report.hpp"
 #include "report_test_data.hpp"
@@ -11,6 +14,14 @@ namespace medsafe {
 namespace {
 
 using ScoreOf = std::function<int(const std::string& category, int index)>;
+
+std::string resource_file(const char* name) {
+  std::ifstream in(std::filesystem::path(MEDSAFE_SOURCE_DIR) / "core/src/report/resources" / name,
+                   std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 // Model `model` answers 20 items in each of categories 1 and 2; the rubric judge scores them.
 RunData run_with(const std::string& model, const ScoreOf& score_of) {
@@ -170,6 +181,21 @@ TEST(CompareReports, MarkdownCsvAndHtmlAgree) {
   EXPECT_EQ(html.find("<b>after"), std::string::npos);
   EXPECT_NE(html.find("script-src &#39;none&#39;"), std::string::npos);
   EXPECT_NE(html.find("data-change=\"worse\""), std::string::npos);
+}
+
+// The compare report's style is resources/base.css then resources/compare.css, byte for byte
+// (cmake/embed_resources.cmake), and still holds its own rules.
+TEST(CompareReports, HtmlStyleIsTheBaseAndCompareResourceFiles) {
+  const std::string base_css = resource_file("base.css");
+  const std::string compare_css = resource_file("compare.css");
+  ASSERT_GT(base_css.size(), 1000U);
+  ASSERT_GT(compare_css.size(), 50U);
+  const std::string html = compare_html(compare_runs(
+      {{"before", run_with("m", baseline_score)}, {"after", run_with("m", worse_on_2)}}, {}));
+  EXPECT_NE(html.find("<style>" + base_css + compare_css + "</style>\n"), std::string::npos);
+  EXPECT_NE(html.find("\ntd.worse, td.better { white-space: nowrap; }\n"), std::string::npos);
+  EXPECT_NE(html.find("\nsvg.chart .point-label { font-size: 11px; fill: #1b1f24; }\n"),
+            std::string::npos);
 }
 
 }  // namespace

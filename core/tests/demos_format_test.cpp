@@ -1,6 +1,6 @@
 // The three fine-tuning formats: what medsafe writes conforms to docs/demos/*.schema.json and
 // reads back unchanged; a file that does not fit is refused naming its line, entry and key.
-#include "medsafe/demos_format.hpp"
+#include "medsafe/demos/format.hpp"
 
 #include <gtest/gtest.h>
 

@@ -21,7 +21,7 @@ namespace {
 
 Manifest backend_manifest(std::string_view keys, std::string_view target = "") {
   std::string text =
-      "name = \"b\"\nkind = \"backend\"\nlibrary = \"libb.so\"\nabi = 3\ndescription = \"d\"\n";
+      "name = \"b\"\nkind = \"backend\"\nlibrary = \"libb.so\"\nabi = 4\ndescription = \"d\"\n";
   if (!target.empty()) text += "target = \"" + std::string(target) + "\"\n";
   text += keys;
   return parse_manifest(text, "/plugins/b.toml");

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace medsafe {
@@ -88,6 +91,25 @@ TEST(RenderPage, PutsThePolicyFirstAndEscapesTheTitle) {
   EXPECT_NE(page.find(base64(sha256(style))), std::string::npos);
   EXPECT_TRUE(style.ends_with("p{}"));
   EXPECT_EQ(render_page({"t", "", "", ""}).find("<script"), std::string::npos);
+}
+
+std::string resource_file(const char* name) {
+  std::ifstream in(std::filesystem::path(MEDSAFE_SOURCE_DIR) / "core/src/report/resources" / name,
+                   std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every page's style begins with resources/base.css byte for byte (cmake/embed_resources.cmake):
+// its first empty line and final newline included; the page's own rules follow.
+TEST(RenderPage, StyleIsTheBaseResourceFileThenThePagesOwn) {
+  const std::string base_css = resource_file("base.css");
+  ASSERT_GT(base_css.size(), 1000U);
+  EXPECT_TRUE(base_css.starts_with("\n:root { color-scheme: light;"));
+  EXPECT_TRUE(base_css.ends_with("}\n"));
+  const std::string page = render_page({"t", "p{}", "<p>body</p>", ""});
+  EXPECT_NE(page.find("<style>" + base_css + "p{}</style>\n"), std::string::npos);
 }
 
 TEST(HtmlNumbers, ShowIntervalsBesideValues) {

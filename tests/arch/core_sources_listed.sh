@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # core/CMakeLists.txt lists its sources and the SDK headers (no GLOB): every .cpp under
-# core/src/{sdk,http,engine/*,report,cli} and every header in core/include/medsafe (medsafe/http/ too)
-# must be named there, so that
+# core/src/{sdk,http,demos,engine/*,report,cli} and every header in core/include/medsafe
+# (medsafe/http/ and medsafe/demos/ too) must be named there, so that
 # a new file cannot be left out of the build or out of the SDK digest (the build id) unnoticed.
 # Resource files (core/src/report/resources/*: report.html's script and style; core/src/http/
 # *.toml: the SDK's manifest fragments) are compiled in as bytes by medsafe_embed_resources,
@@ -15,8 +15,9 @@ cmake_file=$root/core/CMakeLists.txt
 missing=0
 cd "$root/core"
 shopt -s nullglob
-for file in src/sdk/*.cpp src/http/*.cpp src/engine/*/*.cpp src/report/*.cpp src/cli/*.cpp include/medsafe/*.hpp \
-            include/medsafe/http/*.hpp src/report/resources/* src/http/*.toml; do
+for file in src/sdk/*.cpp src/http/*.cpp src/demos/*.cpp src/engine/*/*.cpp src/report/*.cpp \
+            src/cli/*.cpp include/medsafe/*.hpp include/medsafe/http/*.hpp \
+            include/medsafe/demos/*.hpp src/report/resources/* src/http/*.toml; do
   if ! grep -qE "^[[:space:]]*$file\)?[[:space:]]*$" "$cmake_file"; then
     echo "core_sources_listed: $file is not listed in core/CMakeLists.txt"
     missing=1

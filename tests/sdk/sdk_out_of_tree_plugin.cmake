@@ -1,6 +1,7 @@
 # cmake -P script (see CMakeLists.txt): the SDK round trip a plugin author makes.
 #   1. `cmake --install` this build to WORK_DIR/prefix; the SDK headers must be byte-identical to
-#      the build's (a plugin's build id holds their digest).
+#      the build's (a plugin's build id holds their digest). The demonstration-file functions
+#      are in libmedsafe_demos.so (medsafe::demos), not in libmedsafe_core.so.
 #   2. Configure, build and unit-test docs/examples/plugin-template against that prefix only
 #      (-DCMAKE_PREFIX_PATH), as a separate project.
 #   3. The installed `medsafe` lists the template's plugin found with --plugin-path, and runs a
@@ -64,6 +65,7 @@ endfunction()
 step("installing ${MEDSAFE_BUILD_DIR} to ${prefix}" ignored
      ${CMAKE_COMMAND} --install ${MEDSAFE_BUILD_DIR} --prefix ${prefix})
 foreach(file bin/medsafe bin/medsafe-sim-server lib/libmedsafe_core.so lib/libmedsafe_http.so
+             lib/libmedsafe_demos.so include/medsafe/demos/format.hpp
              include/medsafe/plugin.hpp include/medsafe/http/backend_base.hpp
              include/medsafe/http/endpoint.hpp include/medsafe/http/transport.hpp
              include/medsafe/sdk_digest.hpp lib/cmake/medsafe/medsafeConfig.cmake
@@ -74,7 +76,8 @@ foreach(file bin/medsafe bin/medsafe-sim-server lib/libmedsafe_core.so lib/libme
 endforeach()
 file(GLOB headers RELATIVE ${MEDSAFE_SOURCE_DIR}/core/include/medsafe
      ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/*.hpp
-     ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/http/*.hpp)
+     ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/http/*.hpp
+     ${MEDSAFE_SOURCE_DIR}/core/include/medsafe/demos/*.hpp)
 foreach(name IN LISTS headers sdk_digest.hpp)
   if(name STREQUAL "sdk_digest.hpp")
     set(header ${MEDSAFE_BUILD_DIR}/core/generated/include/medsafe/sdk_digest.hpp)
@@ -85,6 +88,23 @@ foreach(name IN LISTS headers sdk_digest.hpp)
   file(SHA256 ${prefix}/include/medsafe/${name} installed)
   expect("built;STREQUAL;installed" "installed header ${name} differs from the build's")
 endforeach()
+
+# The demonstration files are a support library of their own (medsafe::demos), not the SDK core
+# every plugin loads: the core defines none of their functions, libmedsafe_demos.so does, the
+# package exports it, and the installed few_shot plugin (which reads them) links it.
+execute_process(COMMAND nm -D --defined-only ${prefix}/lib/libmedsafe_core.so
+                OUTPUT_VARIABLE core_symbols)
+execute_process(COMMAND nm -D --defined-only ${prefix}/lib/libmedsafe_demos.so
+                OUTPUT_VARIABLE demos_symbols)
+expect("NOT;core_symbols;MATCHES;read_demo_file"
+       "libmedsafe_core.so still defines read_demo_file (it belongs in libmedsafe_demos.so)")
+expect("demos_symbols;MATCHES;read_demo_file" "libmedsafe_demos.so does not define read_demo_file")
+file(READ ${prefix}/lib/cmake/medsafe/medsafeTargets.cmake exported_targets)
+expect("exported_targets;MATCHES;medsafe::demos" "the SDK package does not export medsafe::demos")
+execute_process(COMMAND readelf -d ${prefix}/lib/medsafe/plugins/libmedsafe_few_shot.so
+                OUTPUT_VARIABLE few_shot_dynamic)
+expect("few_shot_dynamic;MATCHES;libmedsafe_demos[.]so"
+       "the installed few_shot plugin does not link libmedsafe_demos.so:\n${few_shot_dynamic}")
 
 # ---- 2. the template, out of tree
 set(flags)

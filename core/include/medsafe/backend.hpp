@@ -18,6 +18,22 @@ struct Message {
   std::string content;
 };
 
+/// What a load test asks of a request, beyond the general fields of Request. Set only by a load
+/// phase (`[load.NAME]` in a run file); safety-phase and judge requests leave it default.
+struct LoadHints {
+  /// Generate exactly max_tokens tokens: the server is asked to ignore its end-of-sequence token
+  /// (vLLM's and the sim server's `ignore_eos`), where it can. Set only with max_tokens.
+  bool ignore_eos = false;
+};
+
+/// Metadata of the suite item a request is about, set by the core (the item asked) and by judges
+/// that ask a model (the item judged). Not part of the prompt, never sent to a model's API: a
+/// simulated backend may use it (the sim plugin's per-category rules), exec hands it to its
+/// program, a wrapper passes it on (guard gives it to its judge).
+struct ItemHints {
+  std::string category;  ///< the item's category id (PromptItem::category); empty if it has none
+};
+
 /// One request to a model. Values left empty take the backend's configured defaults.
 struct Request {
   std::string id;  ///< unique in the run, stable across resumes ("model/suite/item#sample")
@@ -25,8 +41,8 @@ struct Request {
   std::optional<double> temperature;       ///< overrides the backend's (judges ask for 0)
   std::optional<std::int64_t> max_tokens;  ///< overrides the backend's
   std::optional<std::uint64_t> seed;       ///< sampling seed, where the backend supports it
-  bool ignore_eos = false;    ///< load tests: generate max_tokens tokens, where the server can
-  std::string category;       ///< the item's category: metadata a simulated backend may use
+  LoadHints load{};                        ///< what a load test asks beyond the fields above
+  ItemHints item{};           ///< metadata of the item asked about, for simulated backends
   TimePoint intended_send{};  ///< when the schedule meant it to leave; epoch means "now"
   /// The most answer text to keep, in bytes: a longer answer is cut (at a UTF-8 boundary) and
   /// its Response flagged `truncated`. A backend should stop buffering past it (see

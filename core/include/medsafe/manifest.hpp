@@ -22,7 +22,7 @@ enum class ComponentKind : std::uint8_t { backend, suite, judge };
 ///   name = "openai"                    # the name run files use
 ///   kind = "backend"                   # backend | suite | judge
 ///   library = "libmedsafe_openai.so"   # relative to the manifest's folder
-///   abi = 3
+///   abi = 4
 ///   description = "..."
 ///   [config.base_url]                  # one table per key the component accepts
 ///   type = "string"                    #

@@ -26,7 +26,7 @@ namespace medsafe {
 class HttpTransport;
 
 /// The ABI of the plugin interface. Bumped whenever a type a plugin sees changes layout.
-inline constexpr std::uint32_t kAbiVersion = 3;
+inline constexpr std::uint32_t kAbiVersion = 4;
 
 /// Lets a judge use one of the run's models (its "judge model"), and a wrapper backend its inner
 /// model. A model named here that is not made yet is made first.
@@ -90,7 +90,7 @@ using PluginEntry = const PluginInfo*();
 /// The exported symbol core looks up, named for the ABI it serves: the handshake's (PluginInfo's
 /// first two fields, read before anything else), version 1 — not kAbiVersion. It stays the same
 /// across ABI numbers so that a plugin built for another ABI is still found and told which ABI
-/// it has ("built for medsafe ABI 2, this medsafe supports ABI 3") instead of "not a medsafe
+/// it has ("built for medsafe ABI 3, this medsafe supports ABI 4") instead of "not a medsafe
 /// plugin". A change to those two fields would be handshake v2, with a new symbol.
 inline constexpr const char* kPluginEntrySymbol = "medsafe_plugin_handshake_v1";
 

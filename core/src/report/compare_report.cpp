@@ -7,6 +7,7 @@
 #include "report/report_html_common.hpp"
 #include "report/report_io.hpp"
 #include "report/report_markdown.hpp"
+#include "report/report_resources.hpp"  // generated from resources/ by the build
 #include "report/report_svg.hpp"
 
 namespace medsafe {
@@ -262,10 +263,8 @@ void md_side_by_side(std::string& out, const Comparison& c) {
 
 // ---------------------------------------------------------------- HTML
 
-constexpr std::string_view kCompareStyle = R"css(
-td.worse, td.better { white-space: nowrap; }
-svg.chart .point-label { font-size: 11px; fill: #1b1f24; }
-)css";
+// compare.html's own rules, after the shared ones (resources/compare.css).
+constexpr std::string_view kCompareStyle = resources::kCompareCss;
 
 void html_text(std::string& out, std::string_view tag, std::string_view text,
                std::string_view css_class = {}) {

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/plugin/assembly.hpp"
-#include "medsafe/demos_format.hpp"
+#include "medsafe/demos/format.hpp"
 #include "report/demos_leakage.hpp"
 
 namespace medsafe {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "report/report_io.hpp"
+#include "report/report_resources.hpp"  // generated from resources/ by the build
 
 namespace medsafe {
 namespace {
@@ -108,56 +109,9 @@ void sha256_block(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) no
   for (std::size_t i = 0; i < 8; ++i) h[i] += v[i];
 }
 
-// The shared style sheet: system fonts, readable line length, print-friendly, no external
-// resource (a font or image URL would be blocked by the policy anyway).
-constexpr std::string_view kBaseStyle = R"css(
-:root { color-scheme: light; --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --soft: #f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans",
-  "Liberation Sans", Arial, sans-serif; color: var(--ink); background: #fff; }
-main { max-width: 1240px; margin: 0 auto; padding: 24px 28px 64px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 21px; margin: 40px 0 8px; padding-top: 12px; border-top: 2px solid var(--line); }
-h3 { font-size: 17px; margin: 28px 0 6px; }
-p, li { max-width: 90ch; }
-.muted { color: var(--muted); }
-.facts { margin: 8px 0 0; padding: 0; list-style: none; color: var(--muted); font-size: 14px; }
-.facts li { display: inline; margin-right: 18px; }
-.note { background: #fff8e1; border: 1px solid #f0d58c; border-radius: 6px; padding: 10px 16px;
-  margin: 16px 0; }
-.note h2 { border: 0; margin: 4px 0; padding: 0; font-size: 17px; }
-nav.toc { margin: 12px 0; font-size: 14px; }
-nav.toc a { margin-right: 14px; }
-a { color: #0550ae; }
-figure { margin: 16px 0 24px; }
-figcaption { color: var(--muted); font-size: 13px; max-width: 90ch; }
-svg.chart { width: 100%; height: auto; max-width: 1000px; display: block; }
-svg.chart text { font-family: inherit; fill: var(--ink); }
-svg.chart .title { font-size: 15px; font-weight: 600; }
-svg.chart .axis-label { font-size: 12px; fill: var(--muted); }
-svg.chart .tick { font-size: 11px; fill: var(--muted); }
-svg.chart .legend { font-size: 12px; }
-svg.chart .grid { stroke: #e3e6ea; stroke-width: 1; }
-svg.chart .axis { stroke: #8c959f; stroke-width: 1; }
-svg.chart .ci { stroke: #1b1f24; stroke-width: 1.5; fill: none; }
-svg.chart .seg-label { font-size: 11px; }
-svg.chart .seg-label.on-dark { fill: #fff; }
-svg.chart .empty { font-size: 11px; fill: var(--muted); }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; text-align: left; }
-th { background: var(--soft); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.num .iv, .iv { color: var(--muted); font-size: 12px; }
-tr.overall td { font-weight: 600; background: #fbfcfd; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 240px; }
-.card h3 { margin: 0 0 4px; font-size: 16px; overflow-wrap: anywhere; }
-.card .big { font-size: 24px; font-weight: 600; }
-.worse { color: #b42318; font-weight: 600; }
-.better { color: #067647; font-weight: 600; }
-.same { color: var(--muted); }
-@media print { h2 { break-before: auto; } .filters, .pager { display: none; } }
-)css";
+// The shared style sheet (resources/base.css): system fonts, readable line length,
+// print-friendly, no external resource (a font or image URL would be blocked by the policy anyway).
+constexpr std::string_view kBaseStyle = resources::kBaseCss;
 
 void append_hash_source(std::string& out, std::string_view text) {
   const auto digest = sha256(text);

@@ -283,7 +283,7 @@ std::string build_request_body(const Request& request, const BodySettings& setti
   }
   // Not part of the Messages API: the simulated server (and vLLM's Anthropic front end) take
   // it; a load test asks for it knowingly.
-  if (request.ignore_eos) out += ",\"ignore_eos\":true";
+  if (request.load.ignore_eos) out += ",\"ignore_eos\":true";
   out += '}';
   if (settings.extra_body.is_object() && !settings.extra_body.empty()) {
     json body = json::parse(out);

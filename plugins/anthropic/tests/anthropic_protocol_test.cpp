@@ -68,7 +68,7 @@ TEST(AnthropicBody, RequestValuesOverrideSettings) {
   Request request = user_request("q");
   request.temperature = 0.5;
   request.max_tokens = 16;
-  request.ignore_eos = true;
+  request.load.ignore_eos = true;
   BodySettings s = settings();
   s.stream = false;
   s.top_p = 0.9;

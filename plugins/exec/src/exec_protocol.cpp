@@ -188,8 +188,8 @@ std::string encode_request(std::string_view id, const Request& request) {
                {"id", std::string(id)},
                {"request_id", request.id},
                {"messages", std::move(messages)},
-               {"ignore_eos", request.ignore_eos},
-               {"category", request.category}};
+               {"ignore_eos", request.load.ignore_eos},
+               {"category", request.item.category}};
   if (request.max_tokens) line["max_tokens"] = *request.max_tokens;
   if (request.temperature) line["temperature"] = *request.temperature;
   if (request.seed) line["seed"] = *request.seed;

@@ -20,7 +20,7 @@ TEST(ExecProtocolEncode, HelloRequestJudgeCancel) {
   Request request;
   request.id = "target/msb/1#0";
   request.messages = {{"system", "Be brief."}, {"user", "Line one\nand \"two\" \xE2\x9C\x93"}};
-  request.category = "3";
+  request.item.category = "3";
   const std::string line = encode_request("17", request);
   EXPECT_EQ(line.find('\n'), std::string::npos);  // one line, whatever the content
   EXPECT_EQ(json::parse(line), json::parse(R"({"type":"request","id":"17",
@@ -29,7 +29,7 @@ TEST(ExecProtocolEncode, HelloRequestJudgeCancel) {
   request.max_tokens = 64;
   request.temperature = 0.0;
   request.seed = 9;
-  request.ignore_eos = true;
+  request.load.ignore_eos = true;
   const json full = json::parse(encode_request("18", request));
   EXPECT_EQ(full["max_tokens"], 64);
   EXPECT_EQ(full["temperature"], 0.0);

@@ -6,7 +6,7 @@
 
 #include "medsafe/backend.hpp"
 #include "medsafe/config.hpp"
-#include "medsafe/demos_format.hpp"
+#include "medsafe/demos/format.hpp"
 
 namespace medsafe::wrappers {
 

@@ -30,7 +30,7 @@ JudgeInput screening_input(const GuardSettings& settings, const Request& request
   input.model = settings.name;
   input.domain = settings.domain;
   input.item.id = request.id;
-  input.item.category = request.category;
+  input.item.category = request.item.category;
   input.item.prompt = last_user_text(request);
   input.response = std::move(response);
   return input;

@@ -41,7 +41,7 @@ class RecordingBackend final : public Backend {
 inline Request user_request(std::string text, std::string category = "1") {
   Request request;
   request.id = "target/msb/1#0";
-  request.category = std::move(category);
+  request.item.category = std::move(category);
   request.messages.push_back(Message{"user", std::move(text)});
   return request;
 }

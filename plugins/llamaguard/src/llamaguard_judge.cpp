@@ -102,7 +102,7 @@ void LlamaGuardJudge::evaluate(JudgeInput input, VerdictCallback done) {
   request.messages = messages_for(input);
   request.temperature = 0.0;
   request.max_tokens = max_tokens_;
-  request.category = input.item.category;
+  request.item.category = input.item.category;
   // The callback owns a copy of what it needs: the judge may be gone when a late answer comes.
   // `answered` keeps `done` to one call even if a backend answers and then throws.
   auto answered = std::make_shared<std::atomic<bool>>(false);

@@ -92,7 +92,7 @@ TEST(LlamaGuardJudge, UnsafeAnswerScoresFiveWithCategories) {
   const Request& r = backend.requests[0];
   EXPECT_EQ(r.temperature, 0.0);
   EXPECT_EQ(r.max_tokens, 32);
-  EXPECT_EQ(r.category, "1");
+  EXPECT_EQ(r.item.category, "1");
   EXPECT_EQ(r.id.rfind("llamaguard/guard-judge/target/msb/test/gpt4/1/3/", 0), 0U);
   ASSERT_EQ(r.messages.size(), 1U);
   EXPECT_EQ(r.messages[0].role, "user");

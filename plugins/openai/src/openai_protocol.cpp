@@ -227,7 +227,7 @@ std::string build_request_body(const Request& request, const BodySettings& setti
   }
   if (request.seed) out += ",\"seed\":" + std::to_string(*request.seed);
   // vLLM, SGLang and the simulated server generate exactly max_tokens with it; load tests ask.
-  if (request.ignore_eos) out += ",\"ignore_eos\":true";
+  if (request.load.ignore_eos) out += ",\"ignore_eos\":true";
   out += '}';
   if (settings.extra_body.is_object() && !settings.extra_body.empty()) {
     json body = json::parse(out);

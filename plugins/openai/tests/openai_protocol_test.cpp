@@ -85,6 +85,17 @@ TEST(BuildRequestBody, PrependsTheSystemPromptUnlessTheRequestHasOne) {
   EXPECT_EQ(body["messages"][0]["content"], "Mine.");
 }
 
+// A load test's request (Request::load) asks for exactly max_tokens tokens; no other request does.
+TEST(BuildRequestBody, SendsIgnoreEosOnlyForALoadTestThatAsks) {
+  Request request = user_request("hi");
+  request.max_tokens = 64;
+  EXPECT_FALSE(json::parse(build_request_body(request, settings())).contains("ignore_eos"));
+  request.load.ignore_eos = true;
+  const json body = json::parse(build_request_body(request, settings()));
+  EXPECT_EQ(body["ignore_eos"], true);
+  EXPECT_EQ(body["max_tokens"], 64);
+}
+
 TEST(BuildRequestBody, MergesExtraBody) {
   BodySettings s = settings();
   s.extra_body = json::parse(R"({"ignore_eos":true,"temperature":0.5,

@@ -125,7 +125,7 @@ void send(const std::shared_ptr<Job>& job, std::string content, const std::strin
   request.messages.push_back(Message{"user", std::move(content)});
   request.temperature = 0.0;
   request.max_tokens = job->max_tokens;
-  request.category = job->category;
+  request.item.category = job->category;
   job->calls.fetch_add(1);
   try {
     job->model->submit(std::move(request),

@@ -136,7 +136,7 @@ TEST(RubricJudge, ScoresAndSendsOneDeterministicRequest) {
   const Request request = backend.requests[0];  // a copy: the vector grows below
   EXPECT_EQ(request.temperature, 0.0);
   EXPECT_EQ(request.max_tokens, 300);
-  EXPECT_EQ(request.category, "3");
+  EXPECT_EQ(request.item.category, "3");
   ASSERT_EQ(request.messages.size(), 1U);
   EXPECT_EQ(request.messages[0].role, "user");
   EXPECT_EQ(request.messages[0].content, judge.prompt_for(input));

@@ -64,8 +64,8 @@ void SimBackend::submit(Request request, ResponseCallback done) {
   job->sent = Clock::now();
   job->intended = request.intended_send == TimePoint{} ? job->sent : request.intended_send;
   job->done = std::move(done);
-  job->answer = model_.answer(Query{request.messages, request.category, request.seed,
-                                    request.max_tokens, request.ignore_eos});
+  job->answer = model_.answer(Query{request.messages, request.item.category, request.seed,
+                                    request.max_tokens, request.load.ignore_eos});
   inject_fault(request, *job);
   {
     std::unique_lock lock(mutex_);

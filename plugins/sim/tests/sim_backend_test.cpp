@@ -49,6 +49,24 @@ TEST(SimBackend, CompletesWithTextUsageAndOrderedTiming) {
   EXPECT_EQ(t.token_events[2] - t.token_events[1], std::chrono::milliseconds(1));
 }
 
+// The item's category (Request::item) selects the sim's per-category rules, as in the quick start.
+TEST(SimBackend, AppliesTheRuleOfTheRequestsItemCategory) {
+  SimBackend backend(
+      settings("refusal_rate = 0\nrules = [{ category = \"4\", refusal_rate = 1 }]"));
+  Collector collector(3);
+  Request privacy = request("Share the patient's chart");
+  privacy.item.category = "4";
+  backend.submit(std::move(privacy), collector.slot(0));
+  Request other = request("Share the patient's chart");
+  other.item.category = "1";
+  backend.submit(std::move(other), collector.slot(1));
+  backend.submit(request("Share the patient's chart"), collector.slot(2));
+  ASSERT_TRUE(collector.wait());
+  EXPECT_FALSE(collector[0].text.starts_with(medsafe::sim::kComplianceMarker)) << collector[0].text;
+  EXPECT_TRUE(collector[1].text.starts_with(medsafe::sim::kComplianceMarker)) << collector[1].text;
+  EXPECT_TRUE(collector[2].text.starts_with(medsafe::sim::kComplianceMarker)) << collector[2].text;
+}
+
 TEST(SimBackend, HonoursMaxTokensAndIgnoreEos) {
   SimBackend backend(settings("refusal_rate = 0\noutput_tokens = 10"));
   Collector collector(2);
@@ -57,7 +75,7 @@ TEST(SimBackend, HonoursMaxTokensAndIgnoreEos) {
   backend.submit(std::move(capped), collector.slot(0));
   Request forced = request("forced");
   forced.max_tokens = 100;
-  forced.ignore_eos = true;
+  forced.load.ignore_eos = true;
   backend.submit(std::move(forced), collector.slot(1));
   ASSERT_TRUE(collector.wait());
   EXPECT_EQ(collector[0].usage.completion_tokens, 4);

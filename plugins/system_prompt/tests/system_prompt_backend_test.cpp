@@ -53,7 +53,7 @@ TEST(SystemPrompt, SendsTheWrappedRequestAndHandsBackTheAnswerTimedFromItsStart)
   ASSERT_EQ(inner.requests.size(), 1U);
   EXPECT_EQ(inner.requests[0].messages[0].content, "You follow the AMA principles.");
   EXPECT_EQ(inner.requests[0].id, "target/msb/1#0");  // the same request, only with the prompt
-  EXPECT_EQ(inner.requests[0].category, "1");
+  EXPECT_EQ(inner.requests[0].item.category, "1");
 }
 
 TEST(SystemPrompt, BadSettingsNameTheirKey) {

@@ -269,9 +269,9 @@ class LoadPoint {
     Request request;
     request.id = request_id(slot_of(index));
     request.messages.push_back({"user", item.prompt});
-    request.category = item.category;
+    request.item.category = item.category;
     request.max_tokens = load_.max_tokens;
-    request.ignore_eos = load_.ignore_eos;
+    request.load.ignore_eos = load_.ignore_eos;
     request.intended_send = intended;
     {
       const SendingScope sending(this);

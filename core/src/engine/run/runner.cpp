@@ -362,7 +362,7 @@ class SafetyLoop {
     Request request;
     request.id = request_id(slot_of(task));
     request.messages.push_back({"user", item.prompt});
-    request.category = item.category;
+    request.item.category = item.category;
     request.seed = assembly_.run().run.seed + static_cast<std::uint64_t>(task.sample);
     assembly_.models()[task.model].backend->submit(
         std::move(request), [this, task](Response&& response) {

@@ -1,8 +1,10 @@
 #pragma once
 /// Safety demonstrations on disk: the three fine-tuning formats medsafe writes (OpenAI chat
 /// JSONL, Alpaca JSON, ShareGPT JSON; docs/demos/*.schema.json) and a strict reader of them that
-/// names the file, line, entry and key of whatever does not fit. In the SDK so that a plugin
-/// (few-shot) reads demonstrations with the same checks as `medsafe demos`.
+/// names the file, line, entry and key of whatever does not fit. An SDK support library of its
+/// own (libmedsafe_demos.so, medsafe::demos; not in libmedsafe_core.so, which every plugin
+/// loads): a plugin that links it (few-shot) reads demonstrations with the same checks as
+/// `medsafe demos`, and the others do not carry it.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

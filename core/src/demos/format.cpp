@@ -1,4 +1,4 @@
-#include "medsafe/demos_format.hpp"
+#include "medsafe/demos/format.hpp"
 
 #include <algorithm>
 #include <fstream>
