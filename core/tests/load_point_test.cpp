@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/run/load_runner.hpp"
+#include "report/run_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe {
@@ -156,7 +157,7 @@ class LoadPointTest : public ::testing::Test {
     return measure_load_point(load_, model_, suite_, level, row_, store_, options_, 1);
   }
 
-  [[nodiscard]] std::size_t stored_rows() { return store_.read_all().responses.size(); }
+  [[nodiscard]] std::size_t stored_rows() { return read_run(store_).responses.size(); }
 
   testing::TempDir dir_;
   Store store_{dir_.path()};

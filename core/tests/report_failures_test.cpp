@@ -10,6 +10,7 @@
 #include "report/report_html.hpp"
 #include "report/report_json.hpp"
 #include "report/report_markdown.hpp"
+#include "report/run_reader.hpp"
 #include "report_test_data.hpp"
 #include "support/temp_dir.hpp"
 
@@ -182,7 +183,7 @@ TEST(StoreFailures, KeepsTheTruncatedFlagAndTheEarlyStop) {
     store.set_meta("stopped_early", early_stop_to_json(stop));
   }
   Store store(dir.path());
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   ASSERT_EQ(data.responses.size(), 2u);
   EXPECT_TRUE(data.responses[0].truncated);
   EXPECT_FALSE(data.responses[1].truncated);
@@ -190,7 +191,7 @@ TEST(StoreFailures, KeepsTheTruncatedFlagAndTheEarlyStop) {
   EXPECT_EQ(data.info.stopped_early->http_status, 403);
   EXPECT_EQ(data.info.stopped_early->error, "HTTP 403: forbidden");
   store.set_meta("stopped_early", "");  // what a new run does first
-  EXPECT_FALSE(store.read_all().info.stopped_early.has_value());
+  EXPECT_FALSE(read_run(store).info.stopped_early.has_value());
 }
 
 }  // namespace

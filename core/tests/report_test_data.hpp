@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "engine/store/run_data.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe::test_data {
 

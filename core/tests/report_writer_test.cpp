@@ -11,6 +11,7 @@
 #include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
 #include "report/report_html.hpp"
+#include "report/run_reader.hpp"
 #include "report_test_data.hpp"
 #include "support/temp_dir.hpp"
 
@@ -135,7 +136,7 @@ TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
     if (i % 5 == 0) v.raw = "raw <" + std::to_string(i) + ">";
     store.put_verdict(v);
   }
-  const RunData deferred = store.read_all(ReadScope::current_items, Texts::deferred);
+  const RunData deferred = read_run(store, ReadScope::current_items, Texts::deferred);
   ASSERT_TRUE(deferred.texts != nullptr);
   ASSERT_EQ(deferred.responses.size(), 400U);
   EXPECT_TRUE(deferred.responses[5].text.empty());
@@ -148,7 +149,7 @@ TEST(WriteReports, DeferredTextsWriteTheSameBytes) {
   EXPECT_TRUE(deferred.verdicts[5].raw.empty());
   const fs::path held_out = dir.path() / "held";
   const fs::path deferred_out = dir.path() / "deferred";
-  (void)write_reports(store.read_all(), held_out, 60'000);
+  (void)write_reports(read_run(store), held_out, 60'000);
   (void)write_reports(deferred, deferred_out, 60'000);
   ASSERT_TRUE(fs::is_regular_file(held_out / "report-answers" / "000000.js"));
   EXPECT_NE(file_bytes(held_out / "responses.jsonl").find("answer 399 x"), std::string::npos);
@@ -187,7 +188,7 @@ TEST(WriteReports, DeferredTextsAreReadInBatchesInAnyOrder) {
       store.put_response(r);
     }
   }
-  const RunData data = store.read_all(ReadScope::current_items, Texts::deferred);
+  const RunData data = read_run(store, ReadScope::current_items, Texts::deferred);
   ASSERT_EQ(data.responses.size(), 600U);
   std::vector<const ResponseRow*> rows;
   for (std::size_t i = 0; i < data.responses.size(); i += 7) rows.push_back(&data.responses[i]);
@@ -232,8 +233,8 @@ TEST(WriteReports, DeferredPromptsAndVerdictTextsAreReadInBatchesInAnyOrder) {
     v.raw = "raw " + std::to_string(i);
     store.put_verdict(v);
   }
-  const RunData held = store.read_all();
-  const RunData data = store.read_all(ReadScope::current_items, Texts::deferred);
+  const RunData held = read_run(store);
+  const RunData data = read_run(store, ReadScope::current_items, Texts::deferred);
   ASSERT_EQ(data.items.size(), 300U);
   ASSERT_EQ(data.verdicts.size(), 300U);
   std::vector<const ItemRow*> item_rows;

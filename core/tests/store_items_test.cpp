@@ -10,6 +10,7 @@
 #include "engine/store/sqlite.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/run_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe {
@@ -100,13 +101,13 @@ TEST(StoreItems, TheReportsReadLeavesTheContentHashesOut) {
   TempDir dir;
   Store store(dir.path());
   store_two_answered_items(store, "a");
-  const RunData held = store.read_all();
+  const RunData held = read_run(store);
   ASSERT_EQ(held.items.size(), 2U);
   EXPECT_FALSE(held.items[0].content_hash.empty());
   ASSERT_FALSE(held.responses.empty());
   EXPECT_EQ(held.responses[0].item_hash, held.items[0].content_hash);
 
-  const RunData deferred = store.read_all(ReadScope::current_items, Texts::deferred);
+  const RunData deferred = read_run(store, ReadScope::current_items, Texts::deferred);
   ASSERT_EQ(deferred.items.size(), 2U);
   ASSERT_EQ(deferred.responses.size(), held.responses.size());
   ASSERT_EQ(deferred.verdicts.size(), held.verdicts.size());
@@ -120,7 +121,7 @@ TEST(StoreItems, AnItemThatLeftItsSuiteIsKeptButLeftOutOfTheReportsData) {
   store_two_answered_items(store, "b");
   store.put_items("s", {{"a", "1", "prompt a", "", {}}});
 
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   ASSERT_EQ(data.items.size(), 1U);
   EXPECT_EQ(data.items[0].item_id, "a");
   // b's safety answer and verdict are counted apart; its load-point timing stays.
@@ -136,7 +137,7 @@ TEST(StoreItems, AnItemThatLeftItsSuiteIsKeptButLeftOutOfTheReportsData) {
   EXPECT_EQ(data.retired[0].answers, 1);
   EXPECT_EQ(data.retired[0].verdicts, 1);
 
-  const RunData all = store.read_all(ReadScope::everything);
+  const RunData all = read_run(store, ReadScope::everything);
   ASSERT_EQ(all.items.size(), 2U);
   EXPECT_FALSE(all.items[1].in_suite);
   EXPECT_EQ(all.responses.size(), 3U);
@@ -149,8 +150,8 @@ TEST(StoreItems, AnItemThatLeftItsSuiteIsKeptButLeftOutOfTheReportsData) {
 
   // Back in the dataset, it counts again.
   store.put_items("s", {{"a", "1", "prompt a", "", {}}, {"b", "1", "prompt b", "", {}}});
-  EXPECT_EQ(store.read_all().items.size(), 2U);
-  EXPECT_TRUE(store.read_all().retired.empty());
+  EXPECT_EQ(read_run(store).items.size(), 2U);
+  EXPECT_TRUE(read_run(store).retired.empty());
 }
 
 TEST(StoreItems, ResponsesCarryTheirItemsHashAndTheirSession) {
@@ -166,7 +167,7 @@ TEST(StoreItems, ResponsesCarryTheirItemsHashAndTheirSession) {
   }
   Store store(dir.path());
   EXPECT_EQ(store.begin_session("medsafe run x.toml --out o"), 2);
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   ASSERT_EQ(data.responses.size(), 2U);
   for (const ResponseRow& r : data.responses) {
     if (r.item_id == "a") {
@@ -194,7 +195,7 @@ TEST(StoreItems, DropAnswersDeletesTheItemsSafetyAnswersAndVerdictsOnly) {
   const auto [answers, verdicts] = store.drop_answers("s", {"a"});
   EXPECT_EQ(answers, 1);
   EXPECT_EQ(verdicts, 1);
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   ASSERT_EQ(data.responses.size(), 2U);
   for (const ResponseRow& r : data.responses) {
     EXPECT_TRUE(r.item_id == "b" || r.phase != "safety") << r.item_id;
@@ -331,6 +332,20 @@ TEST(StoreItems, WhatIsLeftToJudgeIsReadInPagesAndLeavesOutTheRunningSessionsAns
   EXPECT_EQ(store.count_answers_to_judge({"harm", "m", "s", 2, 0}), 6) << "0: any session";
 }
 
+// The reader (report/run_reader.cpp) asks the store which columns it has: an older layout
+// opened read-only reads the default of a column added since.
+TEST(StoreReadOnly, ColumnOrGivesTheFallbackForAColumnAnOlderLayoutLacks) {
+  TempDir dir;
+  { Store store(dir.path()); }
+  {
+    Database db(Store::file_in(dir.path()));
+    db.exec("ALTER TABLE responses DROP COLUMN session; PRAGMA wal_checkpoint(TRUNCATE);");
+  }
+  Store store(dir.path(), Store::Mode::read_only);
+  EXPECT_EQ(store.column_or("responses", "session", "r.session", "0"), "0");
+  EXPECT_EQ(store.column_or("responses", "item_hash", "r.item_hash", "''"), "r.item_hash");
+}
+
 TEST(StoreReadOnly, ReadsAnOlderLayoutAndChangesNoByte) {
   TempDir dir;
   {
@@ -350,7 +365,7 @@ TEST(StoreReadOnly, ReadsAnOlderLayoutAndChangesNoByte) {
   const std::string before = bytes_of(file);
   {
     Store store(dir.path(), Store::Mode::read_only);
-    const RunData data = store.read_all(ReadScope::everything);
+    const RunData data = read_run(store, ReadScope::everything);
     ASSERT_EQ(data.responses.size(), 1U);
     EXPECT_EQ(data.responses[0].session, 0);
     ASSERT_EQ(data.items.size(), 1U);

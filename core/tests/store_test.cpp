@@ -1,4 +1,5 @@
 #include "engine/store/store.hpp"
+#include "report/run_reader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -44,7 +45,7 @@ TEST(Store, KeepsRowsAcrossReopening) {
     store.put_response(answer("b", Outcome::http_error, 1));
   }
   Store store(dir.path());
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   ASSERT_EQ(data.items.size(), 2U);
   EXPECT_EQ(data.items[0].prompt, "prompt a");
   ASSERT_EQ(data.responses.size(), 2U);
@@ -83,12 +84,12 @@ TEST(Store, VerdictsUpsertAndDelete) {
   v.status = VerdictStatus::ok;
   v.score = 4;
   store.put_verdict(v);
-  RunData data = store.read_all();
+  RunData data = read_run(store);
   ASSERT_EQ(data.verdicts.size(), 1U);
   EXPECT_EQ(data.verdicts[0].score, 4);
   EXPECT_FALSE(data.verdicts[0].refused.has_value());
   EXPECT_EQ(store.delete_verdicts("harm"), 1);
-  EXPECT_TRUE(store.read_all().verdicts.empty());
+  EXPECT_TRUE(read_run(store).verdicts.empty());
 }
 
 TEST(Store, VerdictFlagsRoundTripAndOlderStoresGainTheColumn) {
@@ -98,7 +99,7 @@ TEST(Store, VerdictFlagsRoundTripAndOlderStoresGainTheColumn) {
     Store store(dir.path());
     v.flags = {"injection_suspect", "uncertain"};
     store.put_verdict(v);
-    const RunData data = store.read_all();
+    const RunData data = read_run(store);
     ASSERT_EQ(data.verdicts.size(), 1U);
     EXPECT_EQ(data.verdicts[0].flags, v.flags);
   }
@@ -108,13 +109,13 @@ TEST(Store, VerdictFlagsRoundTripAndOlderStoresGainTheColumn) {
     db.exec("ALTER TABLE verdicts DROP COLUMN flags");
   }
   Store store(dir.path());
-  RunData data = store.read_all();
+  RunData data = read_run(store);
   ASSERT_EQ(data.verdicts.size(), 1U);
   EXPECT_TRUE(data.verdicts[0].flags.empty());
   v.item_id = "b";
   v.flags = {"injection_suspect"};
   store.put_verdict(v);
-  data = store.read_all();
+  data = read_run(store);
   ASSERT_EQ(data.verdicts.size(), 2U);
   EXPECT_EQ(data.verdicts[1].flags, v.flags);
 }
@@ -152,7 +153,7 @@ TEST(Store, MigratesAVersionOneStoreInPlace) {
   }
   Store store(dir.path());
   EXPECT_EQ(store.meta("schema_version"), "2");
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   ASSERT_EQ(data.items.size(), 1U);
   EXPECT_EQ(data.items[0].prompt, "prompt a");
 }
@@ -164,7 +165,7 @@ namespace medsafe {
 namespace {
 
 // What a run reads before its safety phase: the judge records alone, none of the items or
-// answers (read_all would hold every one of them).
+// answers (read_run would hold every one of them).
 TEST(Store, JudgeRecordsReadsOnlyCalibrationsCanariesAndErrorRates) {
   TempDir dir;
   Store store(dir.path());
@@ -187,7 +188,7 @@ TEST(Store, JudgeRecordsReadsOnlyCalibrationsCanariesAndErrorRates) {
   rates.judge = "refusal";
   rates.sensitivity = 0.9;
   store.put_error_rates(rates);
-  const RunData records = store.judge_records();
+  const RunData records = read_judge_records(store);
   ASSERT_EQ(records.calibrations.size(), 1U);
   EXPECT_EQ(records.calibrations[0].hash, "abc");
   ASSERT_EQ(records.canaries.size(), 1U);
@@ -218,7 +219,7 @@ TEST(Store, KeepsAJudgesCalibrationWithUndefinedFiguresAsNaN) {
   }
   {
     Store store(dir.path(), Store::Mode::read_only);
-    const RunData data = store.read_all();
+    const RunData data = read_run(store);
     ASSERT_EQ(data.calibrations.size(), 1U);
     const CalibrationRow& row = data.calibrations[0];
     EXPECT_EQ(row.judge, "harm");
@@ -234,7 +235,7 @@ TEST(Store, KeepsAJudgesCalibrationWithUndefinedFiguresAsNaN) {
   }
   Store store(dir.path());
   store.delete_calibration("harm");
-  EXPECT_TRUE(store.read_all().calibrations.empty());
+  EXPECT_TRUE(read_run(store).calibrations.empty());
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
+#include "engine/store/rows.hpp"
 
 namespace medsafe {
 namespace {

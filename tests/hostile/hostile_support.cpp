@@ -9,6 +9,7 @@
 #include "engine/plugin/run_file.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/log.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe::hostile {
 
@@ -68,13 +69,13 @@ EngineRun run_in_process(const fs::path& run_file, const fs::path& out,
     result.progress.insert(result.progress.end(), lines.begin(), lines.end());
   };
   result.counts = run_missing(assembly, store, options);
-  result.data = store.read_all();
+  result.data = read_run(store);
   return result;
 }
 
 RunData stored(const fs::path& out) {
   Store store(out);
-  return store.read_all();
+  return read_run(store);
 }
 
 SimServerProcess::SimServerProcess(std::string_view settings, const fs::path& scratch) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/run/runner.hpp"
-#include "engine/store/run_data.hpp"
+#include "report/run_data.hpp"
 #include "support/child_process.hpp"
 #include "support/test_folder.hpp"
 

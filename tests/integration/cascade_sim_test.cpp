@@ -11,6 +11,7 @@
 #include "engine/plugin/run_file.hpp"
 #include "engine/run/runner.hpp"
 #include "engine/store/store.hpp"
+#include "report/run_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe {
@@ -73,7 +74,7 @@ TEST(CascadeOnSimulatedRun, SameScoresAsRubricOnEveryItemWithFewerRubricCalls) {
     const InvocationCounts counts = run_missing(assembly, store, RunnerOptions{});
     EXPECT_EQ(counts.answered, 900);
     EXPECT_EQ(counts.judge_failures, 0);
-    stored = store.read_all();
+    stored = read_run(store);
   }
 
   std::map<Key, const VerdictRow*> rubric;

@@ -19,6 +19,7 @@
 #include "engine/run/runner.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/run_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe {
@@ -146,8 +147,8 @@ TEST_F(Doctor, ADeletedDatasetRowIsAFindingAndItsAnswerStaysStored) {
   EXPECT_FALSE(report.consistent);
   EXPECT_TRUE(any_contains(report.findings, "no longer in the dataset (c)", "kept in the store"))
       << joined(report.findings);
-  EXPECT_EQ(Store(out(), Store::Mode::read_only).read_all(ReadScope::everything).responses.size(),
-            4U);
+  Store store(out(), Store::Mode::read_only);
+  EXPECT_EQ(read_run(store, ReadScope::everything).responses.size(), 4U);
 }
 
 TEST_F(Doctor, ADirectoryWithoutAStoreIsAnIoErrorNamingIt) {

@@ -13,6 +13,7 @@
 #include "engine/store/store.hpp"
 #include "exec_components.hpp"
 #include "exec_test_support.hpp"
+#include "report/run_reader.hpp"
 #include "sim_server.hpp"
 #include "support/loaded_plugin.hpp"
 #include "support/temp_dir.hpp"
@@ -170,7 +171,8 @@ concurrency = 16
   const int status = ::pclose(pipe);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
 
-  const RunData run = Store(out).read_all();
+  Store store(out);
+  const RunData run = read_run(store);
   std::map<std::string, const ResponseRow*> answers;
   for (const ResponseRow& r : run.responses) {
     if (r.phase == "safety") answers[r.item_id] = &r;

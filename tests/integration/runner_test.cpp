@@ -17,6 +17,7 @@
 #include "engine/run/runner.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/run_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace medsafe {
@@ -110,7 +111,7 @@ TEST(Runner, AsksEveryModelForEveryItemOnceAndJudgesEachAnswerWithEveryJudge) {
   EXPECT_EQ(final_calls, 1);
   EXPECT_EQ(final_lines, 3U) << "one progress line per model, one for the judges";
 
-  const RunData run = store.read_all();
+  const RunData run = read_run(store);
   EXPECT_EQ(run.responses.size(), static_cast<std::size_t>(2 * kItems));
   EXPECT_EQ(stored_answers(run).size(), static_cast<std::size_t>(2 * kItems))
       << "no answer slot stored twice";
@@ -156,7 +157,7 @@ plugin = "refusal"
   EXPECT_EQ(counts.planned, 2 * kMany);
   EXPECT_EQ(counts.answered, 2 * kMany);
   EXPECT_EQ(counts.judged, 2 * kMany);
-  const RunData run = store.read_all();
+  const RunData run = read_run(store);
   EXPECT_EQ(stored_answers(run).size(), static_cast<std::size_t>(2 * kMany));
   // Asked in the suite's order: the window's first item was the first request.
   std::int64_t first_sent = -1;
@@ -227,7 +228,7 @@ TEST(Runner, ASecondInvocationAsksNothingAndCountsWhatTheStoreHolds) {
   EXPECT_EQ(again.answered, 0);
   EXPECT_EQ(again.judged, 0);
   EXPECT_EQ(again.already_done, 2 * kItems);
-  EXPECT_EQ(store.read_all().responses.size(), static_cast<std::size_t>(2 * kItems));
+  EXPECT_EQ(read_run(store).responses.size(), static_cast<std::size_t>(2 * kItems));
 }
 
 TEST(Runner, AnInterruptedInvocationLosesNothingAndTheNextFinishesWithoutDuplicates) {
@@ -247,7 +248,7 @@ TEST(Runner, AnInterruptedInvocationLosesNothingAndTheNextFinishesWithoutDuplica
         << "every planned answer is accounted for";
     EXPECT_GT(counts.unfinished, 0);
     first_answered = counts.answered;
-    EXPECT_EQ(static_cast<std::int64_t>(store.read_all().responses.size()), first_answered)
+    EXPECT_EQ(static_cast<std::int64_t>(read_run(store).responses.size()), first_answered)
         << "what was answered before the interrupt is in the store";
   }
   auto assembly = f.assemble();
@@ -257,7 +258,7 @@ TEST(Runner, AnInterruptedInvocationLosesNothingAndTheNextFinishesWithoutDuplica
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.already_done, first_answered);
   EXPECT_EQ(rest.answered, 2 * kItems - first_answered);
-  const RunData run = store.read_all();
+  const RunData run = read_run(store);
   EXPECT_EQ(run.responses.size(), static_cast<std::size_t>(2 * kItems));
   EXPECT_EQ(stored_answers(run).size(), static_cast<std::size_t>(2 * kItems));
 }
@@ -284,7 +285,7 @@ TEST(Runner, JudgingOnlyAsksNoModelAndMakesTheMissingVerdictsOfStoredAnswers) {
   EXPECT_EQ(counts.planned, 0);
   EXPECT_EQ(counts.answered, 0);
   EXPECT_EQ(counts.judged, 2 * kItems);
-  const RunData run = store.read_all();
+  const RunData run = read_run(store);
   std::int64_t strict = 0;
   for (const VerdictRow& v : run.verdicts) strict += v.judge == "strict" ? 1 : 0;
   EXPECT_EQ(strict, 2 * kItems);
@@ -341,7 +342,7 @@ match = "prefix"
   const InvocationCounts counts = run_missing(*assembly, store, RunnerOptions{});
   EXPECT_EQ(counts.answered, kMany) << "beta's answers";
   EXPECT_EQ(counts.judged, 3 * kMany) << "strict on alpha's and beta's, refusal on beta's";
-  const RunData run = store.read_all();
+  const RunData run = read_run(store);
   std::set<std::tuple<std::string, AnswerSlot>> verdicts;
   for (const VerdictRow& v : run.verdicts) {
     verdicts.emplace(v.judge, AnswerSlot{v.model, v.suite, v.item_id, v.sample});
@@ -366,7 +367,7 @@ TEST(Runner, AServerErrorOnEveryAttemptIsRetriedThenStoredAsAFailureWithoutStopp
   EXPECT_EQ(counts.answered, kItems) << "beta is unaffected";
   EXPECT_EQ(counts.judged, 2 * kItems) << "failures are not judged";
   std::int64_t stored_failures = 0;
-  for (const ResponseRow& r : store.read_all().responses) {
+  for (const ResponseRow& r : read_run(store).responses) {
     if (r.outcome == Outcome::ok) continue;
     ++stored_failures;
     EXPECT_EQ(r.model, "alpha");
@@ -393,7 +394,7 @@ TEST(Runner, RecordingAChangedModelIntoTheSameDirectoryIsRefusedNamingTheKey) {
     EXPECT_NE(std::string(e.what()).find("ttft_ms"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("alpha"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(store.read_all().responses.size(), static_cast<std::size_t>(2 * kItems))
+  EXPECT_EQ(read_run(store).responses.size(), static_cast<std::size_t>(2 * kItems))
       << "the refused run dropped nothing";
 }
 

@@ -24,6 +24,7 @@
 #include "medsafe/error.hpp"
 #include "report/calibration.hpp"
 #include "report/report_writer.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe::cli {
 namespace {
@@ -335,7 +336,7 @@ int run_command(const RunOptions& options, const CommonOptions& common) {
   store.end_session();
   assembly.release_items();
   const std::vector<fs::path> reports =
-      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), out);
+      write_reports(read_run(store, ReadScope::current_items, Texts::deferred), out);
 
   if (const std::optional<EarlyStop>& stop =
           counts.stopped_early ? counts.stopped_early : load.stopped_early) {
@@ -490,7 +491,7 @@ int report_command(const fs::path& dir, const CommonOptions& common) {
   }
   Store store(dir);
   const std::vector<fs::path> reports =
-      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), dir);
+      write_reports(read_run(store, ReadScope::current_items, Texts::deferred), dir);
   if (!common.quiet) {
     for (const fs::path& report : reports) std::cout << "wrote " << report.string() << "\n";
   }
@@ -526,7 +527,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   const std::string command = judge_command_line(options, common);
   const RunLock lock(options.dir, command);
   Store store(options.dir);
-  const RunData stored = store.read_all();
+  const RunData stored = read_run(store);
   const fs::path run_path = options.run_file.value_or(fs::path(stored.info.run_file));
   if (run_path.empty()) {
     throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
@@ -534,7 +535,11 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   RunFile run_file = read_run_file(run_path, options.overrides, options.unsets);
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
-  assembly.use_stored_items(stored);
+  std::vector<StoredSuite> stored_suites;
+  for (const SuiteInfo& suite : stored.info.suites) {
+    stored_suites.push_back({suite.name, suite.domain, suite.categories});
+  }
+  assembly.use_stored_items(stored.items, stored_suites);
   std::vector<std::string> judges = options.judges;
   if (judges.empty()) {
     for (const JudgeSlot& j : assembly.judges()) judges.push_back(j.spec->name);
@@ -557,7 +562,7 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   }
   const InvocationCounts counts = run_missing(assembly, store, runner);
   const std::vector<fs::path> reports =
-      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), options.dir);
+      write_reports(read_run(store, ReadScope::current_items, Texts::deferred), options.dir);
   if (counts.interrupted) {
     std::cerr << "medsafe: interrupted; to judge the rest, run: " << command << "\n";
     return kInterrupted;

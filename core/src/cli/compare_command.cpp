@@ -14,6 +14,7 @@
 #include "report/compare_report.hpp"
 #include "report/report_calibration.hpp"
 #include "report/report_io.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe::cli {
 namespace {
@@ -33,7 +34,7 @@ StoredRun read_run(const fs::path& dir) {
                                    "); is it a run directory?");
   }
   Store store(dir);
-  StoredRun run{store.read_all(), {}};
+  StoredRun run{read_run(store), {}};
   for (ComponentRecord& c : store.components()) {
     if (c.kind == "judge") run.judges.push_back(std::move(c));
   }

@@ -18,6 +18,7 @@
 #include "report/demos_generate.hpp"
 #include "report/report_io.hpp"
 #include "report/report_writer.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe::cli {
 namespace {
@@ -331,7 +332,7 @@ int generate_command(const DemosOptions& o, const CommonOptions& common) {
   }
   const InvocationCounts counts = run_missing(assembly, store, runner);
   store.end_session();
-  (void)write_reports(store.read_all(), o.out);
+  (void)write_reports(read_run(store), o.out);
   if (counts.interrupted) {
     std::cerr << "medsafe: interrupted: everything received is stored in " << store.file().string()
               << "\nmedsafe: to resume, run the same command again: " << command << "\n";

@@ -8,6 +8,7 @@
 #include "engine/run/run_lock.hpp"
 #include "engine/store/store.hpp"
 #include "report/report_writer.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe::cli {
 
@@ -26,7 +27,7 @@ int merge_command(const MergeCommandOptions& options, const CommonOptions& commo
   const MergeSummary summary = merge_shards(merge);
   Store store(options.out);
   const std::vector<std::filesystem::path> reports =
-      write_reports(store.read_all(ReadScope::current_items, Texts::deferred), options.out);
+      write_reports(read_run(store, ReadScope::current_items, Texts::deferred), options.out);
   if (!summary.missing.empty()) {
     std::string missing;
     for (const int i : summary.missing)

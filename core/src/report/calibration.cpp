@@ -12,6 +12,7 @@
 #include "engine/plugin/key_spec.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/stable_hash.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe {
 namespace {
@@ -387,7 +388,7 @@ CalibrationRunCounts calibrate_judges(Assembly& assembly, Store& store, Log& log
   CalibrationRunCounts counts;
   // Only the judge records: before the safety phase, reading every row would cost a large
   // run's whole store in memory.
-  const RunData stored = store.judge_records();
+  const RunData stored = read_judge_records(store);
   for (JudgeSlot& slot : assembly.judges()) {
     if (!judges.empty() &&
         std::find(judges.begin(), judges.end(), slot.spec->name) == judges.end()) {

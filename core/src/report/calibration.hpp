@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "engine/plugin/assembly.hpp"
-#include "engine/store/run_data.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/config.hpp"
 #include "medsafe/log.hpp"
 #include "report/judge_eval.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

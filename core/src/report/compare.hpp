@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
 #include "report/metrics.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

@@ -9,6 +9,7 @@
 #include "engine/store/sqlite.hpp"
 #include "medsafe/error.hpp"
 #include "medsafe/stable_hash.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe {
 namespace {
@@ -181,7 +182,7 @@ DemoSource generated_demonstrations(Store& store, GeneratedCounts* counts) {
                     std::string(kMetaKey) + ")");
   }
   const GenerateSetup setup = setup_from(*meta);
-  const RunData data = store.read_all();
+  const RunData data = read_run(store);
   const Times times = read_times(store.file());
 
   std::map<std::string, JudgeInfo> judges;

@@ -5,8 +5,8 @@
 /// endpoints) alone, like every other figure.
 #include <vector>
 
-#include "engine/store/run_data.hpp"
 #include "report/metrics.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
 #include "report/bootstrap.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

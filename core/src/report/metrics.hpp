@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
 #include "report/bootstrap.hpp"
 #include "report/completeness.hpp"
 #include "report/error_correction.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

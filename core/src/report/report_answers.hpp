@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

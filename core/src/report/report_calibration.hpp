@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/store/run_data.hpp"
 #include "report/metrics.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

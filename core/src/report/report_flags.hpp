@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/store/run_data.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

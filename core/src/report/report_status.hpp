@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
 #include "report/completeness.hpp"
+#include "report/run_data.hpp"
 
 namespace medsafe {
 

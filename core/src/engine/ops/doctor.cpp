@@ -12,6 +12,7 @@
 #include "engine/run/item_changes.hpp"
 #include "engine/store/store.hpp"
 #include "medsafe/error.hpp"
+#include "report/run_reader.hpp"
 
 namespace medsafe {
 namespace {
@@ -108,7 +109,7 @@ DoctorReport examine_run_directory(const std::filesystem::path& dir, const Docto
     return report;  // nothing below can be trusted
   }
   report.facts.push_back("SQLite integrity check: ok");
-  const RunData data = store.read_all(ReadScope::everything);
+  const RunData data = read_run(store, ReadScope::everything);
 
   std::set<std::pair<std::string, std::string>> items;
   std::set<std::pair<std::string, std::string>> retired;  // no longer in their suite

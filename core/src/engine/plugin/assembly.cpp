@@ -470,17 +470,18 @@ void Assembly::release_items() {
   }
 }
 
-void Assembly::use_stored_items(const RunData& data) {
+void Assembly::use_stored_items(std::span<const ItemRow> items,
+                                std::span<const StoredSuite> suites) {
   for (SuiteSlot& slot : suites_) {
     slot.items.clear();
-    for (const ItemRow& row : data.items) {
+    for (const ItemRow& row : items) {
       if (row.suite == slot.spec->name) {
         slot.items.push_back({row.item_id, row.category, row.prompt, row.reference, {}});
       }
     }
     slot.item_count = slot.items.size();
     slot.loaded = true;
-    for (const SuiteInfo& info : data.info.suites) {
+    for (const StoredSuite& info : suites) {
       if (info.name == slot.spec->name) {
         slot.categories = info.categories;
         slot.domain = info.domain;

@@ -13,7 +13,7 @@
 #include "engine/plugin/plugin_catalog.hpp"
 #include "engine/plugin/run_file.hpp"
 #include "engine/run/flow_control.hpp"
-#include "engine/store/run_data.hpp"
+#include "engine/store/rows.hpp"
 #include "medsafe/http/transport.hpp"
 #include "medsafe/plugin.hpp"
 
@@ -71,6 +71,14 @@ struct SuiteSlot {
   std::string domain;
 };
 
+/// What a stored run recorded of one of its suites beside its items: use_stored_items() takes it
+/// instead of the suite's own (its data set may since have changed or gone).
+struct StoredSuite {
+  std::string name;
+  std::string domain;
+  std::vector<Category> categories;
+};
+
 struct JudgeSlot {
   const JudgeSpec* spec = nullptr;
   Config config;
@@ -105,8 +113,9 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   /// without items is an error.
   void stream_suites(const std::function<void(SuiteSlot&, std::span<PromptItem>)>& sink);
   /// Takes every suite's items and categories from a stored run instead of loading them (for
-  /// judging a stored run: the data set may since have changed or gone).
-  void use_stored_items(const RunData& data);
+  /// judging a stored run: the data set may since have changed or gone): `items` are the run's
+  /// stored items (of every suite), `suites` what it recorded of each.
+  void use_stored_items(std::span<const ItemRow> items, std::span<const StoredSuite> suites);
   /// Frees every suite's items (and their positions) once nothing more will be asked: the
   /// reports read the items back from the store, and holding both doubled a large run's peak.
   void release_items();

@@ -2,7 +2,7 @@
 /// Turning a backend's Response into the row the store keeps.
 #include <string>
 
-#include "engine/store/run_data.hpp"
+#include "engine/store/rows.hpp"
 #include "medsafe/backend.hpp"
 
 namespace medsafe {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/store/run_data.hpp"
+#include "engine/store/rows.hpp"
 #include "engine/store/sqlite.hpp"
 
 namespace medsafe {
@@ -76,23 +76,7 @@ enum class AnswerFilter : std::uint8_t {
   any,
 };
 
-/// What read_all() returns.
-enum class ReadScope : std::uint8_t {
-  current_items,  ///< items still in their suite, and only their safety-phase answers (reports)
-  everything,     ///< every row, items that left their suite included (doctor)
-};
-
 /// A component as recorded by the run that first used the directory.
-/// Whether read_all() holds the answers' texts in RunData or leaves them in the store.
-enum class Texts : std::uint8_t {
-  held,  ///< every ResponseRow::text filled
-  /// none; RunData::texts reads each from the store on demand (response_text()), and so the
-  /// items' prompts and the verdicts' reason and raw (item_prompts(), verdict_texts()). For
-  /// reports: ItemRow::reference, ItemRow::content_hash and ResponseRow::item_hash are left
-  /// empty too.
-  deferred,
-};
-
 struct ComponentRecord {
   std::string kind;  ///< "model", "suite" or "judge"
   std::string name;
@@ -117,6 +101,13 @@ class Store {
 
   [[nodiscard]] static std::filesystem::path file_in(const std::filesystem::path& dir);
   [[nodiscard]] const std::filesystem::path& file() const noexcept;
+  /// The open database, for reading it back (report/run_reader.hpp); writes go through the
+  /// functions below, which keep the schema.
+  [[nodiscard]] Database& database() noexcept;
+  /// `qualified` when `table` has `column`, else `fallback` (an SQL expression): a store of an
+  /// older layout opened read-only lacks the columns added since, and reads as their default.
+  [[nodiscard]] std::string column_or(std::string_view table, std::string_view column,
+                                      std::string_view qualified, std::string_view fallback);
 
   void set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] std::optional<std::string> meta(std::string_view key);
@@ -230,18 +221,6 @@ class Store {
   /// outside a batch commits on its own.
   [[nodiscard]] Transaction batch();
 
-  /// Reads everything back, for reports (by default without the items that left their suite:
-  /// those are only counted, in RunData::retired).
-  /// With Texts::deferred the answers' texts stay in the store (RunData::texts reads them one
-  /// at a time, through this Store, which must outlive that use): the reports' memory is then
-  /// not the size of every answer of the run.
-  [[nodiscard]] RunData read_all(ReadScope scope = ReadScope::current_items,
-                                 Texts texts = Texts::held);
-
-  /// Only the judges' calibrations, canaries and error rates (every other RunData field empty):
-  /// what a run checks before asking any model, without reading every row.
-  [[nodiscard]] RunData judge_records();
-
   /// SQLite's integrity check: "ok" or its complaints.
   [[nodiscard]] std::string integrity_check();
 
@@ -254,6 +233,11 @@ class Store {
 /// empty or unreadable text is none (the meta is set to "" when a run starts).
 [[nodiscard]] std::string early_stop_to_json(const EarlyStop& stop);
 [[nodiscard]] std::optional<EarlyStop> early_stop_from_json(std::string_view text);
+/// The sessions as the store's meta "sessions" holds them (a JSON array); none when absent or
+/// unreadable.
+[[nodiscard]] std::vector<SessionInfo> sessions_from_json(const std::optional<std::string>& text);
+/// A verdict's status as stored ("ok", "parse_failure"; anything else is an error).
+[[nodiscard]] VerdictStatus verdict_status_from(std::string_view text);
 
 /// The current time as ISO 8601 UTC ("2026-11-28T05:42:31Z").
 [[nodiscard]] std::string utc_now();
