@@ -105,11 +105,18 @@ TEST(PluginCatalog, TellsAPluginOfAnOlderSdkByItsEntryToBeRebuilt) {
   EXPECT_EQ(message.find("not a medsafe plugin"), std::string::npos) << message;
 }
 
-TEST(PluginCatalog, ReportsARegistrationThatThrows) {
+TEST(PluginCatalog, ReportsARegistrationThatThrowsAndDoesNotRunItAgain) {
   const std::string message = load_error("throw_register", "fixture_throw_register");
   EXPECT_NE(message.find("registering its components threw: registration exploded"),
             std::string::npos)
       << message;
+  // Another catalog (another run in the same process) is told why, without the module's code
+  // running a second time after it threw.
+  const std::string again = load_error("throw_register", "fixture_throw_register");
+  EXPECT_NE(again.find("an earlier load of this module failed: registering its components "
+                       "threw: registration exploded"),
+            std::string::npos)
+      << again;
 }
 
 TEST(PluginCatalog, MissingLibraryIsReadable) {

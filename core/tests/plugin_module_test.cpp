@@ -90,7 +90,7 @@ TEST(PluginModule, AMissingModuleIsNamed) {
             "name = \"ghost\"\nkind = \"backend\"\nlibrary = \"libghost.so\"\nabi = " +
                 std::to_string(kAbiVersion) + "\ndescription = \"d\"\n");
   const std::string message = load_error(dir.path(), "ghost");
-  EXPECT_NE(message.find((dir.path() / "libghost.so").string() + "): cannot load the module"),
+  EXPECT_NE(message.find((dir.path() / "libghost.so").string() + "): cannot load the library"),
             std::string::npos)
       << message;
 }
@@ -110,7 +110,7 @@ TEST(PluginModule, RefusesAModuleOfAnotherBuild) {
 
 TEST(PluginModule, RefusesAModuleWithoutTheHandshakeEntry) {
   const std::string message = load_error(kFixtures / "no_entry", "fixture_no_entry");
-  EXPECT_NE(message.find("not a medsafe plugin module (no 'medsafe_plugin_handshake_v1' entry"),
+  EXPECT_NE(message.find("not a medsafe plugin (it has no 'medsafe_plugin_handshake_v1' entry"),
             std::string::npos)
       << message;
 }

@@ -4,15 +4,14 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <sstream>
 #include <system_error>
 
 #include <boost/dll/runtime_symbol_info.hpp>
-#include <boost/dll/shared_library.hpp>
 
 #include "medsafe/error.hpp"
+#include "medsafe/plugin_module.hpp"
 #include "medsafe/version.hpp"
 
 #ifndef MEDSAFE_INSTALL_PLUGIN_DIR
@@ -24,45 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Libraries are never unloaded: objects, vtables and exception types from a plugin may outlive
-// any owner we could give them, so the handles are deliberately kept until the process exits.
-std::vector<boost::dll::shared_library*>& loaded_libraries() {
-  static auto* libraries = new std::vector<boost::dll::shared_library*>();
-  return *libraries;
-}
-
 std::string describe(std::string_view name, const fs::path& library) {
   return "plugin '" + std::string(name) + "' (" + library.string() + ")";
-}
-
-// Collects what a plugin's entry registers.
-class CollectingRegistrar final : public Registrar {
- public:
-  void add_backend(std::string_view name, BackendFactory make) override {
-    entries_[std::string(name)].backend = std::move(make);
-  }
-  void add_suite(std::string_view name, SuiteFactory make) override {
-    entries_[std::string(name)].suite = std::move(make);
-  }
-  void add_judge(std::string_view name, JudgeFactory make) override {
-    entries_[std::string(name)].judge = std::move(make);
-  }
-  std::map<std::string, ComponentFactory, std::less<>>& entries() { return entries_; }
-
- private:
-  std::map<std::string, ComponentFactory, std::less<>> entries_;
-};
-
-bool has_kind(const ComponentFactory& f, ComponentKind kind) {
-  switch (kind) {
-    case ComponentKind::backend:
-      return static_cast<bool>(f.backend);
-    case ComponentKind::suite:
-      return static_cast<bool>(f.suite);
-    case ComponentKind::judge:
-      return static_cast<bool>(f.judge);
-  }
-  return false;
 }
 
 void consider_manifest(const fs::path& file, std::vector<Manifest>& components,
@@ -166,66 +128,17 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
                                        manifest->file.string() + " declares");
   }
 
-  auto library = std::make_unique<boost::dll::shared_library>();
-  try {
-    library->load(manifest->library,
-                  boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::plugin, who + ": cannot load the library: " + e.what());
-  }
-  // The entry's name before it was named for the handshake (medsafe 0.1 up to ABI 3's first
-  // builds): such a plugin is ours, only old.
-  if (!library->has(kPluginEntrySymbol) && library->has("medsafe_plugin_v1")) {
-    throw Error(ErrorKind::plugin, who +
-                                       ": built with an older medsafe SDK (its entry is "
-                                       "'medsafe_plugin_v1', this medsafe looks for '" +
-                                       std::string(kPluginEntrySymbol) + "'): rebuild the plugin");
-  }
-  if (!library->has(kPluginEntrySymbol)) {
-    throw Error(ErrorKind::plugin, who + ": not a medsafe plugin (it has no '" +
-                                       std::string(kPluginEntrySymbol) +
-                                       "' entry; was it built with MEDSAFE_PLUGIN?)");
-  }
-  const PluginInfo* info = nullptr;
-  try {
-    info = library->get_alias<PluginEntry>(kPluginEntrySymbol)();
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::plugin, who + ": its entry failed: " + e.what());
-  }
-  if (info == nullptr) throw Error(ErrorKind::plugin, who + ": its entry returned nothing");
-  if (info->abi != kAbiVersion) {
-    throw Error(ErrorKind::plugin, who + ": built for medsafe ABI " + std::to_string(info->abi) +
-                                       ", this medsafe supports ABI " +
-                                       std::to_string(kAbiVersion) + ": rebuild the plugin");
-  }
-  if (info->build_id == nullptr || std::strcmp(info->build_id, MEDSAFE_BUILD_ID) != 0) {
-    throw Error(ErrorKind::plugin,
-                who + ": built as '" + std::string(info->build_id ? info->build_id : "?") +
-                    "', this medsafe is '" MEDSAFE_BUILD_ID
-                    "': rebuild the plugin with the same compiler, toml++ and medsafe version");
-  }
-
-  CollectingRegistrar registrar;
-  try {
-    info->register_components(registrar);
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::plugin, who + ": registering its components threw: " + e.what());
-  } catch (...) {
-    throw Error(ErrorKind::plugin, who + ": registering its components threw");
-  }
-  loaded_libraries().push_back(library.release());
+  Registrations registered = open_plugin_module(manifest->library, who);
   libraries_.insert(manifest->library);
 
   // Keep every component the library registered that has a manifest pointing at it.
-  for (auto& [registered, factory] : registrar.entries()) {
-    const Manifest* m = find(registered);
-    if (m == nullptr || m->library != manifest->library) continue;
-    if (!has_kind(factory, m->kind)) continue;
-    factory.manifest = m;
-    loaded_.emplace(registered, std::move(factory));
+  for (auto& [component, factories] : registered) {
+    const Manifest* m = find(component);
+    if (m == nullptr || m->library != manifest->library || !factories.has(m->kind)) continue;
+    loaded_.emplace(component, ComponentFactory{m, std::move(factories)});
   }
   auto found = loaded_.find(name);
-  if (found == loaded_.end() || !has_kind(found->second, kind)) {
+  if (found == loaded_.end() || !found->second.has(kind)) {
     throw Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
                                        " named '" + std::string(name) + "' that its manifest " +
                                        manifest->file.string() + " declares");

@@ -7,19 +7,20 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "medsafe/manifest.hpp"
 #include "medsafe/plugin.hpp"
+#include "medsafe/plugin_module.hpp"
 
 namespace medsafe {
 
-/// The factories a loaded component offers (only the one of its kind is set).
-struct ComponentFactory {
+/// A loaded component: its manifest and the factories its module registered under its name.
+struct ComponentFactory : Registered {
+  ComponentFactory(const Manifest* manifest_in, Registered factories)
+      : Registered(std::move(factories)), manifest(manifest_in) {}
   const Manifest* manifest = nullptr;
-  BackendFactory backend;
-  SuiteFactory suite;
-  JudgeFactory judge;
 };
 
 /// A manifest that could not be read, kept to be shown rather than stopping discovery.
