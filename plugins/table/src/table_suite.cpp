@@ -372,7 +372,10 @@ void TableSuite::read_expectations(std::vector<Row>& rows) const {
 }
 
 std::vector<PromptItem> TableSuite::load() {
-  const std::string text = tabular::read_text_file(path_);
+  // A file that cannot be read is fixed in the run file: say which key named it, and where.
+  const std::string key = config_.owner().empty() ? "path" : config_.owner() + ".path";
+  const std::string text = tabular::read_text_file(
+      path_, "it is named by '" + key + "' at " + config_.where("path").str());
   std::vector<Row> rows = format_ == Format::csv     ? read_csv_rows(text)
                           : format_ == Format::jsonl ? read_jsonl_rows(text)
                                                      : read_lines_rows(text);

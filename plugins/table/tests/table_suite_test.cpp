@@ -245,10 +245,11 @@ TEST(TableSuite, DuplicateIdsNameBothLines) {
       file.string() + ":4: error: duplicate id 'a' (first on line 2)");
 }
 
-TEST(TableSuite, MissingFileIsADataErrorNamingIt) {
+TEST(TableSuite, MissingFileIsADataErrorNamingItAndTheKeyThatNamesIt) {
   expect_contains(
       error_of([&] { (void)make_suite("/nonexistent/prompts.csv").load(); }, ErrorKind::data),
-      "/nonexistent/prompts.csv: error: cannot read the file: no such file");
+      "/nonexistent/prompts.csv: error: cannot read the file: no such file; it is named by "
+      "'path' at run.toml:1:8");
 }
 
 TEST(TableSuite, JsonLinesWithMixedValueTypes) {
