@@ -8,18 +8,8 @@
 namespace medsafe {
 namespace {
 
-std::uint64_t mix(std::uint64_t h, std::string_view part) {
-  return (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
-}
-
-std::uint64_t item_hash(std::string_view suite, std::string_view item) {
-  return mix(mix(0, suite), item);
-}
-
-std::uint64_t response_hash(std::string_view model, std::string_view suite, std::string_view item,
-                            int sample) {
-  return (mix(mix(mix(0, model), suite), item) ^ static_cast<std::uint64_t>(sample)) *
-         0x100000001B3ULL;
+std::uint64_t response_hash(const VerdictRow& v) {
+  return slot_hash({v.model, v.suite, v.item_id}, v.sample);
 }
 
 bool same_slot(const VerdictRow& v, const ResponseRow& r) {
@@ -139,22 +129,9 @@ std::vector<AnswerTexts> answer_texts(const RunData& data, const AnswerLookup& l
 }
 
 AnswerLookup::AnswerLookup(const RunData& data) {
-  {
-    std::vector<std::pair<std::uint64_t, const ItemRow*>> items;
-    items.reserve(data.items.size());
-    for (const ItemRow& item : data.items) {
-      items.emplace_back(item_hash(item.suite, item.item_id), &item);
-    }
-    // Stable: of two items with one key, the later is found, as the map assigned in order did.
-    std::stable_sort(items.begin(), items.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    item_hashes_.reserve(items.size());
-    item_rows_.reserve(items.size());
-    for (const auto& [h, item] : items) {
-      item_hashes_.push_back(h);
-      item_rows_.push_back(item);
-    }
-  }
+  items_.reserve(data.items.size());
+  for (const ItemRow& item : data.items) items_.add(slot_hash({item.suite, item.item_id}), &item);
+  items_.seal();
   const auto& judges = data.info.judges;
   struct Entry {
     std::uint64_t hash;
@@ -166,8 +143,7 @@ AnswerLookup::AnswerLookup(const RunData& data) {
   for (const VerdictRow& v : data.verdicts) {
     const auto it = std::find_if(judges.begin(), judges.end(),
                                  [&](const JudgeInfo& j) { return j.name == v.judge; });
-    entries.push_back({response_hash(v.model, v.suite, v.item_id, v.sample),
-                       static_cast<std::size_t>(it - judges.begin()), &v});
+    entries.push_back({response_hash(v), static_cast<std::size_t>(it - judges.begin()), &v});
   }
   // A response's verdicts together (its slot's names break ties between hashes), in the run's
   // judge order then by judge name.
@@ -186,21 +162,15 @@ AnswerLookup::AnswerLookup(const RunData& data) {
 }
 
 const ItemRow* AnswerLookup::item(const ResponseRow& response) const {
-  const std::uint64_t h = item_hash(response.suite, response.item_id);
-  auto end = std::upper_bound(item_hashes_.begin(), item_hashes_.end(), h);
-  // The last match: a duplicate key's later item.
-  while (end != item_hashes_.begin() && *(end - 1) == h) {
-    --end;
-    const ItemRow* item = item_rows_[static_cast<std::size_t>(end - item_hashes_.begin())];
-    if (item->suite == response.suite && item->item_id == response.item_id) return item;
-  }
-  return nullptr;
+  return items_.find(slot_hash({response.suite, response.item_id}), [&](const ItemRow& item) {
+    return item.suite == response.suite && item.item_id == response.item_id;
+  });
 }
 
 std::span<const VerdictRow* const> AnswerLookup::verdicts(const ResponseRow& response) const {
   if (!is_safety_phase(response.phase)) return {};
   const std::uint64_t h =
-      response_hash(response.model, response.suite, response.item_id, response.sample);
+      slot_hash({response.model, response.suite, response.item_id}, response.sample);
   const auto [lo, hi] = std::equal_range(verdict_hashes_.begin(), verdict_hashes_.end(), h);
   auto first = static_cast<std::size_t>(lo - verdict_hashes_.begin());
   const auto last = static_cast<std::size_t>(hi - verdict_hashes_.begin());

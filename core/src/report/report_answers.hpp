@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "report/run_data.hpp"
+#include "report/slot_index.hpp"
 
 namespace medsafe {
 
@@ -26,8 +27,7 @@ class AnswerLookup {
   [[nodiscard]] std::span<const VerdictRow* const> verdicts(const ResponseRow& response) const;
 
  private:
-  std::vector<std::uint64_t> item_hashes_;  ///< ascending; item_rows_ in the same order
-  std::vector<const ItemRow*> item_rows_;
+  SlotIndex<ItemRow> items_;
   std::vector<std::uint64_t> verdict_hashes_;    ///< ascending; verdict_rows_ in the same order,
   std::vector<const VerdictRow*> verdict_rows_;  ///< each response's together, in judge order
 };
