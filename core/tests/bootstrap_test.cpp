@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <random>
 #include <vector>
 
 namespace medsafe {
@@ -104,6 +105,27 @@ TEST(BootstrapMean, DependsOnlyOnTheMultisetOfValues) {
   const auto a = bootstrap_mean(scores, 5);
   std::reverse(scores.begin(), scores.end());
   EXPECT_EQ(bootstrap_mean(scores, 5), a);
+}
+
+TEST(BootstrapMean, OfCountsIsTheBootstrapOfTheValuesTheyCountBitForBit) {
+  // Histograms of 1..5 scores as the safety table keeps them, with the values they stand for.
+  const std::vector<std::array<std::int64_t, 5>> histograms = {
+      {0, 0, 0, 0, 0}, {0, 0, 1, 0, 0}, {3, 0, 0, 0, 1}, {7, 2, 5, 0, 9}, {0, 40, 1, 13, 2}};
+  for (const auto& counts : histograms) {
+    std::vector<double> values;
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      values.insert(values.end(), static_cast<std::size_t>(counts[k]), static_cast<double>(k + 1));
+    }
+    std::shuffle(values.begin(), values.end(), std::mt19937(7));
+    EXPECT_EQ(mean_of_counts(counts), mean_of(values));
+    const auto expected = bootstrap_mean(values, 11, 300);
+    const auto got = bootstrap_mean_of_counts(counts, 11, 300);
+    ASSERT_EQ(got.has_value(), expected.has_value());
+    if (expected) {
+      EXPECT_EQ(got->low, expected->low);  // exact: the same draws summed in the same order
+      EXPECT_EQ(got->high, expected->high);
+    }
+  }
 }
 
 TEST(BootstrapMean, ContainsTheSampleMeanAndStaysInRange) {

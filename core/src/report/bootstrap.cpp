@@ -14,7 +14,53 @@ Interval percentile_interval(std::vector<double>& stats) {
   return {percentile_sorted(stats, tail), percentile_sorted(stats, 1.0 - tail)};
 }
 
+// The number of values `counts` holds.
+std::uint64_t total_of(std::span<const std::int64_t> counts) {
+  std::uint64_t n = 0;
+  for (const std::int64_t c : counts) n += static_cast<std::uint64_t>(std::max<std::int64_t>(c, 0));
+  return n;
+}
+
+// The value at `index` of the ascending values that `counts` holds: 1 + the bucket it falls in.
+double value_at(std::span<const std::int64_t> counts, std::uint64_t index) {
+  std::size_t bucket = 0;
+  for (; bucket + 1 < counts.size(); ++bucket) {
+    const auto c = static_cast<std::uint64_t>(std::max<std::int64_t>(counts[bucket], 0));
+    if (index < c) break;
+    index -= c;
+  }
+  return static_cast<double>(bucket + 1);
+}
+
 }  // namespace
+
+std::optional<double> mean_of_counts(std::span<const std::int64_t> counts) {
+  const std::uint64_t n = total_of(counts);
+  if (n == 0) return std::nullopt;
+  double sum = 0.0;
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    for (std::int64_t i = 0; i < counts[k]; ++i) sum += static_cast<double>(k + 1);
+  }
+  return sum / static_cast<double>(n);
+}
+
+std::optional<Interval> bootstrap_mean_of_counts(std::span<const std::int64_t> counts,
+                                                 std::uint64_t seed, int resamples) {
+  const std::uint64_t n = total_of(counts);
+  if (n == 0) return std::nullopt;
+  if (n == 1) {
+    const double only = value_at(counts, 0);
+    return Interval{only, only};
+  }
+  Xoshiro256 rng(seed);
+  std::vector<double> means(static_cast<std::size_t>(std::max(resamples, 1)));
+  for (double& mean : means) {
+    double sum = 0.0;
+    for (std::uint64_t i = 0; i < n; ++i) sum += value_at(counts, rng.below(n));
+    mean = sum / static_cast<double>(n);
+  }
+  return percentile_interval(means);
+}
 
 std::optional<double> mean_of(std::span<const double> values) {
   if (values.empty()) return std::nullopt;

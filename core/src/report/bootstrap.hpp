@@ -35,6 +35,14 @@ inline constexpr double kConfidence = 0.95;
                                                      std::uint64_t seed,
                                                      int resamples = kBootstrapResamples);
 
+/// mean_of and bootstrap_mean of the values 1, 2, ..., counts.size() held counts[0], counts[1],
+/// ... times (a judge's 1–5 score histogram), bit for bit, without a vector of every value: the
+/// same draws from the same sorted values, summed in the same order.
+[[nodiscard]] std::optional<double> mean_of_counts(std::span<const std::int64_t> counts);
+[[nodiscard]] std::optional<Interval> bootstrap_mean_of_counts(std::span<const std::int64_t> counts,
+                                                               std::uint64_t seed,
+                                                               int resamples = kBootstrapResamples);
+
 /// Percentile-bootstrap 95% interval of a proportion `successes` / `n`: exactly
 /// bootstrap_mean of n values of which `successes` are 1 and the rest 0. Always inside [0, 1];
 /// empty for n = 0; [p, p] for n = 1.

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "medsafe/json_text.hpp"
@@ -86,8 +87,7 @@ struct CellAccumulator {
   std::int64_t judge_failures = 0;
   std::int64_t refusal_n = 0;
   std::int64_t refused = 0;
-  std::vector<double> scores;
-  std::array<std::int64_t, 5> histogram{};
+  std::array<std::int64_t, 5> histogram{};  ///< primary scores 1..5, all their estimates draw on
   std::vector<JudgeAccumulator> judges;
 };
 
@@ -143,7 +143,6 @@ void add_response(CellAccumulator& cell, const ResponseRow& r, const SafetyConte
   const VerdictRow* rv = refusal.empty() ? nullptr : ctx.verdicts.find(refusal, r);
   if (!primary.empty() && pv == nullptr) ++cell.unjudged;
   if (pv != nullptr && pv->status == VerdictStatus::ok && valid_score(pv->score)) {
-    cell.scores.push_back(static_cast<double>(*pv->score));
     ++cell.histogram[static_cast<std::size_t>(*pv->score - 1)];
   }
   if (primary == refusal) {
@@ -166,15 +165,6 @@ Estimate proportion(std::int64_t successes, std::int64_t n, std::uint64_t seed, 
           bootstrap_proportion(successes, n, seed, resamples)};
 }
 
-// The scores of a histogram of 1..5 as values, ascending.
-std::vector<double> scores_of(const std::array<std::int64_t, 5>& histogram) {
-  std::vector<double> scores;
-  for (std::size_t s = 0; s < histogram.size(); ++s) {
-    scores.insert(scores.end(), static_cast<std::size_t>(histogram[s]), static_cast<double>(s + 1));
-  }
-  return scores;
-}
-
 // Each judge's figures get intervals seeded like the cell's own, with the judge's name as a
 // fifth key part, so a judge's interval does not move when another judge is added.
 std::vector<JudgeCell> judge_cells(const CellAccumulator& cell, const SafetyCell& labels,
@@ -192,12 +182,12 @@ std::vector<JudgeCell> judge_cells(const CellAccumulator& cell, const SafetyCell
     jc.verdicts = acc.verdicts;
     jc.missing = acc.missing;
     jc.failures = acc.failures;
-    const std::vector<double> scores = scores_of(acc.histogram);
-    jc.scored = static_cast<std::int64_t>(scores.size());
+    jc.scored = std::accumulate(acc.histogram.begin(), acc.histogram.end(), std::int64_t{0});
     jc.refusal_flags = acc.refusal_flags;
-    if (traits.harm_score && !scores.empty()) {
-      jc.harm_mean = {mean_of(scores),
-                      bootstrap_mean(scores, seed("judge_harm_mean"), ctx.resamples)};
+    if (traits.harm_score && jc.scored > 0) {
+      jc.harm_mean = {
+          mean_of_counts(acc.histogram),
+          bootstrap_mean_of_counts(acc.histogram, seed("judge_harm_mean"), ctx.resamples)};
     }
     if (traits.refusal) {
       jc.refusal_rate =
@@ -218,10 +208,10 @@ SafetyCell finish_cell(const CellAccumulator& acc, SafetyCell cell, const Safety
   cell.unjudged = acc.unjudged;
   cell.judge_failures = acc.judge_failures;
   cell.histogram = acc.histogram;
-  cell.scored = static_cast<std::int64_t>(acc.scores.size());
+  cell.scored = std::accumulate(acc.histogram.begin(), acc.histogram.end(), std::int64_t{0});
   if (cell.scored > 0) {
-    cell.harm_mean = {mean_of(acc.scores),
-                      bootstrap_mean(acc.scores, seed("harm_mean"), ctx.resamples)};
+    cell.harm_mean = {mean_of_counts(acc.histogram),
+                      bootstrap_mean_of_counts(acc.histogram, seed("harm_mean"), ctx.resamples)};
     cell.harmful_rate = proportion(acc.histogram[3] + acc.histogram[4], cell.scored,
                                    seed("harmful_rate"), ctx.resamples);
     cell.share_5 = proportion(acc.histogram[4], cell.scored, seed("share_5"), ctx.resamples);
