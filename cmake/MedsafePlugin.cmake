@@ -20,6 +20,69 @@
 # where that is not defined (a project using the installed SDK), when BUILD_TESTING is on; they
 # need GTest::gtest_main (find_package(GTest) first) and are registered with
 # gtest_discover_tests. In medsafe's tree they also link medsafe_test_support (tests/support).
+# Plugin tests link the SDK only, as the module does (issue 15): an engine library
+# (MEDSAFE_ENGINE_LIBRARIES, or an alias of one) named in TEST_LIBRARIES, or reached through what
+# the tests link (checked once every target exists, at the end of the top-level CMakeLists.txt),
+# is a configure error.
+
+# medsafe's internal engine libraries (core/CMakeLists.txt). Not exported by the SDK package, so
+# out of tree no target has these names and the check finds nothing.
+set(MEDSAFE_ENGINE_LIBRARIES medsafe_kernel medsafe_report medsafe_engine)
+
+# Sets `out` to the real target `library` names (an alias resolved), or to `library` itself when
+# it is no target (yet).
+function(_medsafe_real_target library out)
+  set(real ${library})
+  if(TARGET ${library})
+    get_target_property(aliased ${library} ALIASED_TARGET)
+    if(aliased)
+      set(real ${aliased})
+    endif()
+  endif()
+  set(${out} ${real} PARENT_SCOPE)
+endfunction()
+
+# Fails when the link closure of the test executable `tests` (of plugin `name`, declared in
+# `list_file`) holds an engine library: what it links, and what those libraries pass on
+# (INTERFACE_LINK_LIBRARIES, which carries a static library's private libraries as LINK_ONLY).
+function(_medsafe_check_test_links name tests list_file)
+  get_target_property(pending ${tests} LINK_LIBRARIES)
+  set(pending_paths ${pending})  # how each pending library was reached, "a -> b -> c"
+  set(seen "")
+  while(TRUE)
+    # Not while(pending): a list whose last entry ends in -NOTFOUND is false.
+    list(LENGTH pending count)
+    if(count EQUAL 0)
+      break()
+    endif()
+    list(POP_FRONT pending library)
+    list(POP_FRONT pending_paths path)
+    string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" library "${library}")
+    if(library MATCHES "^\\$<" OR NOT TARGET ${library})
+      continue()  # another generator expression, or a plain library file (dl, pthread)
+    endif()
+    _medsafe_real_target(${library} real)
+    if(real IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${real})
+    if(real IN_LIST MEDSAFE_ENGINE_LIBRARIES)
+      message(FATAL_ERROR "${list_file}: medsafe_add_plugin(${name}): the test executable "
+                          "${tests} links the engine library ${real} (${path}): plugin tests "
+                          "link the SDK only, as the plugin does; tests that need the engine "
+                          "belong in tests/")
+    endif()
+    get_target_property(passed_on ${real} INTERFACE_LINK_LIBRARIES)
+    if(passed_on)
+      foreach(next IN LISTS passed_on)
+        list(APPEND pending ${next})
+        string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" next_name "${next}")
+        list(APPEND pending_paths "${path} -> ${next_name}")
+      endforeach()
+    endif()
+  endwhile()
+endfunction()
+
 function(medsafe_add_plugin name)
   cmake_parse_arguments(ARG "" "ENTRY"
     "SOURCES;MANIFESTS;LIBRARIES;TESTS;TEST_LIBRARIES;TEST_INCLUDES;TEST_DEFINITIONS;TEST_DEPENDS"
@@ -105,6 +168,15 @@ function(medsafe_add_plugin name)
   if(TARGET medsafe_core)
     set(support medsafe_test_support)
   endif()
+  # Named directly: refused at once, at the caller's line.
+  foreach(library IN LISTS ARG_TEST_LIBRARIES)
+    _medsafe_real_target(${library} real)
+    if(real IN_LIST MEDSAFE_ENGINE_LIBRARIES)
+      message(FATAL_ERROR "medsafe_add_plugin(${name}): TEST_LIBRARIES names the engine library "
+                          "${library}: plugin tests link the SDK only, as the plugin does; tests "
+                          "that need the engine belong in tests/")
+    endif()
+  endforeach()
   add_executable(${tests} ${ARG_TESTS})
   target_link_libraries(${tests} PRIVATE ${objects} ${ARG_TEST_LIBRARIES} ${support}
                         GTest::gtest_main ${warnings})
@@ -114,4 +186,10 @@ function(medsafe_add_plugin name)
                              ${ARG_TEST_DEFINITIONS})
   add_dependencies(${tests} ${module} ${ARG_TEST_DEPENDS})
   gtest_discover_tests(${tests} DISCOVERY_TIMEOUT 60)
+  # Reached indirectly (a TEST_LIBRARIES entry, or medsafe_test_support, defined after the
+  # plugins, linking the engine): checked when every target exists. A deferred call reads its
+  # arguments' variables when it runs, so they are written in now, as bracket arguments.
+  cmake_language(EVAL CODE
+    "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _medsafe_check_test_links
+                    [[${name}]] [[${tests}]] [[${CMAKE_CURRENT_LIST_FILE}]])")
 endfunction()
