@@ -31,10 +31,6 @@ std::vector<boost::dll::shared_library*>& loaded_libraries() {
   return *libraries;
 }
 
-std::string describe(std::string_view name, const fs::path& library) {
-  return "plugin '" + std::string(name) + "' (" + library.string() + ")";
-}
-
 // Collects what a plugin's entry registers.
 class CollectingRegistrar final : public Registrar {
  public:
@@ -54,15 +50,9 @@ class CollectingRegistrar final : public Registrar {
 };
 
 bool has_kind(const ComponentFactory& f, ComponentKind kind) {
-  switch (kind) {
-    case ComponentKind::backend:
-      return static_cast<bool>(f.backend);
-    case ComponentKind::suite:
-      return static_cast<bool>(f.suite);
-    case ComponentKind::judge:
-      return static_cast<bool>(f.judge);
-  }
-  return false;
+  return kind == ComponentKind::backend ? static_cast<bool>(f.backend)
+         : kind == ComponentKind::suite ? static_cast<bool>(f.suite)
+                                        : static_cast<bool>(f.judge);
 }
 
 void consider_manifest(const fs::path& file, std::vector<Manifest>& components,
@@ -146,7 +136,11 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
                             std::string(to_string(manifest->kind)) + " plugin, not a " +
                             std::string(to_string(kind)));
   }
-  const std::string who = describe(name, manifest->library);
+  const std::string who = "plugin '" + std::string(name) + "' (" + manifest->library.string() + ")";
+  const Error not_registered(ErrorKind::plugin, who + " does not register a " +
+                                                    std::string(to_string(kind)) + " named '" +
+                                                    std::string(name) + "' that its manifest " +
+                                                    manifest->file.string() + " declares");
   if (manifest->abi != kAbiVersion) {
     throw Error(ErrorKind::plugin, who + ": its manifest " + manifest->file.string() +
                                        " says ABI " + std::to_string(manifest->abi) +
@@ -161,9 +155,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   // One library may provide several components and is loaded once: if it is loaded already and
   // this name is not in loaded_, the library did not register it.
   if (libraries_.count(manifest->library) != 0) {
-    throw Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
-                                       " named '" + std::string(name) + "' that its manifest " +
-                                       manifest->file.string() + " declares");
+    throw not_registered;
   }
 
   auto library = std::make_unique<boost::dll::shared_library>();
@@ -226,9 +218,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   }
   auto found = loaded_.find(name);
   if (found == loaded_.end() || !has_kind(found->second, kind)) {
-    throw Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
-                                       " named '" + std::string(name) + "' that its manifest " +
-                                       manifest->file.string() + " declares");
+    throw not_registered;
   }
   return found->second;
 }

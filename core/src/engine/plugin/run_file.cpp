@@ -134,10 +134,23 @@ void apply_override(toml::table& root, const std::string& assignment, ReplacedPl
   merge(root, parsed);
 }
 
-// Sections keep file order (toml::table is sorted by key; people expect their own order).
-std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& table) {
+// The tables [SECTION.NAME] of `section` in file order (toml::table is sorted by key; people
+// expect their own order), --set additions last. `needs` ends the message for a NAME that is not
+// a table; `example` is a NAME for the message when the section itself is not one.
+std::vector<std::pair<std::string, const toml::table*>> named_tables(const toml::table& root,
+                                                                     const std::string& section,
+                                                                     std::string_view example,
+                                                                     std::string_view needs) {
+  const toml::node* node = root.get(section);
+  if (node == nullptr) return {};
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    throw located_error(ErrorKind::config, location_of(*node),
+                        "'" + section + "' must be a table of named tables, e.g. [" + section +
+                            "." + std::string(example) + "]");
+  }
   std::vector<std::pair<std::string, const toml::node*>> entries;
-  for (const auto& [key, node] : table) entries.emplace_back(std::string(key.str()), &node);
+  for (const auto& [key, child] : *table) entries.emplace_back(std::string(key.str()), &child);
   std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     const auto& sa = a.second->source().begin;
     const auto& sb = b.second->source().begin;
@@ -145,7 +158,22 @@ std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml:
     const auto lb = sb.line == 0 ? UINT32_MAX : sb.line;
     return la != lb ? la < lb : sa.column < sb.column;
   });
-  return entries;
+  std::vector<std::pair<std::string, const toml::table*>> tables;
+  for (const auto& [name, child] : entries) {
+    if (!child->is_table()) {
+      throw located_error(ErrorKind::config, location_of(*child),
+                          "'" + section + "." + name + "' must be a table ([" + section + "." +
+                              name + "])" + std::string(needs));
+    }
+    tables.emplace_back(name, child->as_table());
+  }
+  return tables;
+}
+
+// Whether `specs` (the run's models, suites or judges) has one named `name`.
+template <typename Specs>
+bool has_named(const Specs& specs, const std::string& name) {
+  return std::any_of(specs.begin(), specs.end(), [&name](const auto& s) { return s.name == name; });
 }
 
 // Core keys (concurrency, ...) change how a run is driven, not what a model answers: they are
@@ -168,21 +196,8 @@ std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root
                                         const std::string& section, const ConfigSchema& core_schema,
                                         const fs::path& dir, const ReplacedPlugins& replaced) {
   std::vector<ComponentSpec> specs;
-  const toml::node* node = root->get(section);
-  if (node == nullptr) return specs;
-  const toml::table* table = node->as_table();
-  if (table == nullptr) {
-    throw located_error(
-        ErrorKind::config, location_of(*node),
-        "'" + section + "' must be a table of named tables, e.g. [" + section + ".main]");
-  }
-  for (const auto& [name, child] : in_file_order(*table)) {
-    const toml::table* component = child->as_table();
-    if (component == nullptr) {
-      throw located_error(ErrorKind::config, location_of(*child),
-                          "'" + section + "." + name + "' must be a table ([" + section + "." +
-                              name + "]) with at least 'plugin = \"...\"'");
-    }
+  for (const auto& [name, component] :
+       named_tables(*root, section, "main", " with at least 'plugin = \"...\"'")) {
     ComponentSpec spec;
     spec.section = section;
     spec.name = name;
@@ -435,19 +450,7 @@ std::vector<double> read_levels(const Config& core, LoadMode mode) {
 
 std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const RunFile& run) {
   std::vector<LoadSpec> loads;
-  const toml::node* node = root->get("load");
-  if (node == nullptr) return loads;
-  const toml::table* table = node->as_table();
-  if (table == nullptr) {
-    throw located_error(ErrorKind::config, location_of(*node),
-                        "'load' must be a table of named tables, e.g. [load.sweep]");
-  }
-  for (const auto& [name, child] : in_file_order(*table)) {
-    const toml::table* section = child->as_table();
-    if (section == nullptr) {
-      throw located_error(ErrorKind::config, location_of(*child),
-                          "'load." + name + "' must be a table ([load." + name + "])");
-    }
+  for (const auto& [name, section] : named_tables(*root, "load", "sweep", "")) {
     LoadSpec spec;
     spec.name = name;
     spec.where = location_of(*section);
@@ -465,16 +468,15 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
     spec.poisson = arrival == "poisson";
     spec.models = c.strings("models");
     for (const std::string& model : spec.models) {
-      const bool known = std::any_of(run.models.begin(), run.models.end(),
-                                     [&model](const ComponentSpec& m) { return m.name == model; });
-      if (!known) throw c.error("models", "names a model '" + model + "' the run lacks");
+      if (!has_named(run.models, model)) {
+        throw c.error("models", "names a model '" + model + "' the run lacks");
+      }
     }
     spec.suite = c.string("suite");
     if (spec.suite.empty() && !run.suites.empty()) spec.suite = run.suites.front().name;
-    const bool suite_known =
-        std::any_of(run.suites.begin(), run.suites.end(),
-                    [&spec](const ComponentSpec& s) { return s.name == spec.suite; });
-    if (!suite_known) throw c.error("suite", "names a suite '" + spec.suite + "' the run lacks");
+    if (!has_named(run.suites, spec.suite)) {
+      throw c.error("suite", "names a suite '" + spec.suite + "' the run lacks");
+    }
     spec.requests = c.integer("requests");
     spec.duration_s = c.number("duration_s");
     spec.warmup_requests = c.integer("warmup_requests");
@@ -626,9 +628,9 @@ RunFile parse_run_file(const fs::path& file, std::string text,
       throw judge.core.error("canary_min_agreement", "must be between 0 and 1");
     }
     for (const std::string& suite : judge.suites) {
-      const bool known = std::any_of(run.suites.begin(), run.suites.end(),
-                                     [&suite](const SuiteSpec& s) { return s.name == suite; });
-      if (!known) throw judge.core.error("suites", "names a suite '" + suite + "' the run lacks");
+      if (!has_named(run.suites, suite)) {
+        throw judge.core.error("suites", "names a suite '" + suite + "' the run lacks");
+      }
     }
   }
   const auto models_under_test = std::count_if(run.models.begin(), run.models.end(),
@@ -644,10 +646,9 @@ RunFile parse_run_file(const fs::path& file, std::string text,
                         "\"medsafetybench\" or \"table\"");
   }
   auto check_judge_name = [&](const std::string& name, std::string_view key) {
-    if (name.empty()) return;
-    const bool known = std::any_of(run.judges.begin(), run.judges.end(),
-                                   [&name](const ComponentSpec& j) { return j.name == name; });
-    if (!known) throw settings.error(key, "names a judge '" + name + "' the run lacks");
+    if (!name.empty() && !has_named(run.judges, name)) {
+      throw settings.error(key, "names a judge '" + name + "' the run lacks");
+    }
   };
   check_judge_name(run.run.primary_judge, "primary_judge");
   check_judge_name(run.run.refusal_judge, "refusal_judge");
