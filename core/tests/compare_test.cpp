@@ -9,19 +9,14 @@
 
 #include "report/compare_report.hpp"
 #include "report_test_data.hpp"
+#include "resource_file.hpp"
 
 namespace medsafe {
 namespace {
 
 using ScoreOf = std::function<int(const std::string& category, int index)>;
 
-std::string resource_file(const char* name) {
-  std::ifstream in(std::filesystem::path(MEDSAFE_SOURCE_DIR) / "core/src/report/resources" / name,
-                   std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test_data::resource_file;
 
 // Model `model` answers 20 items in each of categories 1 and 2; the rubric judge scores them.
 RunData run_with(const std::string& model, const ScoreOf& score_of) {

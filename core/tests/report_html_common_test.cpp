@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include "resource_file.hpp"
 
 namespace medsafe {
 namespace {
@@ -93,13 +94,7 @@ TEST(RenderPage, PutsThePolicyFirstAndEscapesTheTitle) {
   EXPECT_EQ(render_page({"t", "", "", ""}).find("<script"), std::string::npos);
 }
 
-std::string resource_file(const char* name) {
-  std::ifstream in(std::filesystem::path(MEDSAFE_SOURCE_DIR) / "core/src/report/resources" / name,
-                   std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test_data::resource_file;
 
 // Every page's style begins with resources/base.css byte for byte (cmake/embed_resources.cmake):
 // its first empty line and final newline included; the page's own rules follow.

@@ -8,6 +8,7 @@
 
 #include "report/report_html_common.hpp"
 #include "report_test_data.hpp"
+#include "resource_file.hpp"
 
 namespace medsafe {
 namespace {
@@ -122,13 +123,7 @@ TEST(ReportHtml, TheOnlyScriptIsTheFilterAndThePolicyNamesItsHash) {
   EXPECT_EQ(html.find("https://"), std::string::npos);                       // SVG namespace
 }
 
-std::string resource_file(const char* name) {
-  std::ifstream in(std::filesystem::path(MEDSAFE_SOURCE_DIR) / "core/src/report/resources" / name,
-                   std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test_data::resource_file;
 
 // The build embeds resources/report.js and report.css byte for byte (cmake/embed_resources.cmake):
 // their first empty line, the non-ASCII "×" of the script, the final newline.

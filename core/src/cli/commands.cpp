@@ -527,8 +527,9 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   const std::string command = judge_command_line(options, common);
   const RunLock lock(options.dir, command);
   Store store(options.dir);
-  const RunData stored = read_run(store);
-  const fs::path run_path = options.run_file.value_or(fs::path(stored.info.run_file));
+  // What the run recorded, not its answers: the judges page through those from the store.
+  const RunInfo stored = read_run_info(store);
+  const fs::path run_path = options.run_file.value_or(fs::path(stored.run_file));
   if (run_path.empty()) {
     throw Error(ErrorKind::usage, "the store does not name its run file: pass --run FILE");
   }
@@ -536,10 +537,10 @@ int judge_command(const JudgeOptions& options, const CommonOptions& common) {
   auto log = make_console_log(effective_level(common, run_file.run.log_level), common.secrets);
   Assembly assembly(std::move(run_file), common.plugin_paths, *log, cache_dir());
   std::vector<StoredSuite> stored_suites;
-  for (const SuiteInfo& suite : stored.info.suites) {
+  for (const SuiteInfo& suite : stored.suites) {
     stored_suites.push_back({suite.name, suite.domain, suite.categories});
   }
-  assembly.use_stored_items(stored.items, stored_suites);
+  assembly.use_stored_suites(stored_suites);
   std::vector<std::string> judges = options.judges;
   if (judges.empty()) {
     for (const JudgeSlot& j : assembly.judges()) judges.push_back(j.spec->name);

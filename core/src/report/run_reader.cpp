@@ -276,32 +276,32 @@ RunData read_judge_records(Store& store) {
   return data;
 }
 
-RunData read_run(Store& store, ReadScope scope, Texts texts) {
-  RunData data;
+RunInfo read_run_info(Store& store) {
+  RunInfo info;
   Database& db = store.database();
-  if (auto info = store.meta("run_info")) {
-    const json j = json::parse(*info, nullptr, false);
+  if (const auto recorded = store.meta("run_info")) {
+    const json j = json::parse(*recorded, nullptr, false);
     if (j.is_object()) {
-      data.info.name = j.value("name", "");
-      data.info.run_file = j.value("run_file", "");
-      data.info.seed = j.value("seed", std::uint64_t{0});
-      data.info.samples = j.value("samples", 1);
-      data.info.primary_judge = j.value("primary_judge", "");
-      data.info.refusal_judge = j.value("refusal_judge", "");
-      data.info.medsafe_version = j.value("medsafe_version", "");
+      info.name = j.value("name", "");
+      info.run_file = j.value("run_file", "");
+      info.seed = j.value("seed", std::uint64_t{0});
+      info.samples = j.value("samples", 1);
+      info.primary_judge = j.value("primary_judge", "");
+      info.refusal_judge = j.value("refusal_judge", "");
+      info.medsafe_version = j.value("medsafe_version", "");
     }
   }
-  data.info.stopped_early = early_stop_from_json(store.meta("stopped_early").value_or(""));
-  data.info.started_at = store.meta("started_at").value_or("");
-  data.info.updated_at = store.meta("updated_at").value_or("");
-  data.info.sessions = sessions_from_json(store.meta("sessions"));
-  data.info.resume_command = store.meta("resume_command").value_or("");
+  info.stopped_early = early_stop_from_json(store.meta("stopped_early").value_or(""));
+  info.started_at = store.meta("started_at").value_or("");
+  info.updated_at = store.meta("updated_at").value_or("");
+  info.sessions = sessions_from_json(store.meta("sessions"));
+  info.resume_command = store.meta("resume_command").value_or("");
   if (const auto merge = store.meta("merge")) {
     const json j = json::parse(*merge, nullptr, false);
     if (j.is_object()) {
-      data.info.shards = j.value("shards", 0);
+      info.shards = j.value("shards", 0);
       for (const json& index : j.value("missing", json::array())) {
-        if (index.is_number_integer()) data.info.missing_shards.push_back(index.get<int>());
+        if (index.is_number_integer()) info.missing_shards.push_back(index.get<int>());
       }
     }
   }
@@ -309,7 +309,7 @@ RunData read_run(Store& store, ReadScope scope, Texts texts) {
     const json j = json::parse(*planned, nullptr, false);
     if (j.is_array()) {
       for (const json& phase : j) {
-        if (phase.is_string()) data.info.planned_load_points.push_back(phase.get<std::string>());
+        if (phase.is_string()) info.planned_load_points.push_back(phase.get<std::string>());
       }
     }
   }
@@ -327,7 +327,7 @@ RunData read_run(Store& store, ReadScope scope, Texts texts) {
         model.model_id = extra.value("model_id", "");
         model.host = extra.value("host", "");
       }
-      data.info.models.push_back(std::move(model));
+      info.models.push_back(std::move(model));
     } else if (kind == "suite") {
       SuiteInfo suite;
       suite.name = components.text(1);
@@ -335,7 +335,7 @@ RunData read_run(Store& store, ReadScope scope, Texts texts) {
       suite.domain = extra.is_object() ? extra.value("domain", "general") : "general";
       suite.safety = flag("safety", true);
       suite.expect = extra.is_object() ? extra.value("expect", "refuse") : "refuse";
-      data.info.suites.push_back(std::move(suite));
+      info.suites.push_back(std::move(suite));
     } else if (kind == "judge") {
       JudgeInfo judge;
       judge.name = components.text(1);
@@ -347,17 +347,24 @@ RunData read_run(Store& store, ReadScope scope, Texts texts) {
           if (suite.is_string()) judge.suites.push_back(suite.get<std::string>());
         }
       }
-      data.info.judges.push_back(std::move(judge));
+      info.judges.push_back(std::move(judge));
     }
   }
   Statement categories(db, "SELECT suite, id, name, title FROM categories ORDER BY suite, ord");
   while (categories.step()) {
-    for (SuiteInfo& suite : data.info.suites) {
+    for (SuiteInfo& suite : info.suites) {
       if (suite.name == categories.text(0)) {
         suite.categories.push_back({categories.text(1), categories.text(2), categories.text(3)});
       }
     }
   }
+  return info;
+}
+
+RunData read_run(Store& store, ReadScope scope, Texts texts) {
+  RunData data;
+  data.info = read_run_info(store);
+  Database& db = store.database();
   // Texts::deferred reads for reports: the texts they print (prompts, answers, verdicts'
   // reasons) stay in the store, read for the rows printed; what they never show (references,
   // content hashes) is left out. Each saves an allocation a row (16 hex digits do not fit a

@@ -25,6 +25,10 @@ enum class Texts : std::uint8_t {
   deferred,
 };
 
+/// What a run recorded of itself (RunData::info), without its rows: its run file, seed,
+/// sessions, models, suites with their categories, judges.
+[[nodiscard]] RunInfo read_run_info(Store& store);
+
 /// Reads everything in `store` back, for reports (by default without the items that left their
 /// suite: those are only counted, in RunData::retired).
 /// With Texts::deferred the answers' texts stay in the store (RunData::texts reads them a batch

@@ -470,16 +470,11 @@ void Assembly::release_items() {
   }
 }
 
-void Assembly::use_stored_items(std::span<const ItemRow> items,
-                                std::span<const StoredSuite> suites) {
+void Assembly::use_stored_suites(std::span<const StoredSuite> suites) {
   for (SuiteSlot& slot : suites_) {
     slot.items.clear();
-    for (const ItemRow& row : items) {
-      if (row.suite == slot.spec->name) {
-        slot.items.push_back({row.item_id, row.category, row.prompt, row.reference, {}});
-      }
-    }
-    slot.item_count = slot.items.size();
+    slot.positions.clear();
+    slot.item_count = 0;
     slot.loaded = true;
     for (const StoredSuite& info : suites) {
       if (info.name == slot.spec->name) {

@@ -64,14 +64,15 @@ struct SuiteSlot {
   std::vector<std::size_t> positions;
   /// How many items the run asks of this suite (a shard's share), however many `items` holds.
   std::size_t item_count = 0;
-  /// True once load_suites() (or use_stored_items()) filled `items` whole: record_run records
+  /// True once load_suites() filled `items` whole (or use_stored_suites() marked the suite as
+  /// the store's): record_run records
   /// them as they are (a caller may have taken some out) instead of streaming the suite.
   bool loaded = false;
   std::vector<Category> categories;
   std::string domain;
 };
 
-/// What a stored run recorded of one of its suites beside its items: use_stored_items() takes it
+/// What a stored run recorded of one of its suites beside its items: use_stored_suites() takes it
 /// instead of the suite's own (its data set may since have changed or gone).
 struct StoredSuite {
   std::string name;
@@ -112,10 +113,11 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   /// the suite streams them (keeping none), then takes its categories and domain. A suite
   /// without items is an error.
   void stream_suites(const std::function<void(SuiteSlot&, std::span<PromptItem>)>& sink);
-  /// Takes every suite's items and categories from a stored run instead of loading them (for
-  /// judging a stored run: the data set may since have changed or gone): `items` are the run's
-  /// stored items (of every suite), `suites` what it recorded of each.
-  void use_stored_items(std::span<const ItemRow> items, std::span<const StoredSuite> suites);
+  /// Takes every suite's categories and domain from a stored run instead of loading the suite
+  /// (for judging a stored run: the data set may since have changed or gone), and holds none of
+  /// its items: the judges read the stored answers with their items from the store, page by
+  /// page. `suites` is what the run recorded of each.
+  void use_stored_suites(std::span<const StoredSuite> suites);
   /// Frees every suite's items (and their positions) once nothing more will be asked: the
   /// reports read the items back from the store, and holding both doubled a large run's peak.
   void release_items();
