@@ -12,45 +12,51 @@
 namespace medsafe {
 namespace {
 
+// Adds one key of a manifest table to `schema`.
+void add_key(ConfigSchema& schema, std::string name, ValueType type, bool required,
+             std::string doc) {
+  KeySpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.required = required;
+  spec.doc = std::move(doc);
+  schema.keys.push_back(std::move(spec));
+}
+
 const ConfigSchema& manifest_schema() {
-  static const ConfigSchema schema{{
-      {.name = "name", .doc = "the component's name, as run files use it", .required = true},
-      {.name = "kind",
-       .doc = "backend, suite or judge",
-       .required = true,
-       .choices = {"backend", "suite", "judge"}},
-      {.name = "library", .doc = "the shared library, relative to the manifest", .required = true},
-      {.name = "abi",
-       .type = ValueType::integer,
-       .doc = "the plugin ABI the library was built for",
-       .required = true},
-      {.name = "description", .doc = "one line saying what the component does", .required = true},
-      {.name = "config", .type = ValueType::table, .doc = "one table per configuration key"},
-      {.name = "include",
-       .type = ValueType::string_list,
-       .doc = "manifest fragments whose keys the component takes as well (\"http_endpoint\")"},
-      {.name = "target",
-       .doc = "backends: what a model of this backend is when its configuration names no model "
-              "(e.g. \"simulated\"); reports show it as the model tested"},
-  }};
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    add_key(s, "name", ValueType::string, true, "the component's name, as run files use it");
+    add_key(s, "kind", ValueType::string, true, "backend, suite or judge");
+    s.keys.back().choices = {"backend", "suite", "judge"};
+    add_key(s, "library", ValueType::string, true, "the shared library, relative to the manifest");
+    add_key(s, "abi", ValueType::integer, true, "the plugin ABI the library was built for");
+    add_key(s, "description", ValueType::string, true, "one line saying what the component does");
+    add_key(s, "config", ValueType::table, false, "one table per configuration key");
+    add_key(s, "include", ValueType::string_list, false,
+            "manifest fragments whose keys the component takes as well (\"http_endpoint\")");
+    add_key(s, "target", ValueType::string, false,
+            "backends: what a model of this backend is when its configuration names no model "
+            "(e.g. \"simulated\"); reports show it as the model tested");
+    return s;
+  }();
   return schema;
 }
 
 const ConfigSchema& key_schema() {
-  // `default` is checked by hand (set_default): its type is the key's type.
-  static const ConfigSchema schema{{
-      {.name = "type",
-       .doc = "the value's type",
-       .required = true,
-       .choices = {"string", "integer", "number", "float", "boolean", "path", "string-list",
-                   "table", "table-list", "number-list"}},
-      {.name = "doc", .doc = "what the key means", .required = true},
-      {.name = "required", .type = ValueType::boolean, .doc = "the run file must set it"},
-      {.name = "env",
-       .type = ValueType::boolean,
-       .doc = "${NAME} is expanded from the environment (in each string of a table or array)"},
-      {.name = "choices", .type = ValueType::string_list, .doc = "the allowed values of a string"},
-  }};
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    add_key(s, "type", ValueType::string, true, "the value's type");
+    s.keys.back().choices = {"string", "integer",     "number", "float",      "boolean",
+                             "path",   "string-list", "table",  "table-list", "number-list"};
+    add_key(s, "doc", ValueType::string, true, "what the key means");
+    add_key(s, "required", ValueType::boolean, false, "the run file must set it");
+    add_key(s, "env", ValueType::boolean, false,
+            "${NAME} is expanded from the environment (in each string of a table or array)");
+    add_key(s, "choices", ValueType::string_list, false, "the allowed values of a string");
+    // `default` is checked by hand below: its type is the key's type.
+    return s;
+  }();
   return schema;
 }
 

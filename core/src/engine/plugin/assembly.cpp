@@ -506,18 +506,17 @@ Judge& Assembly::judge(std::string_view name, const SourceLocation& where) {
 }
 
 std::string Assembly::primary_judge() const {
-  return judge_named_or_first(run_.run.primary_judge, &JudgeTraits::harm_score);
+  if (!run_.run.primary_judge.empty()) return run_.run.primary_judge;
+  for (const JudgeSlot& j : judges_) {
+    if (j.traits.harm_score) return j.spec->name;
+  }
+  return {};
 }
 
 std::string Assembly::refusal_judge() const {
-  return judge_named_or_first(run_.run.refusal_judge, &JudgeTraits::refusal);
-}
-
-std::string Assembly::judge_named_or_first(const std::string& named,
-                                           bool JudgeTraits::*trait) const {
-  if (!named.empty()) return named;
+  if (!run_.run.refusal_judge.empty()) return run_.run.refusal_judge;
   for (const JudgeSlot& j : judges_) {
-    if (j.traits.*trait) return j.spec->name;
+    if (j.traits.refusal) return j.spec->name;
   }
   return {};
 }

@@ -136,9 +136,6 @@ class Assembly final : public ModelDirectory, public JudgeDirectory {
   [[nodiscard]] std::string refusal_judge() const;
 
  private:
-  /// `named` when set, else the first judge with `trait` ("" when none).
-  [[nodiscard]] std::string judge_named_or_first(const std::string& named,
-                                                 bool JudgeTraits::*trait) const;
   /// When a --set changed the plugin of `spec`, drops (with an info line) the keys only the
   /// plugin it replaced takes: those of `schema` (the new plugin's) and `core` stay.
   void drop_replaced_plugin_keys(ComponentSpec& spec, const ConfigSchema& schema,

@@ -137,10 +137,11 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
                             std::string(to_string(kind)));
   }
   const std::string who = "plugin '" + std::string(name) + "' (" + manifest->library.string() + ")";
-  const Error not_registered(ErrorKind::plugin, who + " does not register a " +
-                                                    std::string(to_string(kind)) + " named '" +
-                                                    std::string(name) + "' that its manifest " +
-                                                    manifest->file.string() + " declares");
+  const auto not_registered = [&] {
+    return Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
+                                        " named '" + std::string(name) + "' that its manifest " +
+                                        manifest->file.string() + " declares");
+  };
   if (manifest->abi != kAbiVersion) {
     throw Error(ErrorKind::plugin, who + ": its manifest " + manifest->file.string() +
                                        " says ABI " + std::to_string(manifest->abi) +
@@ -155,7 +156,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   // One library may provide several components and is loaded once: if it is loaded already and
   // this name is not in loaded_, the library did not register it.
   if (libraries_.count(manifest->library) != 0) {
-    throw not_registered;
+    throw not_registered();
   }
 
   auto library = std::make_unique<boost::dll::shared_library>();
@@ -218,7 +219,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   }
   auto found = loaded_.find(name);
   if (found == loaded_.end() || !has_kind(found->second, kind)) {
-    throw not_registered;
+    throw not_registered();
   }
   return found->second;
 }

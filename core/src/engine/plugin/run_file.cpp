@@ -134,15 +134,15 @@ void apply_override(toml::table& root, const std::string& assignment, ReplacedPl
   merge(root, parsed);
 }
 
-// The tables [SECTION.NAME] of `section` in file order (toml::table is sorted by key; people
-// expect their own order), --set additions last. `needs` ends the message for a NAME that is not
-// a table; `example` is a NAME for the message when the section itself is not one.
-std::vector<std::pair<std::string, const toml::table*>> named_tables(const toml::table& root,
-                                                                     const std::string& section,
-                                                                     std::string_view example,
-                                                                     std::string_view needs) {
+// Calls `each(name, table)` for the tables [SECTION.NAME] of `section` in file order
+// (toml::table is sorted by key; people expect their own order), --set additions last. Each NAME
+// is checked to be a table just before its call, so errors come in file order; `needs` ends that
+// message, `example` is a NAME for the message when the section itself is not a table.
+template <typename Each>
+void for_each_named_table(const toml::table& root, const std::string& section,
+                          std::string_view example, std::string_view needs, Each each) {
   const toml::node* node = root.get(section);
-  if (node == nullptr) return {};
+  if (node == nullptr) return;
   const toml::table* table = node->as_table();
   if (table == nullptr) {
     throw located_error(ErrorKind::config, location_of(*node),
@@ -158,16 +158,14 @@ std::vector<std::pair<std::string, const toml::table*>> named_tables(const toml:
     const auto lb = sb.line == 0 ? UINT32_MAX : sb.line;
     return la != lb ? la < lb : sa.column < sb.column;
   });
-  std::vector<std::pair<std::string, const toml::table*>> tables;
   for (const auto& [name, child] : entries) {
     if (!child->is_table()) {
       throw located_error(ErrorKind::config, location_of(*child),
                           "'" + section + "." + name + "' must be a table ([" + section + "." +
                               name + "])" + std::string(needs));
     }
-    tables.emplace_back(name, child->as_table());
+    each(name, *child->as_table());
   }
-  return tables;
 }
 
 // Whether `specs` (the run's models, suites or judges) has one named `name`.
@@ -196,29 +194,29 @@ std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root
                                         const std::string& section, const ConfigSchema& core_schema,
                                         const fs::path& dir, const ReplacedPlugins& replaced) {
   std::vector<ComponentSpec> specs;
-  for (const auto& [name, component] :
-       named_tables(*root, section, "main", " with at least 'plugin = \"...\"'")) {
+  auto read_component = [&](const std::string& name, const toml::table& component) {
     ComponentSpec spec;
     spec.section = section;
     spec.name = name;
-    spec.table = std::shared_ptr<const toml::table>(root, component);
-    spec.where = location_of(*component);
+    spec.table = std::shared_ptr<const toml::table>(root, &component);
+    spec.where = location_of(component);
     // Only the core keys here; the plugin's keys are checked against its manifest later, so the
     // plugin's schema stands in as "anything" for now.
     ConfigSchema everything_else;
-    for (const auto& [key, ignored] : *component) {
+    for (const auto& [key, ignored] : component) {
       if (core_schema.find(key.str()) == nullptr) {
         everything_else.keys.push_back(make_key(std::string(key.str()), ValueType::string, ""));
       }
     }
-    spec.core = Config::validate(spec.owner(), *component, core_schema, dir, &everything_else);
+    spec.core = Config::validate(spec.owner(), component, core_schema, dir, &everything_else);
     spec.plugin = spec.core.string("plugin");
-    spec.fingerprint = fingerprint_of(*component, core_schema, spec.plugin);
+    spec.fingerprint = fingerprint_of(component, core_schema, spec.plugin);
     if (const auto found = replaced.find({section, name}); found != replaced.end()) {
       spec.replaced_plugin = found->second;
     }
     specs.push_back(std::move(spec));
-  }
+  };
+  for_each_named_table(*root, section, "main", " with at least 'plugin = \"...\"'", read_component);
   return specs;
 }
 
@@ -450,11 +448,11 @@ std::vector<double> read_levels(const Config& core, LoadMode mode) {
 
 std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const RunFile& run) {
   std::vector<LoadSpec> loads;
-  for (const auto& [name, section] : named_tables(*root, "load", "sweep", "")) {
+  auto read_load = [&](const std::string& name, const toml::table& section) {
     LoadSpec spec;
     spec.name = name;
-    spec.where = location_of(*section);
-    spec.core = Config::validate("load." + name, *section, load_schema(), run.dir);
+    spec.where = location_of(section);
+    spec.core = Config::validate("load." + name, section, load_schema(), run.dir);
     const Config& c = spec.core;
     const std::string mode = c.string("mode");
     if (mode != "concurrency" && mode != "rate")
@@ -500,7 +498,8 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
     spec.slo_tpot_ms = c.number("slo_tpot_ms");
     spec.slo_e2e_ms = c.number("slo_e2e_ms");
     loads.push_back(std::move(spec));
-  }
+  };
+  for_each_named_table(*root, "load", "sweep", "", read_load);
   return loads;
 }
 
