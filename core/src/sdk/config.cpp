@@ -48,39 +48,6 @@ std::string_view toml_type_name(const toml::node& node) {
   return index < kNames.size() ? kNames[index] : "a value";
 }
 
-bool has_type(const toml::node& node, ValueType type) {
-  switch (type) {
-    case ValueType::string:
-    case ValueType::path:
-      return node.is_string();
-    case ValueType::integer:
-      return node.is_integer();
-    case ValueType::number:
-      return node.is_integer() || node.is_floating_point();
-    case ValueType::boolean:
-      return node.is_boolean();
-    case ValueType::table:
-      return node.is_table();
-    case ValueType::string_list: {
-      const toml::array* arr = node.as_array();
-      return arr != nullptr && std::all_of(arr->begin(), arr->end(),
-                                           [](const toml::node& n) { return n.is_string(); });
-    }
-    case ValueType::table_list: {
-      const toml::array* arr = node.as_array();
-      return arr != nullptr && std::all_of(arr->begin(), arr->end(),
-                                           [](const toml::node& n) { return n.is_table(); });
-    }
-    case ValueType::number_list: {
-      const toml::array* arr = node.as_array();
-      return arr != nullptr && std::all_of(arr->begin(), arr->end(), [](const toml::node& n) {
-               return n.is_integer() || n.is_floating_point();
-             });
-    }
-  }
-  return false;
-}
-
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -280,6 +247,33 @@ std::optional<ValueType> value_type_from_string(std::string_view name) {
   return std::nullopt;
 }
 
+bool has_type(const toml::node& node, ValueType type) {
+  const toml::array* array = node.as_array();
+  auto every_element = [array](auto predicate) {
+    return array != nullptr && std::all_of(array->begin(), array->end(), predicate);
+  };
+  switch (type) {
+    case ValueType::string:
+    case ValueType::path:
+      return node.is_string();
+    case ValueType::integer:
+      return node.is_integer();
+    case ValueType::number:
+      return node.is_number();
+    case ValueType::boolean:
+      return node.is_boolean();
+    case ValueType::table:
+      return node.is_table();
+    case ValueType::string_list:
+      return every_element([](const toml::node& n) { return n.is_string(); });
+    case ValueType::table_list:
+      return every_element([](const toml::node& n) { return n.is_table(); });
+    case ValueType::number_list:
+      return every_element([](const toml::node& n) { return n.is_number(); });
+  }
+  return false;
+}
+
 std::string KeySpec::default_text() const {
   if (!default_value) return {};
   if (const auto* s = default_value->as_string()) {
@@ -321,6 +315,15 @@ SourceLocation location_of(const toml::node& node) {
   where.line = source.begin.line;
   where.column = source.begin.column;
   return where;
+}
+
+toml::table parse_toml(std::string_view text, std::string_view source) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    SourceLocation where{std::string(source), e.source().begin.line, e.source().begin.column};
+    throw located_error(ErrorKind::config, where, e.description());
+  }
 }
 
 std::string toml_to_json(const toml::node& node) {
@@ -436,14 +439,8 @@ Config Config::validate(std::string owner, std::shared_ptr<const toml::table> se
 
 Config Config::from_toml(std::string_view toml_text, const ConfigSchema& schema,
                          std::string_view source_name) {
-  try {
-    auto table = std::make_shared<toml::table>(toml::parse(toml_text, source_name));
-    return validate("", std::shared_ptr<const toml::table>(std::move(table)), schema,
-                    std::filesystem::current_path());
-  } catch (const toml::parse_error& e) {
-    SourceLocation where{std::string(source_name), e.source().begin.line, e.source().begin.column};
-    throw located_error(ErrorKind::config, where, e.description());
-  }
+  auto table = std::make_shared<const toml::table>(parse_toml(toml_text, source_name));
+  return validate("", std::move(table), schema, std::filesystem::current_path());
 }
 
 bool Config::has(std::string_view key) const { return values_.contains(key); }

@@ -533,15 +533,7 @@ RunFile parse_run_file(const fs::path& file, std::string text,
   run.overrides = overrides;
   run.unsets = unsets;
 
-  auto root = std::make_shared<toml::table>();
-  try {
-    *root = toml::parse(std::string_view(run.text), std::string_view(run.file.string()));
-  } catch (const toml::parse_error& e) {
-    throw located_error(
-        ErrorKind::config,
-        SourceLocation{run.file.string(), e.source().begin.line, e.source().begin.column},
-        e.description());
-  }
+  auto root = std::make_shared<toml::table>(parse_toml(run.text, run.file.string()));
   for (const std::string& key : unsets) apply_unset(*root, key);
   ReplacedPlugins replaced;
   for (const std::string& assignment : overrides) apply_override(*root, assignment, replaced);
