@@ -129,6 +129,33 @@ TEST(Config, ErrorNamesOwnerAndLocation) {
   EXPECT_STREQ(e.what(), "f.toml:1:9: error: 'models.target.model' is not served here");
 }
 
+TEST(Config, HasTypeChecksListsElementByElement) {
+  const toml::table t = parse_toml(
+      "s = \"x\"\ni = 1\nf = 0.5\nnums = [1, 2.5]\nmixed = [1, \"a\"]\ntabs = [{a = 1}]\n",
+      "t.toml");
+  EXPECT_TRUE(has_type(*t.get("s"), ValueType::path));
+  EXPECT_TRUE(has_type(*t.get("i"), ValueType::number));
+  EXPECT_TRUE(has_type(*t.get("f"), ValueType::number));
+  EXPECT_FALSE(has_type(*t.get("f"), ValueType::integer));
+  EXPECT_TRUE(has_type(*t.get("nums"), ValueType::number_list));
+  EXPECT_FALSE(has_type(*t.get("mixed"), ValueType::number_list));
+  EXPECT_FALSE(has_type(*t.get("mixed"), ValueType::string_list));
+  EXPECT_TRUE(has_type(*t.get("tabs"), ValueType::table_list));
+  EXPECT_FALSE(has_type(*t.get("s"), ValueType::string_list));
+}
+
+TEST(Config, ParseTomlKeepsTheSourceAndLocatesSyntaxErrors) {
+  const toml::table table = parse_toml("[a]\nb = 1\n", "/runs/x.toml");
+  EXPECT_EQ(location_of(*table.at_path("a.b").node()).str(), "/runs/x.toml:2:5");
+  try {
+    (void)parse_toml("a = 1\nb = = 2\n", "/runs/x.toml");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::config);
+    EXPECT_EQ(std::string(e.what()).rfind("/runs/x.toml:2:", 0), 0U) << e.what();
+  }
+}
+
 TEST(Config, TomlToJsonKeepsTypes) {
   toml::table table = toml::parse(
       std::string_view("a = 1\nb = 2.5\nc = \"x\\\"y\"\nd = [true, false]\n[e]\nf = \"g\"\n"));

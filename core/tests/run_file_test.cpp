@@ -134,6 +134,33 @@ TEST(RunFile, JudgeReferencesMustExist) {
             std::string::npos);
 }
 
+TEST(RunFile, SectionsMustBeTablesOfNamedTables) {
+  TempDir dir;
+  EXPECT_NE(error_of(dir, "models = 3\n")
+                .find("run.toml:1:10: error: 'models' must be a table of named tables, e.g. "
+                      "[models.main]"),
+            std::string::npos);
+  EXPECT_NE(error_of(dir, "[models]\nx = 3\n")
+                .find("run.toml:2:5: error: 'models.x' must be a table ([models.x]) with at least "
+                      "'plugin = \"...\"'"),
+            std::string::npos);
+  EXPECT_NE(error_of(dir, "load = 3\n" + std::string(kRun))
+                .find("'load' must be a table of named tables, e.g. [load.sweep]"),
+            std::string::npos);
+  EXPECT_NE(error_of(dir, std::string(kRun) + "[load]\nx = 3\n")
+                .find("'load.x' must be a table ([load.x])"),
+            std::string::npos);
+}
+
+TEST(RunFile, SectionErrorsComeInFileOrder) {
+  TempDir dir;
+  // models.a's bad value comes before models.b, which is not a table: a's error is the one shown.
+  const std::string message =
+      error_of(dir, "[models.a]\nplugin = \"sim\"\nconcurrency = \"four\"\n[models]\nb = 3\n");
+  EXPECT_NE(message.find("run.toml:3:"), std::string::npos) << message;
+  EXPECT_NE(message.find("concurrency"), std::string::npos) << message;
+}
+
 TEST(RunFile, FingerprintIgnoresConcurrencyButNotModelKeys) {
   TempDir dir;
   const RunFile a = load_run_file(dir.write("run.toml", kRun), {});

@@ -33,6 +33,9 @@ enum class ValueType : std::uint8_t {
 /// "string", "integer", ... as written in manifests.
 [[nodiscard]] MEDSAFE_API std::string_view to_string(ValueType type) noexcept;
 [[nodiscard]] MEDSAFE_API std::optional<ValueType> value_type_from_string(std::string_view name);
+/// Whether `node` holds a `type` (a list only elements of its type): a configured value and a
+/// manifest's default are checked alike, so a component reads either with the same accessor.
+[[nodiscard]] MEDSAFE_API bool has_type(const toml::node& node, ValueType type);
 
 /// One documented configuration key, as declared in a manifest (or by core for its own keys).
 struct MEDSAFE_API KeySpec {
@@ -141,6 +144,9 @@ class MEDSAFE_API Config {
 
 /// Location of a toml++ node ("file:line:col").
 [[nodiscard]] MEDSAFE_API SourceLocation location_of(const toml::node& node);
+/// Parses TOML `text` read from `source` (the file messages and node positions name); a syntax
+/// error throws a config Error located where toml++ found it.
+[[nodiscard]] MEDSAFE_API toml::table parse_toml(std::string_view text, std::string_view source);
 /// A TOML value as JSON text (tables → objects, arrays → arrays, dates → strings).
 [[nodiscard]] MEDSAFE_API std::string toml_to_json(const toml::node& node);
 

@@ -18,91 +18,34 @@
 namespace medsafe {
 namespace {
 
-constexpr std::array<std::string_view, 9> kTypeNames = {"string",  "integer",    "number",
-                                                        "boolean", "path",       "string-list",
-                                                        "table",   "table-list", "number-list"};
-
-std::string_view toml_type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::none:
-      return "nothing";
-  }
-  return "a value";
-}
+// Each ValueType's name in manifests and the phrase messages use for it, in enum order.
+struct TypeNames {
+  std::string_view name;
+  std::string_view phrase;
+};
+constexpr std::array<TypeNames, 9> kTypeNames = {{
+    {"string", "a string"},
+    {"integer", "an integer"},
+    {"number", "a number"},
+    {"boolean", "a boolean (true or false)"},
+    {"path", "a string (a path)"},
+    {"string-list", "an array of strings"},
+    {"table", "a table"},
+    {"table-list", "an array of tables"},
+    {"number-list", "an array of numbers"},
+}};
 
 std::string_view expected_phrase(ValueType type) {
-  switch (type) {
-    case ValueType::string:
-      return "a string";
-    case ValueType::integer:
-      return "an integer";
-    case ValueType::number:
-      return "a number";
-    case ValueType::boolean:
-      return "a boolean (true or false)";
-    case ValueType::path:
-      return "a string (a path)";
-    case ValueType::string_list:
-      return "an array of strings";
-    case ValueType::table:
-      return "a table";
-    case ValueType::table_list:
-      return "an array of tables";
-    case ValueType::number_list:
-      return "an array of numbers";
-  }
-  return "a value";
+  return kTypeNames.at(static_cast<std::size_t>(type)).phrase;
 }
 
-bool has_type(const toml::node& node, ValueType type) {
-  switch (type) {
-    case ValueType::string:
-    case ValueType::path:
-      return node.is_string();
-    case ValueType::integer:
-      return node.is_integer();
-    case ValueType::number:
-      return node.is_integer() || node.is_floating_point();
-    case ValueType::boolean:
-      return node.is_boolean();
-    case ValueType::table:
-      return node.is_table();
-    case ValueType::string_list: {
-      const toml::array* arr = node.as_array();
-      return arr != nullptr && std::all_of(arr->begin(), arr->end(),
-                                           [](const toml::node& n) { return n.is_string(); });
-    }
-    case ValueType::table_list: {
-      const toml::array* arr = node.as_array();
-      return arr != nullptr && std::all_of(arr->begin(), arr->end(),
-                                           [](const toml::node& n) { return n.is_table(); });
-    }
-    case ValueType::number_list: {
-      const toml::array* arr = node.as_array();
-      return arr != nullptr && std::all_of(arr->begin(), arr->end(), [](const toml::node& n) {
-               return n.is_integer() || n.is_floating_point();
-             });
-    }
-  }
-  return false;
+// What a node holds, in toml::node_type order (none, table, array, string, ...).
+std::string_view toml_type_name(const toml::node& node) {
+  constexpr std::array<std::string_view, 10> kNames = {
+      "nothing", "a table",   "an array", "a string", "an integer",
+      "a float", "a boolean", "a date",   "a time",   "a date-time"};
+  const auto index = static_cast<std::size_t>(node.type());
+  return index < kNames.size() ? kNames[index] : "a value";
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -292,16 +235,43 @@ void append_json(std::string& out, const toml::node& node) {
 }  // namespace
 
 std::string_view to_string(ValueType type) noexcept {
-  return kTypeNames.at(static_cast<std::size_t>(type));
+  return kTypeNames.at(static_cast<std::size_t>(type)).name;
 }
 
 std::optional<ValueType> value_type_from_string(std::string_view name) {
   for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
-    if (kTypeNames[i] == name) return static_cast<ValueType>(i);
+    if (kTypeNames[i].name == name) return static_cast<ValueType>(i);
   }
   if (name == "float") return ValueType::number;
   if (name == "bool") return ValueType::boolean;
   return std::nullopt;
+}
+
+bool has_type(const toml::node& node, ValueType type) {
+  const toml::array* array = node.as_array();
+  auto every_element = [array](auto predicate) {
+    return array != nullptr && std::all_of(array->begin(), array->end(), predicate);
+  };
+  switch (type) {
+    case ValueType::string:
+    case ValueType::path:
+      return node.is_string();
+    case ValueType::integer:
+      return node.is_integer();
+    case ValueType::number:
+      return node.is_number();
+    case ValueType::boolean:
+      return node.is_boolean();
+    case ValueType::table:
+      return node.is_table();
+    case ValueType::string_list:
+      return every_element([](const toml::node& n) { return n.is_string(); });
+    case ValueType::table_list:
+      return every_element([](const toml::node& n) { return n.is_table(); });
+    case ValueType::number_list:
+      return every_element([](const toml::node& n) { return n.is_number(); });
+  }
+  return false;
 }
 
 std::string KeySpec::default_text() const {
@@ -345,6 +315,15 @@ SourceLocation location_of(const toml::node& node) {
   where.line = source.begin.line;
   where.column = source.begin.column;
   return where;
+}
+
+toml::table parse_toml(std::string_view text, std::string_view source) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    SourceLocation where{std::string(source), e.source().begin.line, e.source().begin.column};
+    throw located_error(ErrorKind::config, where, e.description());
+  }
 }
 
 std::string toml_to_json(const toml::node& node) {
@@ -460,14 +439,8 @@ Config Config::validate(std::string owner, std::shared_ptr<const toml::table> se
 
 Config Config::from_toml(std::string_view toml_text, const ConfigSchema& schema,
                          std::string_view source_name) {
-  try {
-    auto table = std::make_shared<toml::table>(toml::parse(toml_text, source_name));
-    return validate("", std::shared_ptr<const toml::table>(std::move(table)), schema,
-                    std::filesystem::current_path());
-  } catch (const toml::parse_error& e) {
-    SourceLocation where{std::string(source_name), e.source().begin.line, e.source().begin.column};
-    throw located_error(ErrorKind::config, where, e.description());
-  }
+  auto table = std::make_shared<const toml::table>(parse_toml(toml_text, source_name));
+  return validate("", std::move(table), schema, std::filesystem::current_path());
 }
 
 bool Config::has(std::string_view key) const { return values_.contains(key); }

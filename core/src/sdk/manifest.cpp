@@ -60,44 +60,13 @@ const ConfigSchema& key_schema() {
   return schema;
 }
 
-// A list default must hold only values of the list's element type: a component reads it with
-// the same accessor as a configured value (Config::strings, Config::numbers).
-template <typename Predicate>
-bool every_element(const toml::node& value, Predicate predicate) {
-  const toml::array* array = value.as_array();
-  return array != nullptr && std::all_of(array->begin(), array->end(), predicate);
-}
-
-bool default_matches(const toml::node& value, ValueType type) {
-  switch (type) {
-    case ValueType::string:
-    case ValueType::path:
-      return value.is_string();
-    case ValueType::integer:
-      return value.is_integer();
-    case ValueType::number:
-      return value.is_integer() || value.is_floating_point();
-    case ValueType::boolean:
-      return value.is_boolean();
-    case ValueType::string_list:
-      return every_element(value, [](const toml::node& n) { return n.is_string(); });
-    case ValueType::table_list:
-      return every_element(value, [](const toml::node& n) { return n.is_table(); });
-    case ValueType::number_list:
-      return every_element(value, [](const toml::node& n) { return n.is_number(); });
-    case ValueType::table:
-      return value.is_table();
-  }
-  return false;
-}
-
 // Checks a key's `default` against the key (its type, required, choices) and keeps a copy.
 void set_default(KeySpec& spec, const std::string& owner, const toml::node& value) {
   if (spec.required) {
     throw located_error(ErrorKind::config, location_of(value),
                         "'" + owner + "' is required, so it cannot have a default");
   }
-  if (!default_matches(value, spec.type)) {
+  if (!has_type(value, spec.type)) {
     throw located_error(ErrorKind::config, location_of(value),
                         "'" + owner + ".default' does not have the key's type (" +
                             std::string(to_string(spec.type)) + ")");
@@ -177,15 +146,7 @@ constexpr std::array kFragments = {
 };
 
 std::vector<KeySpec> parse_fragment(const Fragment& fragment) {
-  toml::table root;
-  try {
-    root = toml::parse(fragment.text, fragment.source);
-  } catch (const toml::parse_error& e) {
-    throw located_error(ErrorKind::config,
-                        SourceLocation{std::string(fragment.source), e.source().begin.line,
-                                       e.source().begin.column},
-                        e.description());
-  }
+  const toml::table root = parse_toml(fragment.text, fragment.source);
   std::vector<KeySpec> keys;
   for (const auto& [name, node] : root) {
     const toml::table* table = node.as_table();
@@ -262,27 +223,12 @@ std::vector<std::pair<KeySpec, std::string_view>> included_keys(const toml::tabl
 }  // namespace
 
 std::string_view to_string(ComponentKind kind) noexcept {
-  switch (kind) {
-    case ComponentKind::backend:
-      return "backend";
-    case ComponentKind::suite:
-      return "suite";
-    case ComponentKind::judge:
-      return "judge";
-  }
-  return "backend";
+  constexpr std::array<std::string_view, 3> kNames = {"backend", "suite", "judge"};
+  return kNames.at(static_cast<std::size_t>(kind));
 }
 
 Manifest parse_manifest(std::string_view text, const std::filesystem::path& file) {
-  toml::table root;
-  try {
-    root = toml::parse(text, file.string());
-  } catch (const toml::parse_error& e) {
-    throw located_error(
-        ErrorKind::config,
-        SourceLocation{file.string(), e.source().begin.line, e.source().begin.column},
-        e.description());
-  }
+  const toml::table root = parse_toml(text, file.string());
   const Config top = Config::validate("manifest", root, manifest_schema(), file.parent_path());
   Manifest m;
   m.file = file;

@@ -23,10 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string describe(std::string_view name, const fs::path& library) {
-  return "plugin '" + std::string(name) + "' (" + library.string() + ")";
-}
-
 void consider_manifest(const fs::path& file, std::vector<Manifest>& components,
                        std::vector<Manifest>& shadowed, std::vector<CatalogProblem>& problems) {
   try {
@@ -108,7 +104,12 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
                             std::string(to_string(manifest->kind)) + " plugin, not a " +
                             std::string(to_string(kind)));
   }
-  const std::string who = describe(name, manifest->library);
+  const std::string who = "plugin '" + std::string(name) + "' (" + manifest->library.string() + ")";
+  const auto not_registered = [&] {
+    return Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
+                                        " named '" + std::string(name) + "' that its manifest " +
+                                        manifest->file.string() + " declares");
+  };
   if (manifest->abi != kAbiVersion) {
     throw Error(ErrorKind::plugin, who + ": its manifest " + manifest->file.string() +
                                        " says ABI " + std::to_string(manifest->abi) +
@@ -123,9 +124,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   // One library may provide several components and is loaded once: if it is loaded already and
   // this name is not in loaded_, the library did not register it.
   if (libraries_.count(manifest->library) != 0) {
-    throw Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
-                                       " named '" + std::string(name) + "' that its manifest " +
-                                       manifest->file.string() + " declares");
+    throw not_registered();
   }
 
   Registrations registered = open_plugin_module(manifest->library, who);
@@ -139,9 +138,7 @@ const ComponentFactory& PluginCatalog::load(std::string_view name, ComponentKind
   }
   auto found = loaded_.find(name);
   if (found == loaded_.end() || !found->second.has(kind)) {
-    throw Error(ErrorKind::plugin, who + " does not register a " + std::string(to_string(kind)) +
-                                       " named '" + std::string(name) + "' that its manifest " +
-                                       manifest->file.string() + " declares");
+    throw not_registered();
   }
   return found->second;
 }

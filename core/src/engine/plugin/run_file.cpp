@@ -134,10 +134,23 @@ void apply_override(toml::table& root, const std::string& assignment, ReplacedPl
   merge(root, parsed);
 }
 
-// Sections keep file order (toml::table is sorted by key; people expect their own order).
-std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& table) {
+// Calls `each(name, table)` for the tables [SECTION.NAME] of `section` in file order
+// (toml::table is sorted by key; people expect their own order), --set additions last. Each NAME
+// is checked to be a table just before its call, so errors come in file order; `needs` ends that
+// message, `example` is a NAME for the message when the section itself is not a table.
+template <typename Each>
+void for_each_named_table(const toml::table& root, const std::string& section,
+                          std::string_view example, std::string_view needs, Each each) {
+  const toml::node* node = root.get(section);
+  if (node == nullptr) return;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    throw located_error(ErrorKind::config, location_of(*node),
+                        "'" + section + "' must be a table of named tables, e.g. [" + section +
+                            "." + std::string(example) + "]");
+  }
   std::vector<std::pair<std::string, const toml::node*>> entries;
-  for (const auto& [key, node] : table) entries.emplace_back(std::string(key.str()), &node);
+  for (const auto& [key, child] : *table) entries.emplace_back(std::string(key.str()), &child);
   std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     const auto& sa = a.second->source().begin;
     const auto& sb = b.second->source().begin;
@@ -145,7 +158,20 @@ std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml:
     const auto lb = sb.line == 0 ? UINT32_MAX : sb.line;
     return la != lb ? la < lb : sa.column < sb.column;
   });
-  return entries;
+  for (const auto& [name, child] : entries) {
+    if (!child->is_table()) {
+      throw located_error(ErrorKind::config, location_of(*child),
+                          "'" + section + "." + name + "' must be a table ([" + section + "." +
+                              name + "])" + std::string(needs));
+    }
+    each(name, *child->as_table());
+  }
+}
+
+// Whether `specs` (the run's models, suites or judges) has one named `name`.
+template <typename Specs>
+bool has_named(const Specs& specs, const std::string& name) {
+  return std::any_of(specs.begin(), specs.end(), [&name](const auto& s) { return s.name == name; });
 }
 
 // Core keys (concurrency, ...) change how a run is driven, not what a model answers: they are
@@ -168,42 +194,29 @@ std::vector<ComponentSpec> read_section(const std::shared_ptr<toml::table>& root
                                         const std::string& section, const ConfigSchema& core_schema,
                                         const fs::path& dir, const ReplacedPlugins& replaced) {
   std::vector<ComponentSpec> specs;
-  const toml::node* node = root->get(section);
-  if (node == nullptr) return specs;
-  const toml::table* table = node->as_table();
-  if (table == nullptr) {
-    throw located_error(
-        ErrorKind::config, location_of(*node),
-        "'" + section + "' must be a table of named tables, e.g. [" + section + ".main]");
-  }
-  for (const auto& [name, child] : in_file_order(*table)) {
-    const toml::table* component = child->as_table();
-    if (component == nullptr) {
-      throw located_error(ErrorKind::config, location_of(*child),
-                          "'" + section + "." + name + "' must be a table ([" + section + "." +
-                              name + "]) with at least 'plugin = \"...\"'");
-    }
+  auto read_component = [&](const std::string& name, const toml::table& component) {
     ComponentSpec spec;
     spec.section = section;
     spec.name = name;
-    spec.table = std::shared_ptr<const toml::table>(root, component);
-    spec.where = location_of(*component);
+    spec.table = std::shared_ptr<const toml::table>(root, &component);
+    spec.where = location_of(component);
     // Only the core keys here; the plugin's keys are checked against its manifest later, so the
     // plugin's schema stands in as "anything" for now.
     ConfigSchema everything_else;
-    for (const auto& [key, ignored] : *component) {
+    for (const auto& [key, ignored] : component) {
       if (core_schema.find(key.str()) == nullptr) {
         everything_else.keys.push_back(make_key(std::string(key.str()), ValueType::string, ""));
       }
     }
-    spec.core = Config::validate(spec.owner(), *component, core_schema, dir, &everything_else);
+    spec.core = Config::validate(spec.owner(), component, core_schema, dir, &everything_else);
     spec.plugin = spec.core.string("plugin");
-    spec.fingerprint = fingerprint_of(*component, core_schema, spec.plugin);
+    spec.fingerprint = fingerprint_of(component, core_schema, spec.plugin);
     if (const auto found = replaced.find({section, name}); found != replaced.end()) {
       spec.replaced_plugin = found->second;
     }
     specs.push_back(std::move(spec));
-  }
+  };
+  for_each_named_table(*root, section, "main", " with at least 'plugin = \"...\"'", read_component);
   return specs;
 }
 
@@ -435,23 +448,11 @@ std::vector<double> read_levels(const Config& core, LoadMode mode) {
 
 std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const RunFile& run) {
   std::vector<LoadSpec> loads;
-  const toml::node* node = root->get("load");
-  if (node == nullptr) return loads;
-  const toml::table* table = node->as_table();
-  if (table == nullptr) {
-    throw located_error(ErrorKind::config, location_of(*node),
-                        "'load' must be a table of named tables, e.g. [load.sweep]");
-  }
-  for (const auto& [name, child] : in_file_order(*table)) {
-    const toml::table* section = child->as_table();
-    if (section == nullptr) {
-      throw located_error(ErrorKind::config, location_of(*child),
-                          "'load." + name + "' must be a table ([load." + name + "])");
-    }
+  auto read_load = [&](const std::string& name, const toml::table& section) {
     LoadSpec spec;
     spec.name = name;
-    spec.where = location_of(*section);
-    spec.core = Config::validate("load." + name, *section, load_schema(), run.dir);
+    spec.where = location_of(section);
+    spec.core = Config::validate("load." + name, section, load_schema(), run.dir);
     const Config& c = spec.core;
     const std::string mode = c.string("mode");
     if (mode != "concurrency" && mode != "rate")
@@ -465,16 +466,15 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
     spec.poisson = arrival == "poisson";
     spec.models = c.strings("models");
     for (const std::string& model : spec.models) {
-      const bool known = std::any_of(run.models.begin(), run.models.end(),
-                                     [&model](const ComponentSpec& m) { return m.name == model; });
-      if (!known) throw c.error("models", "names a model '" + model + "' the run lacks");
+      if (!has_named(run.models, model)) {
+        throw c.error("models", "names a model '" + model + "' the run lacks");
+      }
     }
     spec.suite = c.string("suite");
     if (spec.suite.empty() && !run.suites.empty()) spec.suite = run.suites.front().name;
-    const bool suite_known =
-        std::any_of(run.suites.begin(), run.suites.end(),
-                    [&spec](const ComponentSpec& s) { return s.name == spec.suite; });
-    if (!suite_known) throw c.error("suite", "names a suite '" + spec.suite + "' the run lacks");
+    if (!has_named(run.suites, spec.suite)) {
+      throw c.error("suite", "names a suite '" + spec.suite + "' the run lacks");
+    }
     spec.requests = c.integer("requests");
     spec.duration_s = c.number("duration_s");
     spec.warmup_requests = c.integer("warmup_requests");
@@ -498,7 +498,8 @@ std::vector<LoadSpec> read_loads(const std::shared_ptr<toml::table>& root, const
     spec.slo_tpot_ms = c.number("slo_tpot_ms");
     spec.slo_e2e_ms = c.number("slo_e2e_ms");
     loads.push_back(std::move(spec));
-  }
+  };
+  for_each_named_table(*root, "load", "sweep", "", read_load);
   return loads;
 }
 
@@ -532,15 +533,7 @@ RunFile parse_run_file(const fs::path& file, std::string text,
   run.overrides = overrides;
   run.unsets = unsets;
 
-  auto root = std::make_shared<toml::table>();
-  try {
-    *root = toml::parse(std::string_view(run.text), std::string_view(run.file.string()));
-  } catch (const toml::parse_error& e) {
-    throw located_error(
-        ErrorKind::config,
-        SourceLocation{run.file.string(), e.source().begin.line, e.source().begin.column},
-        e.description());
-  }
+  auto root = std::make_shared<toml::table>(parse_toml(run.text, run.file.string()));
   for (const std::string& key : unsets) apply_unset(*root, key);
   ReplacedPlugins replaced;
   for (const std::string& assignment : overrides) apply_override(*root, assignment, replaced);
@@ -626,9 +619,9 @@ RunFile parse_run_file(const fs::path& file, std::string text,
       throw judge.core.error("canary_min_agreement", "must be between 0 and 1");
     }
     for (const std::string& suite : judge.suites) {
-      const bool known = std::any_of(run.suites.begin(), run.suites.end(),
-                                     [&suite](const SuiteSpec& s) { return s.name == suite; });
-      if (!known) throw judge.core.error("suites", "names a suite '" + suite + "' the run lacks");
+      if (!has_named(run.suites, suite)) {
+        throw judge.core.error("suites", "names a suite '" + suite + "' the run lacks");
+      }
     }
   }
   const auto models_under_test = std::count_if(run.models.begin(), run.models.end(),
@@ -644,10 +637,9 @@ RunFile parse_run_file(const fs::path& file, std::string text,
                         "\"medsafetybench\" or \"table\"");
   }
   auto check_judge_name = [&](const std::string& name, std::string_view key) {
-    if (name.empty()) return;
-    const bool known = std::any_of(run.judges.begin(), run.judges.end(),
-                                   [&name](const ComponentSpec& j) { return j.name == name; });
-    if (!known) throw settings.error(key, "names a judge '" + name + "' the run lacks");
+    if (!name.empty() && !has_named(run.judges, name)) {
+      throw settings.error(key, "names a judge '" + name + "' the run lacks");
+    }
   };
   check_judge_name(run.run.primary_judge, "primary_judge");
   check_judge_name(run.run.refusal_judge, "refusal_judge");
